@@ -1,0 +1,190 @@
+//! Running `docker` and `docker compose`: never through a shell, with a cleared environment,
+//! output streamed live to the caller, the tail kept for the error message, and children stopped
+//! when we are asked to stop.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::error::Error;
+use crate::signals;
+
+const TAIL_BYTES: usize = 8 * 1024;
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The environment every child gets: nothing inherited but HOME (Docker keeps its client
+/// config there), plus what the caller adds.
+pub(crate) fn base_env() -> Vec<(String, String)> {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/".into());
+    vec![
+        ("PATH".into(), PATH.into()),
+        ("LC_ALL".into(), "C".into()),
+        ("HOME".into(), home),
+    ]
+}
+
+pub(crate) struct Captured {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: String,
+}
+
+fn expression(argv: &[String], env: &[(String, String)], dir: Option<&Path>) -> duct::Expression {
+    let mut expr = duct::cmd(&argv[0], &argv[1..])
+        .full_env(env.iter().cloned())
+        .stdin_null()
+        .unchecked();
+    if let Some(dir) = dir {
+        expr = expr.dir(dir);
+    }
+    expr
+}
+
+fn spawn_error(argv: &[String]) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Spawn {
+        program: argv.join(" "),
+        source,
+    }
+}
+
+/// Run to completion and capture both streams (for short queries like `docker inspect`).
+pub(crate) fn capture(argv: &[String], env: &[(String, String)]) -> Result<Captured, Error> {
+    let output = expression(argv, env, None)
+        .stdout_capture()
+        .stderr_capture()
+        .run()
+        .map_err(spawn_error(argv))?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    if !output.status.success() {
+        unreachable_docker(&stderr)?;
+    }
+    Ok(Captured {
+        status: output.status,
+        stdout: output.stdout,
+        stderr,
+    })
+}
+
+pub(crate) struct Streamed {
+    pub(crate) status: ExitStatus,
+    pub(crate) tail: String,
+}
+
+/// Run with stdout and stderr merged and copied to `out` as they come. Write errors on `out` are
+/// ignored: a client that went away must not abort a deploy halfway.
+pub(crate) fn stream(
+    argv: &[String],
+    env: &[(String, String)],
+    dir: &Path,
+    out: &mut dyn Write,
+) -> Result<Streamed, Error> {
+    signals::check()?;
+    let handle = Arc::new(
+        expression(argv, env, Some(dir))
+            .stderr_to_stdout()
+            .reader()
+            .map_err(spawn_error(argv))?,
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let handle = Arc::clone(&handle);
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || forward_stop(&handle, &done))
+    };
+    let mut tail: Vec<u8> = Vec::with_capacity(TAIL_BYTES * 2);
+    let mut buf = [0u8; 8192];
+    let result = loop {
+        match (&*handle).read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
+                tail.extend_from_slice(&buf[..n]);
+                if tail.len() > TAIL_BYTES * 2 {
+                    tail.drain(..tail.len() - TAIL_BYTES);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(e),
+        }
+    };
+    done.store(true, Ordering::SeqCst);
+    let _ = watcher.join();
+    let status = match handle.try_wait() {
+        Ok(Some(output)) => output.status,
+        Ok(None) | Err(_) => {
+            let _ = handle.kill();
+            result.map_err(spawn_error(argv))?;
+            return Err(spawn_error(argv)(std::io::Error::other(
+                "lost track of the child",
+            )));
+        }
+    };
+    signals::check()?;
+    if tail.len() > TAIL_BYTES {
+        tail.drain(..tail.len() - TAIL_BYTES);
+    }
+    let tail = String::from_utf8_lossy(&tail).into_owned();
+    if !status.success() {
+        unreachable_docker(&tail)?;
+    }
+    Ok(Streamed { status, tail })
+}
+
+/// Poll for a stop request and pass it on to the children as SIGTERM; SIGKILL if they linger.
+fn forward_stop(handle: &duct::ReaderHandle, done: &AtomicBool) {
+    let mut asked_at = None;
+    while !done.load(Ordering::SeqCst) {
+        if signals::pending().is_some() {
+            let signal = match asked_at {
+                None => Signal::SIGTERM,
+                Some(at)
+                    if std::time::Instant::now().duration_since(at) > Duration::from_secs(20) =>
+                {
+                    Signal::SIGKILL
+                }
+                Some(_) => {
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            };
+            for pid in handle.pids() {
+                let _ = kill(Pid::from_raw(pid as i32), signal);
+            }
+            asked_at.get_or_insert_with(std::time::Instant::now);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Docker's words for "no engine here"; such a failure is 69, not a failed build.
+fn unreachable_docker(output: &str) -> Result<(), Error> {
+    const SIGNS: [&str; 3] = [
+        "Cannot connect to the Docker daemon",
+        "Is the docker daemon running",
+        "error during connect",
+    ];
+    match output
+        .lines()
+        .find(|line| SIGNS.iter().any(|sign| line.contains(sign)))
+    {
+        Some(line) => Err(Error::Unavailable {
+            message: line.trim().to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => "unknown status".into(),
+    }
+}

@@ -1,0 +1,339 @@
+//! deploy, clone and rebuild: fetch a commit into a complete release, build it while the old one
+//! serves, start it, and only then record it as running and point `current` at it.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kelev_core::{ContentHash, Project, ProjectName};
+
+use crate::agent::Agent;
+use crate::audit::Trail;
+use crate::command::CommitId;
+use crate::compose::Release;
+use crate::error::Error;
+use crate::mirror::Mirror;
+use crate::state::{Running, State};
+use crate::{signals, timefmt};
+
+/// How a deploy or rebuild ended, for the summary line or the JSON object.
+pub(crate) struct Report {
+    pub(crate) result: &'static str,
+    pub(crate) project: ProjectName,
+    pub(crate) commit: CommitId,
+    pub(crate) content_hash: ContentHash,
+    pub(crate) took: Duration,
+}
+
+impl Report {
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "{} {} at {} (content {}) in {:.1}s",
+            self.result,
+            self.project,
+            self.commit,
+            &self.content_hash.as_str()[..12],
+            self.took.as_secs_f64()
+        )
+    }
+
+    pub(crate) fn json(&self) -> String {
+        serde_json::json!({
+            "project": self.project.as_str(),
+            "commit": self.commit.as_str(),
+            "content_hash": self.content_hash.as_str(),
+            "result": self.result,
+            "duration_ms": self.took.as_millis() as u64,
+        })
+        .to_string()
+    }
+}
+
+impl Agent {
+    pub(crate) fn deploy(
+        &self,
+        name: &ProjectName,
+        commit: Option<&CommitId>,
+        force: bool,
+        progress: &mut dyn Write,
+        trail: &mut Trail,
+    ) -> Result<Report, Error> {
+        let started = Instant::now();
+        let manifest = self.manifest()?;
+        let project = self.project(&manifest, name)?;
+        signals::alarm(self.config.deploy_timeout_secs);
+        let _lock = self.lock(name, "deploy", progress)?;
+        self.remove_partial_releases(name);
+        let mirror = self.mirror(project)?;
+        let commit = mirror.resolve(commit, progress)?;
+        trail.commit = Some(commit.to_string());
+        let hash = mirror.content_hash(&commit)?;
+        let mut state = State::load(&self.layout, name)?;
+        let report = |result| Report {
+            result,
+            project: name.clone(),
+            commit: commit.clone(),
+            content_hash: hash.clone(),
+            took: started.elapsed(),
+        };
+        if !force && self.is_unchanged(project, &state, &hash)? {
+            return Ok(report("unchanged"));
+        }
+        self.ensure_release(&mirror, name, &commit)?;
+        let release = Release::new(&self.layout, project, &commit)?;
+        self.bring_up(project, &release, &hash, &mut state, progress)?;
+        self.layout.set_checkout(name, &commit)?;
+        self.prune(name, &state);
+        Ok(report("deployed"))
+    }
+
+    pub(crate) fn clone_project(
+        &self,
+        name: &ProjectName,
+        commit: Option<&CommitId>,
+        progress: &mut dyn Write,
+        trail: &mut Trail,
+    ) -> Result<CommitId, Error> {
+        let manifest = self.manifest()?;
+        let project = self.project(&manifest, name)?;
+        let _lock = self.lock(name, "clone", progress)?;
+        let commit = self.clone_locked(project, commit, progress)?;
+        trail.commit = Some(commit.to_string());
+        Ok(commit)
+    }
+
+    /// clone, with the project's lock already held.
+    pub(crate) fn clone_locked(
+        &self,
+        project: &Project,
+        commit: Option<&CommitId>,
+        progress: &mut dyn Write,
+    ) -> Result<CommitId, Error> {
+        self.remove_partial_releases(&project.name);
+        let mirror = self.mirror(project)?;
+        let commit = mirror.resolve(commit, progress)?;
+        self.ensure_release(&mirror, &project.name, &commit)?;
+        self.layout.set_checkout(&project.name, &commit)?;
+        Ok(commit)
+    }
+
+    pub(crate) fn rebuild(
+        &self,
+        name: &ProjectName,
+        progress: &mut dyn Write,
+        trail: &mut Trail,
+    ) -> Result<Report, Error> {
+        let manifest = self.manifest()?;
+        let project = self.project(&manifest, name)?;
+        signals::alarm(self.config.deploy_timeout_secs);
+        let _lock = self.lock(name, "rebuild", progress)?;
+        if let Some(commit) = self.layout.checkout(name) {
+            trail.commit = Some(commit.to_string());
+        }
+        self.rebuild_locked(project, progress)
+    }
+
+    /// rebuild, with the project's lock already held.
+    pub(crate) fn rebuild_locked(
+        &self,
+        project: &Project,
+        progress: &mut dyn Write,
+    ) -> Result<Report, Error> {
+        let started = Instant::now();
+        let name = &project.name;
+        let commit = self
+            .layout
+            .checkout(name)
+            .ok_or_else(|| Error::ProjectData {
+                project: name.clone(),
+                message: format!(
+                    "has no checkout yet\nhint: run `clone {name}` or `deploy {name}` first"
+                ),
+            })?;
+        let hash = self.mirror(project)?.content_hash(&commit)?;
+        let mut state = State::load(&self.layout, name)?;
+        let release = Release::new(&self.layout, project, &commit)?;
+        self.bring_up(project, &release, &hash, &mut state, progress)?;
+        self.prune(name, &state);
+        Ok(Report {
+            result: "rebuilt",
+            project: name.clone(),
+            commit,
+            content_hash: hash,
+            took: started.elapsed(),
+        })
+    }
+
+    fn mirror<'p>(&self, project: &'p Project) -> Result<Mirror<'p>, Error> {
+        Mirror::open(
+            &self.layout.mirror(&project.name),
+            project,
+            self.layout.credentials(),
+        )
+    }
+
+    /// Same content, same routing, and Docker says every container of that release is up.
+    fn is_unchanged(
+        &self,
+        project: &Project,
+        state: &State,
+        hash: &ContentHash,
+    ) -> Result<bool, Error> {
+        let Some(running) = &state.running else {
+            return Ok(false);
+        };
+        if running.content_hash != hash.as_str() || running.routing != self.routing(project) {
+            return Ok(false);
+        }
+        let containers = self.docker.containers(Some(project.name.as_str()))?;
+        Ok(!containers.is_empty()
+            && containers
+                .iter()
+                .all(|c| c.is_up() && c.commit.as_deref() == Some(running.commit.as_str())))
+    }
+
+    /// Everything besides the commit that the override is made from.
+    fn routing(&self, project: &Project) -> String {
+        serde_json::json!({
+            "domains": project.domains,
+            "service": project.service,
+            "port": project.port,
+            "compose_file": project.compose_file,
+            "traefik": self.config.traefik,
+        })
+        .to_string()
+    }
+
+    /// Make `releases/<commit>` exist and be complete: check out into a temporary directory and
+    /// rename it into place, so a release directory is never half-written.
+    fn ensure_release(
+        &self,
+        mirror: &Mirror,
+        name: &ProjectName,
+        commit: &CommitId,
+    ) -> Result<(), Error> {
+        let dir = self.layout.release(name, commit);
+        if dir.is_dir() {
+            return Ok(());
+        }
+        let tmp = self
+            .layout
+            .releases(name)
+            .join(format!(".tmp-{commit}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let result = mirror
+            .checkout(commit, &tmp)
+            .and_then(|()| signals::check())
+            .and_then(|()| std::fs::rename(&tmp, &dir).map_err(Error::io(&dir)));
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        result
+    }
+
+    /// Left behind by a run that was killed; we hold the lock, so nobody is writing them.
+    fn remove_partial_releases(&self, name: &ProjectName) {
+        for entry in std::fs::read_dir(self.layout.releases(name))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
+    /// Build while the old release serves; start; record. If starting fails, put the previous
+    /// release back before reporting the failure.
+    fn bring_up(
+        &self,
+        project: &Project,
+        release: &Release,
+        hash: &ContentHash,
+        state: &mut State,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let compose = self.compose()?;
+        release.write_override(compose, &self.config.traefik)?;
+        self.docker.ensure_network(&self.config.traefik.network)?;
+        let _ = writeln!(progress, "building {} at {}", project.name, release.commit);
+        release.build(compose, progress)?;
+        signals::check()?;
+        let _ = writeln!(progress, "starting {} at {}", project.name, release.commit);
+        if let Err(error) = release.up(compose, progress) {
+            let interrupted = signals::take();
+            self.restore_previous(project, state, &release.commit, progress);
+            return Err(match interrupted {
+                Some(signal) => Error::Interrupted { signal },
+                None => error,
+            });
+        }
+        state.record_running(Running {
+            commit: release.commit.to_string(),
+            content_hash: hash.to_string(),
+            deployed_at: timefmt::now(),
+            compose_files: release.compose_files(),
+            routing: self.routing(project),
+        });
+        state.save(&self.layout, &project.name)
+    }
+
+    fn restore_previous(
+        &self,
+        project: &Project,
+        state: &State,
+        failed: &CommitId,
+        progress: &mut dyn Write,
+    ) {
+        let Some(previous) = &state.running else {
+            return;
+        };
+        let Some(commit) = CommitId::parse(&previous.commit) else {
+            return;
+        };
+        if &commit == failed
+            || !previous
+                .compose_files
+                .iter()
+                .all(|f| Path::new(f).is_file())
+        {
+            return;
+        }
+        let _ = writeln!(
+            progress,
+            "start failed; putting back {} at {commit}",
+            project.name
+        );
+        let restored = self.compose().and_then(|compose| {
+            let release =
+                Release::from_files(&self.layout, project, &commit, &previous.compose_files)?;
+            release.up(compose, progress)
+        });
+        if let Err(e) = restored {
+            let _ = writeln!(progress, "warning: could not put back {commit}: {e}");
+        }
+    }
+
+    /// Keep the newest `keep_releases` releases that ran, plus the checkout and the running one.
+    fn prune(&self, name: &ProjectName, state: &State) {
+        let keep_n = self.config.keep_releases;
+        let mut keep: Vec<String> = state.history.iter().rev().take(keep_n).cloned().collect();
+        keep.extend(state.running.as_ref().map(|r| r.commit.clone()));
+        keep.extend(self.layout.checkout(name).map(|c| c.to_string()));
+        for entry in std::fs::read_dir(self.layout.releases(name))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if CommitId::parse(&file_name).is_some() && !keep.contains(&file_name) {
+                let _ = std::fs::remove_dir_all(entry.path());
+                let _ = std::fs::remove_file(
+                    self.layout
+                        .override_file(name, &CommitId::parse(&file_name).expect("checked")),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! What Docker says is running: the containers of compose projects, read with `docker ps` and
+//! `docker inspect` rather than trusted from our own state.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::child;
+use crate::error::Error;
+
+pub(crate) const COMMIT_LABEL: &str = "dev.kelev.commit";
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Container {
+    pub(crate) project: String,
+    pub(crate) service: String,
+    pub(crate) state: String,
+    pub(crate) health: Option<String>,
+    pub(crate) commit: Option<String>,
+}
+
+impl Container {
+    pub(crate) fn is_up(&self) -> bool {
+        self.state == "running" && matches!(self.health.as_deref(), None | Some("healthy"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Inspected {
+    config: InspectedConfig,
+    state: InspectedState,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectedConfig {
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectedState {
+    status: String,
+    health: Option<InspectedHealth>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectedHealth {
+    status: String,
+}
+
+pub(crate) struct Docker {
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Docker {
+    pub(crate) fn new(argv: &[String]) -> Docker {
+        Docker {
+            argv: argv.to_vec(),
+            env: child::base_env(),
+        }
+    }
+
+    pub(crate) fn argv(&self, args: &[&str]) -> Vec<String> {
+        let mut argv = self.argv.clone();
+        argv.extend(args.iter().map(|s| s.to_string()));
+        argv
+    }
+
+    fn run(&self, args: &[&str]) -> Result<child::Captured, Error> {
+        let argv = self.argv(args);
+        let out = child::capture(&argv, &self.env)?;
+        if out.status.success() {
+            Ok(out)
+        } else {
+            Err(Error::Unavailable {
+                message: format!(
+                    "`{}` failed ({}): {}",
+                    argv.join(" "),
+                    child::describe(out.status),
+                    out.stderr.trim()
+                ),
+            })
+        }
+    }
+
+    /// Containers of compose project `project`, or of every compose project, one-off
+    /// (`compose run`) containers left out.
+    pub(crate) fn containers(&self, project: Option<&str>) -> Result<Vec<Container>, Error> {
+        let filter = match project {
+            Some(p) => format!("label=com.docker.compose.project={p}"),
+            None => "label=com.docker.compose.project".to_owned(),
+        };
+        let ids = self.run(&["ps", "-a", "-q", "--no-trunc", "--filter", &filter])?;
+        let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec!["inspect", "--type", "container"];
+        args.extend(ids.iter().map(String::as_str));
+        // A container can vanish between ps and inspect; inspect then fails for that id only,
+        // and still prints the others.
+        let argv = self.argv(&args);
+        let out = child::capture(&argv, &self.env)?;
+        let inspected: Vec<Inspected> =
+            serde_json::from_slice(&out.stdout).map_err(|e| Error::Unavailable {
+                message: format!("cannot read `docker inspect` output: {e}"),
+            })?;
+        let mut containers: Vec<Container> = inspected
+            .into_iter()
+            .filter_map(|c| {
+                let labels = c.config.labels.unwrap_or_default();
+                if labels
+                    .get("com.docker.compose.oneoff")
+                    .is_some_and(|v| v == "True")
+                {
+                    return None;
+                }
+                Some(Container {
+                    project: labels.get("com.docker.compose.project")?.clone(),
+                    service: labels
+                        .get("com.docker.compose.service")
+                        .cloned()
+                        .unwrap_or_default(),
+                    state: c.state.status,
+                    health: c.state.health.map(|h| h.status),
+                    commit: labels.get(COMMIT_LABEL).cloned(),
+                })
+            })
+            .collect();
+        containers.sort_by(|a, b| (&a.project, &a.service).cmp(&(&b.project, &b.service)));
+        Ok(containers)
+    }
+
+    /// Create the shared external network Traefik routes through, if it is missing.
+    pub(crate) fn ensure_network(&self, name: &str) -> Result<(), Error> {
+        let argv = self.argv(&["network", "inspect", name]);
+        if child::capture(&argv, &self.env)?.status.success() {
+            return Ok(());
+        }
+        let argv = self.argv(&["network", "create", name]);
+        let out = child::capture(&argv, &self.env)?;
+        if out.status.success() || out.stderr.contains("already exists") {
+            Ok(())
+        } else {
+            Err(Error::Unavailable {
+                message: format!("cannot create network `{name}`: {}", out.stderr.trim()),
+            })
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Each project's bare mirror of its repository, fetched with libgit2: no shell, no hooks, no
+//! user or system git config, and the URL only ever from the manifest.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use git2::{
+    build::CheckoutBuilder, AutotagOption, FetchOptions, FetchPrune, Oid, RemoteCallbacks,
+    Repository,
+};
+
+use kelev_core::{content_hash, ContentHash, Project};
+
+use crate::command::CommitId;
+use crate::error::Error;
+use crate::signals;
+
+pub(crate) struct Mirror<'a> {
+    repo: Repository,
+    project: &'a Project,
+    credentials: PathBuf,
+}
+
+/// Keep libgit2 away from `~/.gitconfig` and `/etc/gitconfig` (`url.*.insteadOf`, proxies,
+/// credential helpers): only the manifest decides what is fetched from where.
+pub(crate) fn isolate_from_git_config() {
+    use git2::ConfigLevel;
+    for level in [
+        ConfigLevel::System,
+        ConfigLevel::XDG,
+        ConfigLevel::Global,
+        ConfigLevel::ProgramData,
+    ] {
+        // SAFETY: called once at start-up, before any other thread uses libgit2.
+        let _ = unsafe { git2::opts::set_search_path(level, "") };
+    }
+}
+
+impl<'a> Mirror<'a> {
+    pub(crate) fn open(
+        path: &Path,
+        project: &'a Project,
+        credentials: PathBuf,
+    ) -> Result<Mirror<'a>, Error> {
+        let repo = match Repository::open_bare(path) {
+            Ok(repo) => repo,
+            Err(_) => {
+                let _ = std::fs::remove_dir_all(path);
+                Repository::init_bare(path).map_err(git_error(project, "init"))?
+            }
+        };
+        Ok(Mirror {
+            repo,
+            project,
+            credentials,
+        })
+    }
+
+    /// The commit to deploy: `commit` if given (fetched only if not already here), else the tip
+    /// of the project's `ref`, fetched fresh.
+    pub(crate) fn resolve(
+        &self,
+        commit: Option<&CommitId>,
+        progress: &mut dyn Write,
+    ) -> Result<CommitId, Error> {
+        if let Some(commit) = commit {
+            let oid = Oid::from_str(commit.as_str()).map_err(git_error(self.project, "parse"))?;
+            if self.has_commit(oid) {
+                return Ok(commit.clone());
+            }
+            self.fetch(&[], progress)?;
+            if !self.has_commit(oid) {
+                // Not on any branch or tag: ask for the object itself (servers that allow it).
+                let _ = self.fetch(&[commit.as_str()], progress);
+            }
+            if !self.has_commit(oid) {
+                return Err(Error::Git {
+                    project: self.project.name.clone(),
+                    action: "fetch",
+                    message: format!("commit `{commit}` is not in `{}`", self.project.repo),
+                });
+            }
+            return Ok(commit.clone());
+        }
+        self.fetch(&[], progress)?;
+        let git_ref = &self.project.git_ref;
+        let oid = [
+            format!("refs/heads/{git_ref}"),
+            format!("refs/tags/{git_ref}"),
+        ]
+        .iter()
+        .find_map(|name| {
+            let reference = self.repo.find_reference(name).ok()?;
+            Some(reference.peel_to_commit().ok()?.id())
+        })
+        .ok_or_else(|| Error::Git {
+            project: self.project.name.clone(),
+            action: "fetch",
+            message: format!("`{}` has no branch or tag `{git_ref}`", self.project.repo),
+        })?;
+        Ok(CommitId::parse(&oid.to_string()).expect("libgit2 gives full lowercase ids"))
+    }
+
+    fn has_commit(&self, oid: Oid) -> bool {
+        self.repo.find_commit(oid).is_ok()
+    }
+
+    /// Fetch all branches and tags (or just `wanted` object ids) into the mirror.
+    fn fetch(&self, wanted: &[&str], progress: &mut dyn Write) -> Result<(), Error> {
+        signals::check()?;
+        let _ = writeln!(
+            progress,
+            "fetching {} from {}",
+            self.project.name, self.project.repo
+        );
+        let mut remote = self
+            .repo
+            .remote_anonymous(&self.project.repo)
+            .map_err(git_error(self.project, "fetch"))?;
+        let mut callbacks = RemoteCallbacks::new();
+        let mut attempts = 0;
+        let credentials = &self.credentials;
+        let name = self.project.name.as_str();
+        callbacks.credentials(move |_url, username, allowed| {
+            attempts += 1;
+            if attempts > 3 {
+                return Err(git2::Error::from_str("credentials were refused"));
+            }
+            credential(credentials, name, username, allowed)
+        });
+        // Returning false aborts the transfer when we are asked to stop.
+        callbacks.transfer_progress(|_| signals::pending().is_none());
+        let mut options = FetchOptions::new();
+        options
+            .remote_callbacks(callbacks)
+            .download_tags(AutotagOption::None)
+            .prune(FetchPrune::On);
+        let refspecs: Vec<&str> = if wanted.is_empty() {
+            vec!["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
+        } else {
+            wanted.to_vec()
+        };
+        let result = remote.fetch(&refspecs, Some(&mut options), None);
+        signals::check()?;
+        result.map_err(git_error(self.project, "fetch"))
+    }
+
+    pub(crate) fn content_hash(&self, commit: &CommitId) -> Result<ContentHash, Error> {
+        let oid = Oid::from_str(commit.as_str()).map_err(git_error(self.project, "parse"))?;
+        content_hash(&self.repo, oid, &self.project.hash_ignore)
+            .map_err(git_error(self.project, "read"))
+    }
+
+    /// Write the tree of `commit` into `dest`, a new directory.
+    pub(crate) fn checkout(&self, commit: &CommitId, dest: &Path) -> Result<(), Error> {
+        let oid = Oid::from_str(commit.as_str()).map_err(git_error(self.project, "parse"))?;
+        let tree = self
+            .repo
+            .find_commit(oid)
+            .and_then(|c| c.tree())
+            .map_err(git_error(self.project, "checkout"))?;
+        std::fs::create_dir_all(dest).map_err(Error::io(dest))?;
+        let mut builder = CheckoutBuilder::new();
+        builder
+            .target_dir(dest)
+            .force()
+            .recreate_missing(true)
+            .update_index(false)
+            .disable_filters(false);
+        self.repo
+            .checkout_tree(tree.as_object(), Some(&mut builder))
+            .map_err(git_error(self.project, "checkout"))
+    }
+}
+
+/// Credentials for private repositories: `git-credentials/<project>.token` (https, sent as the
+/// password of user `x-access-token`) or `git-credentials/<project>.key` (ssh), each falling
+/// back to `default.token` / `default.key`.
+fn credential(
+    dir: &Path,
+    project: &str,
+    username: Option<&str>,
+    allowed: git2::CredentialType,
+) -> Result<git2::Cred, git2::Error> {
+    let find = |ext: &str| {
+        [format!("{project}.{ext}"), format!("default.{ext}")]
+            .into_iter()
+            .map(|name| dir.join(name))
+            .find(|path| path.is_file())
+    };
+    if allowed.contains(git2::CredentialType::SSH_KEY) {
+        if let Some(key) = find("key") {
+            return git2::Cred::ssh_key(username.unwrap_or("git"), None, &key, None);
+        }
+    }
+    if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
+        if let Some(path) = find("token") {
+            let token = std::fs::read_to_string(&path).map_err(|e| {
+                git2::Error::from_str(&format!("cannot read `{}`: {e}", path.display()))
+            })?;
+            return git2::Cred::userpass_plaintext("x-access-token", token.trim());
+        }
+    }
+    Err(git2::Error::from_str(&format!(
+        "the repository needs credentials; put a token or deploy key in `{}` (see docs/security.md)",
+        dir.display()
+    )))
+}
+
+fn git_error<'p>(
+    project: &'p Project,
+    action: &'static str,
+) -> impl FnOnce(git2::Error) -> Error + 'p {
+    move |e| Error::Git {
+        project: project.name.clone(),
+        action,
+        message: e.message().to_owned(),
+    }
+}

@@ -1,0 +1,12 @@
+//! What `kelev-agent` on the host and `kelev` in CI must agree on byte for byte: the manifest
+//! (`projects.json`) and the content hash of a commit. One implementation, used by both.
+
+mod content_hash;
+mod manifest;
+mod manifest_error;
+mod project_name;
+
+pub use content_hash::{content_hash, ContentHash, HashIgnore};
+pub use manifest::{Manifest, Project, MANIFEST_MAX_BYTES};
+pub use manifest_error::ManifestError;
+pub use project_name::ProjectName;
