@@ -18,10 +18,15 @@ use crate::signals;
 const TAIL_BYTES: usize = 8 * 1024;
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// The environment every child gets: nothing inherited but HOME (Docker keeps its client
-/// config there), plus what the caller adds.
+/// The environment every child gets: nothing inherited, a fixed PATH, and HOME from the
+/// password database (Docker keeps its client config there; a client could set HOME through
+/// sshd's AcceptEnv, the password database it cannot), plus what the caller adds.
 pub(crate) fn base_env() -> Vec<(String, String)> {
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/".into());
+    let home = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|user| user.dir.display().to_string())
+        .unwrap_or_else(|| "/".into());
     vec![
         ("PATH".into(), PATH.into()),
         ("LC_ALL".into(), "C".into()),

@@ -32,7 +32,6 @@ pub(crate) fn run(cli: &Cli, trail: &mut Trail) -> Result<(), Error> {
     }
     let command = match &original {
         Some(_) => Command::parse_line(&trail.raw)?,
-        None if remote => return Err(crate::command::GrammarError::Empty.into()),
         None => {
             let words: Vec<&str> = cli.words.iter().map(String::as_str).collect();
             Command::parse_words(&words)?

@@ -38,16 +38,16 @@ impl Agent {
         // An unreadable old manifest is replaced, not merged: everything counts as added.
         let old = self.manifest().ok();
         write_atomic(&self.config.manifest, &bytes)?;
-        let mut changes = Vec::new();
-        for project in &new.projects {
-            match old.as_ref().and_then(|m| m.project(&project.name)) {
-                None => changes.push(format!("added {}", project.name)),
-                Some(before) if before != project => {
-                    changes.push(format!("changed {}", project.name))
-                }
-                Some(_) => {}
-            }
-        }
+        let before = |name| old.as_ref().and_then(|m: &Manifest| m.project(name));
+        let added = new.projects.iter().filter(|p| before(&p.name).is_none());
+        let changed = new
+            .projects
+            .iter()
+            .filter(|p| before(&p.name).is_some_and(|b| b != *p));
+        let mut changes: Vec<String> = added
+            .map(|p| format!("added {}", p.name))
+            .chain(changed.map(|p| format!("changed {}", p.name)))
+            .collect();
         for project in old.iter().flat_map(|m| &m.projects) {
             if new.project(&project.name).is_none() {
                 changes.push(format!("removed {}", project.name));

@@ -34,6 +34,11 @@ pub(crate) fn isolate_from_git_config() {
         // SAFETY: called once at start-up, before any other thread uses libgit2.
         let _ = unsafe { git2::opts::set_search_path(level, "") };
     }
+    // The owner check (`safe.directory`) guards against a repository's config making git run
+    // programs (hooks, fsmonitor). libgit2 runs none, and a file:// remote owned by another user
+    // (say root's repository on the host) is a legitimate source.
+    // SAFETY: as above.
+    let _ = unsafe { git2::opts::set_verify_owner_validation(false) };
 }
 
 impl<'a> Mirror<'a> {

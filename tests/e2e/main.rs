@@ -1,1 +1,26 @@
+//! End-to-end tests: the real `kelev-agent` behind a real sshd, fetching from real git remotes
+//! (file:// and smart HTTP), driving the machine's real Docker engine.
+//!
+//! They need what `scripts/setup` installs and run only with `--features e2e` (scripts/test
+//! turns it on); without it each one is listed as ignored, never skipped silently.
 
+mod concurrency;
+mod deploy;
+mod faults;
+mod hostile;
+mod manifest;
+mod rebuild_all;
+
+/// The attribute every test here carries.
+macro_rules! e2e_test {
+    ($(#[$meta:meta])* fn $name:ident() $body:block) => {
+        $(#[$meta])*
+        #[test]
+        #[cfg_attr(
+            not(feature = "e2e"),
+            ignore = "needs Docker, sshd and lighttpd: run scripts/test (cargo test --features e2e)"
+        )]
+        fn $name() $body
+    };
+}
+pub(crate) use e2e_test;

@@ -1,1 +1,17 @@
+//! The end-to-end harness: a throwaway host in a directory. Each [`World`] has its own copy of
+//! `kelev-agent`, agent root, git remotes (file:// and smart HTTP through lighttpd +
+//! `git http-backend`), and its own sshd on a loopback port whose `authorized_keys` holds the
+//! documented `restrict,command=...` lines. Docker is the machine's real engine; every compose
+//! project a world creates is named uniquely and taken down when the world is dropped.
 
+mod command;
+mod git;
+mod sshd;
+mod world;
+
+pub use command::{Output, Run};
+pub use git::{dockerfile, Remote};
+pub use world::{docker, http_get, World, DEPLOY_USER};
+
+/// Full commit ids used where a syntactically valid but absent commit is needed.
+pub const ABSENT_COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";

@@ -1,0 +1,61 @@
+//! manifest and manifest-put without Docker: validation, atomic install, the diff printed.
+
+use crate::{Test, MANIFEST};
+
+#[test]
+fn manifest_put_installs_and_reports_changes() {
+    let next = r#"{"domain":"kelev.test","projects":[{"name":"fun-n-games","repo":"file:///nonexistent/fun.git","port":8080},{"name":"new","repo":"https://example.invalid/new.git"}]}"#;
+    let test = Test::new().ssh(Some("ci"), b"manifest-put").stdin(next);
+    let out = test.run().expect(0, "");
+    assert_eq!(
+        out.stdout,
+        "added new\nchanged fun-n-games\nremoved other\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(test.root().join("projects.json")).unwrap(),
+        next
+    );
+    let shown = Test::new().ssh(Some("ci"), b"manifest").run();
+    assert_eq!(shown.stdout, MANIFEST);
+}
+
+#[test]
+fn bad_manifest_changes_nothing() {
+    for (input, reason) in [
+        (
+            &br#"{"projects":[{"name":"x","repo":"file:///x","flavour":1}]}"#[..],
+            "unknown field `flavour`",
+        ),
+        (
+            br#"{"projects":[{"name":"x","repo":"file:///x"}]}"#,
+            "has no `domains`",
+        ),
+        (b"[1,2", "not valid JSON"),
+    ] {
+        let test = Test::new().ssh(Some("ci"), b"manifest-put").stdin(input);
+        test.run().expect(65, reason);
+        assert_eq!(
+            std::fs::read_to_string(test.root().join("projects.json")).unwrap(),
+            MANIFEST
+        );
+    }
+    let big = vec![b' '; 1024 * 1024 + 1];
+    Test::new()
+        .args(&["manifest-put"])
+        .stdin(big)
+        .run()
+        .expect(65, "larger than 1048576 bytes");
+}
+
+#[test]
+fn restricted_key_may_not_put_the_manifest() {
+    let test = Test::new();
+    test.config(&serde_json::json!({
+        "root": test.root(),
+        "keys": {"half": {"verbs": ["manifest-put"], "projects": ["fun-n-games"]}},
+    }));
+    test.ssh(Some("half"), b"manifest-put")
+        .stdin(MANIFEST)
+        .run()
+        .expect(77, "only a key for all projects");
+}

@@ -1,0 +1,204 @@
+//! Deploying through sshd: content served, changes picked up, unchanged skipped, routing set.
+
+use kelev_e2e::docker;
+use kelev_e2e::{World, ABSENT_COMMIT};
+
+use crate::e2e_test;
+
+e2e_test! {
+    /// deploy A, then B: the page changes; B again: `unchanged` and no image is built.
+    fn deploy_change_and_unchanged() {
+        let mut world = World::new();
+        let site = world.site("fun", "version A\n");
+        let a = site.head();
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let name = &site.name;
+
+        let out = world.ssh(format!("deploy {name} {a}")).run().ok();
+        assert_eq!(out.last_line().split(' ').take(4).collect::<Vec<_>>(), ["deployed", name, "at", &a]);
+        assert_eq!(world.page(name), "version A\n");
+
+        site.write("www/index.html", "version B\n");
+        let b = site.commit("b");
+        world.ssh(format!("deploy {name} {b}")).run().ok().stdout_has("building");
+        assert_eq!(world.page(name), "version B\n");
+
+        let images_before = docker(&["images", "-q", "--no-trunc"]);
+        let out = world.ssh(format!("deploy {name} {b}")).run().ok();
+        assert!(out.last_line().starts_with(&format!("unchanged {name} at {b}")), "{}", out.report());
+        out.stdout_lacks("building");
+        assert_eq!(docker(&["images", "-q", "--no-trunc"]), images_before, "no image may be built");
+
+        // --force builds again even though nothing changed.
+        world.ssh(format!("deploy {name} {b} --force")).run().ok().stdout_has("building");
+
+        // Without a commit, the tip of `ref` (main) is deployed.
+        site.write("www/index.html", "version C\n");
+        let c = site.commit("c");
+        let out = world.ssh(format!("deploy {name} --json")).run().ok();
+        let report = out.json();
+        assert_eq!(report["result"], "deployed");
+        assert_eq!(report["commit"], c.as_str());
+        assert_eq!(report["project"], name.as_str());
+        assert_eq!(report["content_hash"].as_str().unwrap().len(), 64);
+        assert!(!out.stdout.contains("building"), "progress goes to stderr with --json");
+        assert!(out.stderr.contains("building"));
+        assert_eq!(world.page(name), "version C\n");
+
+        // Earlier releases' images survive: one tag per commit.
+        let tags = docker(&["images", "--format", "{{.Tag}}", &format!("kelev-{name}-web")]);
+        for commit in [&a, &b, &c] {
+            assert!(tags.contains(commit.as_str()), "image for {commit} kept: {tags}");
+        }
+
+        // An absent commit fails (1) and leaves C serving.
+        world.ssh(format!("deploy {name} {ABSENT_COMMIT}")).run().code(1).stderr_has("is not in");
+        assert_eq!(world.page(name), "version C\n");
+        assert_eq!(world.status(name)["commit"], c.as_str());
+    }
+}
+
+e2e_test! {
+    /// The override puts the routed service on the `web` network with Traefik's labels.
+    fn labels_networks_and_status() {
+        let mut world = World::new();
+        let site = world.site("fun", "hi\n");
+        let name = site.name.clone();
+        let mut entry = world.entry(&site);
+        entry["domains"] = serde_json::json!(["a.kelev.test", "b.kelev.test"]);
+        entry["port"] = serde_json::json!(80);
+        world.install_manifest(&world.manifest(&[entry]));
+        let commit = site.head();
+        world.ssh(format!("deploy {name}")).run().ok();
+
+        let container = format!("{name}-web-1");
+        let labels: serde_json::Value =
+            serde_json::from_str(&docker(&["inspect", "-f", "{{json .Config.Labels}}", &container])).unwrap();
+        let router = format!("traefik.http.routers.{name}");
+        assert_eq!(labels["traefik.enable"], "true");
+        assert_eq!(labels[format!("{router}.rule")], "Host(`a.kelev.test`) || Host(`b.kelev.test`)");
+        assert_eq!(labels[format!("{router}.entrypoints")], "websecure");
+        assert_eq!(labels[format!("{router}.tls.certresolver")], "letsencrypt");
+        assert_eq!(labels[format!("traefik.http.services.{name}.loadbalancer.server.port")], "80");
+        assert_eq!(labels["traefik.docker.network"], "web");
+        assert_eq!(labels["dev.kelev.commit"], commit.as_str());
+
+        let networks: serde_json::Value = serde_json::from_str(&docker(&[
+            "inspect", "-f", "{{json .NetworkSettings.Networks}}", &container,
+        ]))
+        .unwrap();
+        assert!(networks.get("web").is_some(), "joined web: {networks}");
+        assert!(networks.get(format!("{name}_default")).is_some(), "kept default: {networks}");
+        let restart = docker(&["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", &container]);
+        assert_eq!(restart.trim(), "unless-stopped");
+        let image = docker(&["inspect", "-f", "{{.Config.Image}}", &container]);
+        assert_eq!(image.trim(), format!("kelev-{name}-web:{commit}"));
+
+        // status --json, the contract's shape.
+        let status = world.status(&name);
+        assert_eq!(status["name"], name.as_str());
+        assert_eq!(status["commit"], commit.as_str());
+        assert_eq!(status["checkout"], commit.as_str());
+        assert_eq!(status["state"], "running");
+        assert_eq!(status["content_hash"].as_str().unwrap().len(), 64);
+        assert!(status["deployed_at"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(status["containers"], serde_json::json!([{"service": "web", "state": "running", "health": null}]));
+
+        // The text table says the same.
+        world.ssh(format!("status {name}")).run().ok().stdout_has(&format!("{name}  running  {}", &commit[..12]));
+
+        // Stopped behind our back: status tells the truth.
+        docker(&["stop", "-t", "1", &container]);
+        assert_eq!(world.status(&name)["state"], "stopped");
+        // ...and deploy does not call a stopped release unchanged.
+        world.ssh(format!("deploy {name} {commit}")).run().ok().stdout_has("starting");
+        assert_eq!(world.status(&name)["state"], "running");
+
+        // logs shows the container's output.
+        world.ssh(format!("logs {name} --tail 5")).run().ok();
+
+        // Data directory and variables reach compose.
+        assert!(world.root.join("data").join(&name).is_dir());
+    }
+}
+
+e2e_test! {
+    /// `clone` then `rebuild` ends where `deploy` ends.
+    fn clone_then_rebuild_equals_deploy() {
+        let mut world = World::new();
+        let one = world.site("one", "same\n");
+        let two = world.site("two", "same\n");
+        // Same tree in both repositories.
+        let (c1, c2) = (one.head(), two.head());
+        world.install_manifest(&world.manifest(&[world.entry(&one), world.entry(&two)]));
+
+        world.ssh(format!("deploy {} {c1}", one.name)).run().ok();
+        world.ssh(format!("clone {} {c2}", two.name)).run().ok().stdout_has(&format!("cloned {} at {c2}", two.name));
+        // After clone: checked out, not running.
+        let status = world.status(&two.name);
+        assert_eq!(status["checkout"], c2.as_str());
+        assert_eq!(status["state"], "not-deployed");
+        world.ssh(format!("rebuild {}", two.name)).run().ok().stdout_has("rebuilt");
+
+        let (s1, s2) = (world.status(&one.name), world.status(&two.name));
+        for field in ["content_hash", "state"] {
+            assert_eq!(s1[field], s2[field], "{field}");
+        }
+        assert_eq!(s1["containers"], s2["containers"]);
+        assert_eq!(s2["commit"], s2["checkout"]);
+        assert_eq!(world.page(&one.name), world.page(&two.name));
+        let override_of = |name: &str, commit: &str| {
+            std::fs::read_to_string(world.root.join(format!("projects/{name}/overrides/{commit}.json")))
+                .unwrap()
+                .replace(name, "NAME")
+                .replace(commit, "COMMIT")
+        };
+        assert_eq!(override_of(&one.name, &c1), override_of(&two.name, &c2));
+    }
+}
+
+e2e_test! {
+    /// Smart HTTP: the repository is fetched through lighttpd + git http-backend.
+    fn deploy_over_smart_http() {
+        let mut world = World::new();
+        let site = world.site("http", "over http\n");
+        let base = world.git_http();
+        let mut entry = world.entry(&site);
+        entry["repo"] = serde_json::json!(format!("{base}/{}.git", site.name));
+        world.install_manifest(&world.manifest(&[entry]));
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        assert_eq!(world.page(&site.name), "over http\n");
+        site.write("www/index.html", "over http 2\n");
+        let next = site.commit("2");
+        world.ssh(format!("deploy {} {next}", site.name)).run().ok();
+        assert_eq!(world.page(&site.name), "over http 2\n");
+    }
+}
+
+e2e_test! {
+    /// remove: only for projects gone from the manifest; containers go, data stays.
+    fn remove_keeps_data() {
+        let mut world = World::new();
+        let site = world.site("gone", "bye\n");
+        let name = site.name.clone();
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        world.ssh(format!("deploy {name}")).run().ok();
+        let marker = world.root.join("data").join(&name).join("keep.txt");
+        std::fs::write(&marker, "precious").unwrap();
+
+        world.ssh(format!("remove {name}")).run().code(65).stderr_has("still in the manifest");
+        assert_eq!(world.status(&name)["state"], "running");
+
+        world
+            .ssh("manifest-put")
+            .stdin(serde_json::to_vec(&world.manifest(&[])).unwrap())
+            .run()
+            .ok()
+            .stdout_has(&format!("removed {name}"));
+        assert_eq!(world.status(&name)["state"], "orphaned");
+        world.ssh(format!("remove {name}")).run().ok();
+        let left = docker(&["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={name}")]);
+        assert_eq!(left.trim(), "");
+        assert_eq!(std::fs::read_to_string(&marker).unwrap(), "precious");
+    }
+}

@@ -1,0 +1,122 @@
+//! A real sshd on a loopback port, and a real web server for smart HTTP, each a child process
+//! killed when dropped.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::command::Run;
+
+pub struct Daemon {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn wait_for_port(port: u16, child: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "daemon exited ({status}) before listening:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("daemon did not listen on port {port}");
+}
+
+fn start(argv: &[&str], log: &Path, port: u16) -> Daemon {
+    let log_file = std::fs::File::create(log).unwrap();
+    let mut child = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", argv[0]));
+    wait_for_port(port, &mut child, log);
+    Daemon { child, port }
+}
+
+/// sshd with the settings docs/security.md prescribes for the deploy user.
+pub fn sshd(etc: &Path, user: &str) -> (Daemon, String) {
+    let host_key = etc.join("host_key");
+    Run::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&host_key)
+        .run()
+        .ok();
+    let port = free_port();
+    let config = format!(
+        "ListenAddress 127.0.0.1\nPort {port}\nHostKey {host}\nPidFile none\n\
+         AuthorizedKeysFile {keys}\nStrictModes yes\nUsePAM no\nPubkeyAuthentication yes\n\
+         PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n\
+         AllowUsers {user}\nDisableForwarding yes\nPermitTTY no\nPermitUserRC no\n\
+         PermitUserEnvironment no\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\nMaxStartups 100\n\
+         MaxSessions 50\nSubsystem sftp internal-sftp\n",
+        host = host_key.display(),
+        keys = etc.join("authorized_keys").display(),
+    );
+    let config_path = etc.join("sshd_config");
+    std::fs::write(&config_path, config).unwrap();
+    let log = etc.join("sshd.log");
+    let daemon = start(
+        &[
+            "/usr/sbin/sshd",
+            "-D",
+            "-e",
+            "-f",
+            config_path.to_str().unwrap(),
+        ],
+        &log,
+        port,
+    );
+    let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
+    let known = format!("[127.0.0.1]:{port} {}", public.trim());
+    (daemon, known)
+}
+
+/// lighttpd serving every repository under `root` with `git http-backend`.
+pub fn git_http(etc: &Path, root: &Path) -> Daemon {
+    let port = free_port();
+    let config = format!(
+        "server.modules = ( \"mod_alias\", \"mod_setenv\", \"mod_cgi\" )\n\
+         server.document-root = \"{root}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\n\
+         alias.url = ( \"/\" => \"/usr/lib/git-core/git-http-backend/\" )\n\
+         cgi.assign = ( \"\" => \"\" )\n\
+         setenv.set-environment = ( \"GIT_PROJECT_ROOT\" => \"{root}\", \"GIT_HTTP_EXPORT_ALL\" => \"1\", \
+         \"GIT_CONFIG_COUNT\" => \"1\", \"GIT_CONFIG_KEY_0\" => \"safe.directory\", \"GIT_CONFIG_VALUE_0\" => \"*\" )\n",
+        root = root.display(),
+    );
+    let config_path = etc.join("lighttpd.conf");
+    std::fs::write(&config_path, config).unwrap();
+    start(
+        &[
+            "/usr/sbin/lighttpd",
+            "-D",
+            "-f",
+            config_path.to_str().unwrap(),
+        ],
+        &etc.join("lighttpd.log"),
+        port,
+    )
+}

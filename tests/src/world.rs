@@ -1,0 +1,355 @@
+//! A throwaway host: agent binary, config, root, remotes, keys and sshd in one directory.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::command::Run;
+use crate::git::Remote;
+use crate::sshd::{self, Daemon};
+
+/// The system user scripts/setup creates; sshd logs the keys in as this user.
+pub const DEPLOY_USER: &str = "kelev-test";
+
+/// Where worlds live: outside /tmp, because sshd's StrictModes rejects a keys file below a
+/// world-writable directory, and every directory must be traversable by the deploy user.
+const BASE: &str = "/var/lib/kelev-e2e";
+
+/// The keys every world's authorized_keys holds, as `(file name, --key argument)`.
+const KEYS: [(&str, Option<&str>); 4] = [
+    ("ci", Some("ci")),
+    ("fun-ci", Some("fun-ci")),
+    ("ghost", Some("ghost")),
+    ("nokey", None),
+];
+
+pub struct World {
+    pub dir: PathBuf,
+    pub agent: PathBuf,
+    pub config: PathBuf,
+    pub root: PathBuf,
+    /// Prefix of every project name in this world, so parallel tests never share containers.
+    pub prefix: String,
+    etc: PathBuf,
+    known_hosts: PathBuf,
+    sshd: Daemon,
+    http: Option<Daemon>,
+    projects: Vec<String>,
+}
+
+fn agent_binary() -> PathBuf {
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>/kelev-agent
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("kelev-agent");
+    assert!(
+        path.is_file(),
+        "{} is missing: build it first (`cargo build -p kelev-agent`; scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+fn deploy_uid() -> (u32, u32) {
+    let id = |flag| {
+        Run::new("id")
+            .args([flag, DEPLOY_USER])
+            .run()
+            .ok()
+            .stdout
+            .trim()
+            .parse::<u32>()
+            .unwrap()
+    };
+    (id("-u"), id("-g"))
+}
+
+fn mkdir(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+impl Default for World {
+    fn default() -> World {
+        World::new()
+    }
+}
+
+impl World {
+    pub fn new() -> World {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{}{n}", std::process::id() % 100_000);
+        let dir = Path::new(BASE).join(&id);
+        let _ = std::fs::remove_dir_all(&dir);
+        mkdir(Path::new(BASE));
+        let (etc, bin, root) = (dir.join("etc"), dir.join("bin"), dir.join("root"));
+        for d in [&dir, &etc, &bin, &dir.join("remotes"), &dir.join("work")] {
+            mkdir(d);
+        }
+        // A copy, so the deploy user can execute it whatever the checkout's permissions are.
+        let agent = bin.join("kelev-agent");
+        std::fs::copy(agent_binary(), &agent).unwrap();
+        mkdir(&root);
+        let (uid, gid) = deploy_uid();
+        std::os::unix::fs::chown(&root, Some(uid), Some(gid)).unwrap();
+
+        let config = dir.join("agent.json");
+        let mut authorized = String::new();
+        for (file, key) in KEYS {
+            let private = etc.join(format!("client-{file}"));
+            Run::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", file, "-f"])
+                .arg(&private)
+                .run()
+                .ok();
+            let public = std::fs::read_to_string(private.with_extension("pub")).unwrap();
+            let key_arg = key.map(|k| format!(" --key {k}")).unwrap_or_default();
+            authorized.push_str(&format!(
+                "restrict,command=\"{} --config {}{key_arg}\" {}",
+                agent.display(),
+                config.display(),
+                public
+            ));
+        }
+        std::fs::write(etc.join("authorized_keys"), authorized).unwrap();
+        let (sshd, known) = sshd::sshd(&etc, DEPLOY_USER);
+        let known_hosts = etc.join("known_hosts");
+        std::fs::write(&known_hosts, format!("{known}\n")).unwrap();
+
+        let world = World {
+            prefix: format!("t{id}-"),
+            dir,
+            agent,
+            config,
+            root,
+            etc,
+            known_hosts,
+            sshd,
+            http: None,
+            projects: Vec::new(),
+        };
+        world.write_config(&serde_json::json!({}));
+        world
+    }
+
+    /// Write agent.json: root, the test keys, and `extra` fields on top.
+    pub fn write_config(&self, extra: &serde_json::Value) {
+        let mut config = serde_json::json!({
+            "root": self.root,
+            "lock_timeout_secs": 120,
+            "keys": {
+                "ci": {"verbs": ["*"], "projects": ["*"]},
+                "fun-ci": {"verbs": ["deploy", "status"], "projects": [self.name("fun")]},
+            },
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        std::fs::write(&self.config, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    }
+
+    /// The world-unique project name for `short`.
+    pub fn name(&self, short: &str) -> String {
+        format!("{}{short}", self.prefix)
+    }
+
+    /// A site repository for project `short`, registered for clean-up.
+    pub fn site(&mut self, short: &str, page: &str) -> Remote {
+        let name = self.name(short);
+        self.projects.push(name.clone());
+        Remote::site(&self.dir, &name, page)
+    }
+
+    /// Start lighttpd + git http-backend over this world's remotes; returns the base URL.
+    pub fn git_http(&mut self) -> String {
+        if self.http.is_none() {
+            self.http = Some(sshd::git_http(&self.etc, &self.dir.join("remotes")));
+        }
+        format!("http://127.0.0.1:{}", self.http.as_ref().unwrap().port)
+    }
+
+    /// Install `manifest` directly as the agent's projects.json (owned by the deploy user).
+    pub fn install_manifest(&self, manifest: &serde_json::Value) {
+        let path = self.root.join("projects.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(manifest).unwrap()).unwrap();
+        let (uid, gid) = deploy_uid();
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+    }
+
+    /// A manifest entry for `remote` fetched over file://.
+    pub fn entry(&self, remote: &Remote) -> serde_json::Value {
+        serde_json::json!({"name": remote.name, "repo": remote.file_url(), "service": "web"})
+    }
+
+    pub fn manifest(&self, entries: &[serde_json::Value]) -> serde_json::Value {
+        serde_json::json!({"domain": "kelev.test", "projects": entries})
+    }
+
+    /// `ssh kelev-test@127.0.0.1 <command>` with the key `key` (ci, fun-ci, ghost, nokey).
+    pub fn ssh_as(&self, key: &str, command: impl Into<std::ffi::OsString>) -> Run {
+        self.ssh_base(key).arg(command)
+    }
+
+    pub fn ssh(&self, command: impl Into<std::ffi::OsString>) -> Run {
+        self.ssh_as("ci", command)
+    }
+
+    /// ssh with the options of a CI job, before the remote command.
+    pub fn ssh_base(&self, key: &str) -> Run {
+        Run::new("ssh")
+            .args([
+                "-q",
+                "-T",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=yes",
+            ])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
+            .args(["-o", "IdentitiesOnly=yes", "-i"])
+            .arg(self.etc.join(format!("client-{key}")))
+            .args([
+                "-p",
+                &self.sshd.port.to_string(),
+                "-l",
+                DEPLOY_USER,
+                "127.0.0.1",
+            ])
+    }
+
+    /// Run the agent locally as the deploy user (no SSH, so no key policy).
+    pub fn local(&self, words: &[&str]) -> Run {
+        Run::new("setpriv")
+            .args([
+                "--reuid",
+                DEPLOY_USER,
+                "--regid",
+                DEPLOY_USER,
+                "--init-groups",
+                "--",
+            ])
+            .arg(&self.agent)
+            .arg("--config")
+            .arg(&self.config)
+            .args(words)
+            .env("HOME", "/")
+    }
+
+    pub fn audit_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.root.join("audit.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+            .collect()
+    }
+
+    pub fn status(&self, project: &str) -> serde_json::Value {
+        let out = self.ssh(format!("status {project} --json")).run().ok();
+        out.json()["projects"][0].clone()
+    }
+
+    /// The page served by `project`'s `web` container at its address on the `web` network.
+    pub fn page(&self, project: &str) -> String {
+        let ip = self.ip(project, "web");
+        http_get(&format!("{ip}:80"))
+    }
+
+    pub fn ip(&self, project: &str, network: &str) -> String {
+        let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}");
+        docker(&["inspect", "-f", &format, &format!("{project}-web-1")])
+            .trim()
+            .to_owned()
+    }
+
+    /// Every file under the agent root with its size and mtime, to prove nothing changed.
+    pub fn snapshot(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out.retain(|line| !line.contains("audit.log"));
+        out.sort();
+        out
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<String>) {
+    use std::os::unix::fs::MetadataExt;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let meta = entry.path().symlink_metadata().unwrap();
+        let link = std::fs::read_link(entry.path()).ok();
+        out.push(format!(
+            "{} {} {} {:?}",
+            entry.path().display(),
+            meta.len(),
+            meta.mtime_nsec() + meta.mtime() * 1_000_000_000,
+            link
+        ));
+        if meta.is_dir() {
+            walk(&entry.path(), out);
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for project in &self.projects {
+            let filter = format!("label=com.docker.compose.project={project}");
+            let ids = docker(&["ps", "-aq", "--filter", &filter]);
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                let mut args = vec!["rm", "-f"];
+                args.extend(ids);
+                docker(&args);
+            }
+            docker(&["network", "rm", &format!("{project}_default")]);
+            let images = docker(&[
+                "images",
+                "-q",
+                "--filter",
+                &format!("reference=kelev-{project}-*"),
+            ]);
+            let images: Vec<&str> = images.split_whitespace().collect();
+            if !images.is_empty() {
+                let mut args = vec!["rmi", "-f"];
+                args.extend(images);
+                docker(&args);
+            }
+        }
+        if std::env::var_os("KELEV_E2E_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Run docker and return stdout (failures return what was printed; callers check).
+pub fn docker(args: &[&str]) -> String {
+    Run::new("docker").args(args).run().stdout
+}
+
+/// A plain HTTP/1.0 GET of `/`, returning the body.
+pub fn http_get(addr: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..50 {
+        match TcpStream::connect(addr).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")?;
+            let mut response = String::new();
+            s.read_to_string(&mut response)?;
+            Ok(response)
+        }) {
+            Ok(response) if response.starts_with("HTTP/1.") => {
+                return response
+                    .split_once("\r\n\r\n")
+                    .map(|(_, body)| body.to_owned())
+                    .unwrap_or_default()
+            }
+            Ok(response) => last = response,
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no HTTP answer from {addr}: {last}");
+}
