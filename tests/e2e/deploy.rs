@@ -202,3 +202,59 @@ e2e_test! {
         assert_eq!(std::fs::read_to_string(&marker).unwrap(), "precious");
     }
 }
+
+e2e_test! {
+    /// Compose sees KELEV_PROJECT, KELEV_COMMIT and KELEV_DATA_DIR, and nothing of the SSH
+    /// session's environment.
+    fn compose_gets_only_the_documented_environment() {
+        let mut world = World::new();
+        let site = world.site("env", "env\n");
+        site.write(
+            "compose.yaml",
+            "services:\n  web:\n    build: .\n    init: true\n    environment:\n      KP: ${KELEV_PROJECT}\n      KC: ${KELEV_COMMIT}\n      KD: ${KELEV_DATA_DIR}\n      LEAK: ${SSH_CONNECTION:-none}/${SSH_ORIGINAL_COMMAND:-none}/${USER:-none}/${LANG:-none}\n    volumes:\n      - ${KELEV_DATA_DIR}:/data\n",
+        );
+        let commit = site.commit("env");
+        let name = site.name.clone();
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        world.ssh_base("ci").args(["-o", "SendEnv=LANG"]).arg(format!("deploy {name}")).env("LANG", "de_DE.UTF-8").run().ok();
+
+        let env: Vec<String> = serde_json::from_str(&docker(&["inspect", "-f", "{{json .Config.Env}}", &format!("{name}-web-1")])).unwrap();
+        let data = world.root.join("data").join(&name);
+        assert!(env.contains(&format!("KP={name}")), "{env:?}");
+        assert!(env.contains(&format!("KC={commit}")), "{env:?}");
+        assert!(env.contains(&format!("KD={}", data.display())), "{env:?}");
+        assert!(env.contains(&"LEAK=none/none/none/none".to_owned()), "{env:?}");
+
+        std::fs::write(data.join("probe.txt"), "from the host").unwrap();
+        let seen = docker(&["exec", &format!("{name}-web-1"), "/bin/busybox", "cat", "/data/probe.txt"]);
+        assert_eq!(seen, "from the host");
+    }
+}
+
+e2e_test! {
+    /// Only `keep_releases` releases stay on disk, the running one always among them.
+    fn old_releases_are_pruned() {
+        let mut world = World::new();
+        world.write_config(&serde_json::json!({"keep_releases": 2}));
+        let site = world.site("prune", "0\n");
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let mut commits = vec![site.head()];
+        for i in 1..4 {
+            site.write("www/index.html", &format!("{i}\n"));
+            commits.push(site.commit(&i.to_string()));
+        }
+        for commit in &commits {
+            world.ssh(format!("deploy {} {commit}", site.name)).run().ok();
+        }
+        let releases = world.root.join("projects").join(&site.name).join("releases");
+        let mut kept: Vec<String> = std::fs::read_dir(&releases)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        kept.sort();
+        let mut expected = vec![commits[2].clone(), commits[3].clone()];
+        expected.sort();
+        assert_eq!(kept, expected);
+        assert_eq!(world.page(&site.name), "3\n");
+    }
+}

@@ -122,3 +122,25 @@ fn terminate(pid: i32) {
         .run()
         .ok();
 }
+
+e2e_test! {
+    /// A build that outlasts deploy_timeout_secs is stopped; the old release keeps serving.
+    fn deploy_timeout_stops_the_build() {
+        let mut world = World::new();
+        let site = world.site("timeout", "old\n");
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        world.write_config(&serde_json::json!({"deploy_timeout_secs": 3}));
+        site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"60\"")));
+        site.write("www/index.html", "new\n");
+        let slow = site.commit("slow");
+        let started = Instant::now();
+        world
+            .ssh(format!("deploy {} {slow}", site.name))
+            .run()
+            .code(1)
+            .stderr_has("interrupted by the deploy timeout");
+        assert!(started.elapsed() < Duration::from_secs(40));
+        assert_eq!(world.page(&site.name), "old\n");
+    }
+}
