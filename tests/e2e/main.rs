@@ -10,6 +10,7 @@ mod faults;
 mod hostile;
 mod manifest;
 mod rebuild_all;
+mod rehearsal;
 
 /// The attribute every test here carries.
 macro_rules! e2e_test {

@@ -47,6 +47,11 @@ impl Run {
         self
     }
 
+    pub fn dir(mut self, dir: impl AsRef<std::path::Path>) -> Run {
+        self.command.current_dir(dir);
+        self
+    }
+
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Run {
         self.stdin = bytes.into();
         self

@@ -11,7 +11,7 @@ mod world;
 
 pub use command::{Output, Run};
 pub use git::{dockerfile, Remote};
-pub use world::{docker, http_get, World, DEPLOY_USER};
+pub use world::{docker, http_get, workspace_binary, World, DEPLOY_USER};
 
 /// Full commit ids used where a syntactically valid but absent commit is needed.
 pub const ABSENT_COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";

@@ -39,13 +39,14 @@ pub struct World {
     projects: Vec<String>,
 }
 
-fn agent_binary() -> PathBuf {
-    // target/<profile>/deps/e2e-<hash> -> target/<profile>/kelev-agent
+/// A binary of this workspace, built next to the test binary.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>/<name>
     let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("kelev-agent");
+    let path = exe.parent().unwrap().parent().unwrap().join(name);
     assert!(
         path.is_file(),
-        "{} is missing: build it first (`cargo build -p kelev-agent`; scripts/test does)",
+        "{} is missing: build it first (`cargo build --workspace --bins`; scripts/test does)",
         path.display()
     );
     path
@@ -91,7 +92,7 @@ impl World {
         }
         // A copy, so the deploy user can execute it whatever the checkout's permissions are.
         let agent = bin.join("kelev-agent");
-        std::fs::copy(agent_binary(), &agent).unwrap();
+        std::fs::copy(workspace_binary("kelev-agent"), &agent).unwrap();
         mkdir(&root);
         let (uid, gid) = deploy_uid();
         std::os::unix::fs::chown(&root, Some(uid), Some(gid)).unwrap();
@@ -219,6 +220,19 @@ impl World {
                 DEPLOY_USER,
                 "127.0.0.1",
             ])
+    }
+
+    pub fn ssh_port(&self) -> u16 {
+        self.sshd.port
+    }
+
+    /// The private key file of `key` (ci, fun-ci, ghost, nokey).
+    pub fn client_key(&self, key: &str) -> PathBuf {
+        self.etc.join(format!("client-{key}"))
+    }
+
+    pub fn known_hosts(&self) -> String {
+        std::fs::read_to_string(&self.known_hosts).unwrap()
     }
 
     /// Run the agent locally as the deploy user (no SSH, so no key policy).

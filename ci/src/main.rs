@@ -1,0 +1,32 @@
+//! `kelev`: what CI and the operator's laptop run. See `kelev --help`.
+
+mod cli;
+mod error;
+mod hash;
+mod plan;
+mod summary;
+
+use std::io::Write;
+
+use clap::Parser;
+
+fn main() {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            std::process::exit(0);
+        }
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(error::EXIT_USAGE);
+        }
+    };
+    match cli.command.execute() {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            std::process::exit(e.exit_code());
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! A rehearsal of `.github/workflows/deploy.yml`: its own `run:` steps, in order, with the
+//! environment GitHub would give them, against this world's sshd, agent and git remotes.
+//!
+//! What cannot run here is stood in for, and nothing else: `uses:` steps (checkout, cache,
+//! artifacts) become file copies, the `build` step is the binary cargo already built, and the
+//! `lookup` step's GitHub REST call becomes a look in a local artifacts directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use kelev_e2e::{workspace_binary, Remote, Run, World, DEPLOY_USER};
+
+use crate::e2e_test;
+
+struct Step {
+    id: String,
+    run: Option<String>,
+    condition: Option<String>,
+    env: Vec<String>,
+}
+
+fn workflow() -> Yaml {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows/deploy.yml");
+    let text = std::fs::read_to_string(path).unwrap();
+    YamlLoader::load_from_str(&text).unwrap().remove(0)
+}
+
+fn steps(workflow: &Yaml, job: &str) -> Vec<Step> {
+    workflow["jobs"][job]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|step| Step {
+            id: step["id"].as_str().unwrap_or("").to_owned(),
+            run: step["run"].as_str().map(str::to_owned),
+            condition: step["if"].as_str().map(str::to_owned),
+            env: step["env"]
+                .as_hash()
+                .map(|env| env.keys().map(|k| k.as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The runner: a workspace holding this repository's files and the built `kelev`.
+struct Runner {
+    dir: tempfile::TempDir,
+    artifacts: PathBuf,
+    base_env: BTreeMap<String, String>,
+}
+
+impl Runner {
+    fn new(world: &World) -> Runner {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        std::fs::create_dir_all(dir.path().join("scripts/ci")).unwrap();
+        for script in ["ssh-config", "clone-project"] {
+            std::fs::copy(
+                repo.join("scripts/ci").join(script),
+                dir.path().join("scripts/ci").join(script),
+            )
+            .unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        let artifacts = dir.path().join("artifacts");
+        std::fs::create_dir_all(&artifacts).unwrap();
+        let mut base_env = BTreeMap::new();
+        base_env.insert("HOME".into(), dir.path().join("home").display().to_string());
+        base_env.insert("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into());
+        base_env.insert("GITHUB_REPOSITORY".into(), "owner/kelev".into());
+        // The secrets and variables docs/ci.md asks for, pointing at this world.
+        base_env.insert("KELEV_HOST".into(), "127.0.0.1".into());
+        base_env.insert(
+            "KELEV_SSH_KEY".into(),
+            std::fs::read_to_string(world.client_key("ci")).unwrap(),
+        );
+        base_env.insert("KELEV_KNOWN_HOSTS".into(), world.known_hosts());
+        base_env.insert("KELEV_SSH_PORT".into(), world.ssh_port().to_string());
+        base_env.insert("KELEV_SSH_USER".into(), DEPLOY_USER.into());
+        base_env.insert("PROJECTS_TOKEN".into(), String::new());
+        Runner {
+            dir,
+            artifacts,
+            base_env,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A fresh job workspace: the repository's files and `bin/kelev` (the build step's product).
+    fn job_dir(&self, manifest: &serde_json::Value) -> PathBuf {
+        let job = self.path().join("job");
+        let _ = std::fs::remove_dir_all(&job);
+        std::fs::create_dir_all(job.join("bin")).unwrap();
+        Run::new("cp")
+            .arg("-r")
+            .arg(self.path().join("scripts"))
+            .arg(&job)
+            .run()
+            .ok();
+        std::fs::copy(workspace_binary("kelev"), job.join("bin/kelev")).unwrap();
+        std::fs::write(
+            job.join("projects.json"),
+            serde_json::to_vec_pretty(manifest).unwrap(),
+        )
+        .unwrap();
+        job
+    }
+
+    /// Run one `run:` step as GitHub does (`bash --noprofile --norc -eo pipefail`); returns
+    /// what it wrote to $GITHUB_OUTPUT.
+    fn run(
+        &self,
+        job: &Path,
+        step: &Step,
+        env: &BTreeMap<String, String>,
+    ) -> (kelev_e2e::Output, BTreeMap<String, String>) {
+        let output_file = job.join("github_output");
+        std::fs::write(&output_file, "").unwrap();
+        for key in &step.env {
+            assert!(
+                env.contains_key(key) || self.base_env.contains_key(key),
+                "step `{}` declares env {key} the rehearsal does not provide",
+                step.id
+            );
+        }
+        let mut run = Run::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
+            .arg(step.run.as_deref().unwrap())
+            .env("GITHUB_OUTPUT", output_file.as_os_str())
+            .env("GITHUB_STEP_SUMMARY", job.join("summary.md").as_os_str());
+        for (k, v) in self.base_env.iter().chain(env) {
+            run = run.env(k, v);
+        }
+        let out = run.dir(job).run();
+        let outputs = std::fs::read_to_string(&output_file)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        (out, outputs)
+    }
+}
+
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    results: BTreeMap<String, String>,
+    summary: String,
+    deploy_calls: usize,
+}
+
+/// One tag push: the plan job, one deploy job per matrix entry, the summary job.
+fn rehearse(runner: &Runner, manifest: &serde_json::Value) -> Outcome {
+    let workflow = workflow();
+    let job = runner.job_dir(manifest);
+
+    // plan
+    let mut matrix = String::new();
+    let plan_steps = steps(&workflow, "plan");
+    assert!(
+        plan_steps.iter().any(|s| s.id == "build"),
+        "the plan job builds kelev"
+    );
+    for step in plan_steps
+        .iter()
+        .filter(|s| s.run.is_some() && s.id != "build")
+    {
+        let env = BTreeMap::from([("ONLY".to_owned(), String::new())]);
+        let (out, outputs) = runner.run(&job, step, &env);
+        out.ok();
+        if step.id == "plan" {
+            matrix = outputs["matrix"].clone();
+        }
+    }
+    let matrix_json: serde_json::Value = serde_json::from_str(&matrix).unwrap();
+
+    // deploy, one job per entry
+    let deploy_steps = steps(&workflow, "deploy");
+    let condition = |id: &str| {
+        deploy_steps
+            .iter()
+            .find(|s| s.id == id)
+            .unwrap()
+            .condition
+            .clone()
+    };
+    assert_eq!(
+        condition("deploy").as_deref(),
+        Some("steps.lookup.outputs.found == '0' || inputs.force")
+    );
+    assert_eq!(
+        condition("marker").as_deref(),
+        Some("steps.deploy.outcome == 'success'")
+    );
+    assert_eq!(condition("result").as_deref(), Some("always()"));
+    let results_dir = runner.path().join("results");
+    let _ = std::fs::remove_dir_all(&results_dir);
+    std::fs::create_dir_all(&results_dir).unwrap();
+    let mut deploy_calls = 0;
+    for entry in matrix_json["include"].as_array().unwrap() {
+        let job = runner.job_dir(manifest);
+        let mut env: BTreeMap<String, String> = BTreeMap::from([
+            ("NAME".into(), entry["name"].as_str().unwrap().to_owned()),
+            ("REPO".into(), entry["repo"].as_str().unwrap().to_owned()),
+            ("REF".into(), entry["ref"].as_str().unwrap().to_owned()),
+            ("FORCE".into(), String::new()),
+        ]);
+        let mut deployed = None;
+        for step in deploy_steps.iter().filter(|s| s.run.is_some()) {
+            match step.id.as_str() {
+                "lookup" => {
+                    let artifact = format!("deployed-{}-{}", env["NAME"], env["HASH"]);
+                    let found = runner.artifacts.join(&artifact).exists();
+                    env.insert("ARTIFACT".into(), artifact);
+                    env.insert("FOUND".into(), if found { "1" } else { "0" }.into());
+                    continue;
+                }
+                "deploy" if env["FOUND"] == "1" => {
+                    deployed = Some(false);
+                    continue;
+                }
+                "marker" if deployed != Some(true) => continue,
+                "result" => {
+                    let result = match deployed {
+                        Some(true) => "deployed",
+                        Some(false) => "unchanged",
+                        None => "failed",
+                    };
+                    env.insert("RESULT".into(), result.into());
+                }
+                _ => {}
+            }
+            let (out, outputs) = runner.run(&job, step, &env);
+            let out = out.ok();
+            match step.id.as_str() {
+                "checkout" => {
+                    env.insert("SHA".into(), outputs["sha"].clone());
+                }
+                "hash" => {
+                    env.insert("HASH".into(), outputs["hash"].clone());
+                }
+                "deploy" => {
+                    deploy_calls += 1;
+                    deployed = Some(true);
+                    assert!(
+                        out.stdout.contains(&format!("deployed {}", env["NAME"])),
+                        "{}",
+                        out.report()
+                    );
+                }
+                "marker" => {
+                    // upload-artifact: deployed-<name>-<hash>
+                    let artifact = runner
+                        .artifacts
+                        .join(format!("deployed-{}-{}", env["NAME"], env["HASH"]));
+                    std::fs::create_dir_all(&artifact).unwrap();
+                    std::fs::copy(
+                        job.join("marker/deployed.json"),
+                        artifact.join("deployed.json"),
+                    )
+                    .unwrap();
+                }
+                "result" => {
+                    // upload-artifact result-<name>, downloaded merged by the summary job
+                    let name = &env["NAME"];
+                    std::fs::copy(
+                        job.join(format!("results/{name}.json")),
+                        results_dir.join(format!("{name}.json")),
+                    )
+                    .unwrap();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // summary
+    let job = runner.job_dir(manifest);
+    Run::new("cp")
+        .arg("-r")
+        .arg(&results_dir)
+        .arg(&job)
+        .run()
+        .ok();
+    let step = steps(&workflow, "summary")
+        .into_iter()
+        .find(|s| s.id == "summary")
+        .unwrap();
+    let env = BTreeMap::from([("MATRIX".to_owned(), matrix.clone())]);
+    let (out, _) = runner.run(&job, &step, &env);
+    let summary = out.ok().stdout;
+    let results = std::fs::read_dir(&results_dir)
+        .unwrap()
+        .map(|e| {
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
+            (
+                v["name"].as_str().unwrap().to_owned(),
+                v["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    Outcome {
+        results,
+        summary,
+        deploy_calls,
+    }
+}
+
+fn results(pairs: &[(&Remote, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(r, s)| (r.name.clone(), s.to_string()))
+        .collect()
+}
+
+e2e_test! {
+    /// First tag deploys every project; an unchanged second tag deploys none; changing one
+    /// project redeploys only it; a project dropped from the manifest is taken down.
+    fn deploy_workflow_rehearsal() {
+        let mut world = World::new();
+        let a = world.site("a", "a1\n");
+        let b = world.site("b", "b1\n");
+        let manifest = world.manifest(&[world.entry(&a), world.entry(&b)]);
+        let runner = Runner::new(&world);
+
+        let first = rehearse(&runner, &manifest);
+        assert_eq!(first.results, results(&[(&a, "deployed"), (&b, "deployed")]));
+        assert_eq!(first.deploy_calls, 2);
+        assert!(first.summary.contains("2 deployed, 0 unchanged, 0 failed"), "{}", first.summary);
+        assert_eq!(world.page(&a.name), "a1\n");
+
+        let second = rehearse(&runner, &manifest);
+        assert_eq!(second.results, results(&[(&a, "unchanged"), (&b, "unchanged")]));
+        assert_eq!(second.deploy_calls, 0);
+
+        a.write("www/index.html", "a2\n");
+        a.commit("a2");
+        let third = rehearse(&runner, &manifest);
+        assert_eq!(third.results, results(&[(&a, "deployed"), (&b, "unchanged")]));
+        assert_eq!(third.deploy_calls, 1);
+        assert_eq!(world.page(&a.name), "a2\n");
+        // The agent's status carries the very hash the workflow computed.
+        let hash = Run::new(workspace_binary("kelev")).arg("hash").arg(&a.bare).run().ok().stdout;
+        assert_eq!(world.status(&a.name)["content_hash"], hash.trim());
+
+        // b leaves the manifest: the plan job's remove step takes it down.
+        let smaller = world.manifest(&[world.entry(&a)]);
+        let fourth = rehearse(&runner, &smaller);
+        assert_eq!(fourth.results, results(&[(&a, "unchanged")]));
+        let left = kelev_e2e::docker(&["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={}", b.name)]);
+        assert_eq!(left.trim(), "");
+    }
+}
