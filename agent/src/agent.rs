@@ -49,7 +49,22 @@ impl Agent {
                 json,
             } => {
                 let progress: &mut dyn Write = if *json { stderr } else { stdout };
-                let report = self.deploy(project, commit.as_ref(), *force, progress, trail)?;
+                let report = self.deploy(project, commit.as_ref(), *force, progress, trail);
+                let report = match (report, *json) {
+                    (Ok(report), _) => report,
+                    (Err(e), true) => {
+                        let failure = serde_json::json!({
+                            "project": project.as_str(),
+                            "commit": trail.commit,
+                            "result": "failed",
+                            "exit_code": e.exit_code(),
+                            "error": e.to_string().lines().next().unwrap_or(""),
+                        });
+                        let _ = writeln!(std::io::stdout(), "{failure}");
+                        return Err(e);
+                    }
+                    (Err(e), false) => return Err(e),
+                };
                 if *json {
                     let _ = writeln!(std::io::stdout(), "{}", report.json());
                 } else {
@@ -80,7 +95,11 @@ impl Agent {
             }
             Command::Manifest => {
                 let path = &self.config.manifest;
-                let bytes = std::fs::read(path).map_err(Error::io(path))?;
+                let bytes =
+                    std::fs::read(path).map_err(|source| kelev_core::ManifestError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
                 let _ = stdout.write_all(&bytes);
                 Ok(())
             }

@@ -61,8 +61,8 @@ impl Agent {
         let started = Instant::now();
         let manifest = self.manifest()?;
         let project = self.project(&manifest, name)?;
-        signals::alarm(self.config.deploy_timeout_secs);
         let _lock = self.lock(name, "deploy", progress)?;
+        signals::alarm(self.config.deploy_timeout_secs);
         self.remove_partial_releases(name);
         let mirror = self.mirror(project)?;
         let commit = mirror.resolve(commit, progress)?;
@@ -125,8 +125,8 @@ impl Agent {
     ) -> Result<Report, Error> {
         let manifest = self.manifest()?;
         let project = self.project(&manifest, name)?;
-        signals::alarm(self.config.deploy_timeout_secs);
         let _lock = self.lock(name, "rebuild", progress)?;
+        signals::alarm(self.config.deploy_timeout_secs);
         if let Some(commit) = self.layout.checkout(name) {
             trail.commit = Some(commit.to_string());
         }

@@ -23,6 +23,21 @@ pub(crate) fn run(cli: &Cli, trail: &mut Trail) -> Result<(), Error> {
     trail.log = Some(crate::layout::Layout::new(&config.root).audit_log());
     crate::layout::create_dir(&config.root)?;
 
+    // Over SSH, who is speaking is settled before what they said is read: an unknown key
+    // learns nothing, not even whether its command would parse.
+    let policy = match remote {
+        true => {
+            let key = cli.key.as_deref().ok_or_else(|| Error::NotPermitted {
+                message: "no key id: the authorized_keys line must run `kelev-agent --key ID`"
+                    .into(),
+            })?;
+            let policy = config.keys.get(key).ok_or_else(|| Error::NotPermitted {
+                message: format!("key `{}` is not in the agent config", key.escape_default()),
+            })?;
+            Some(policy.clone())
+        }
+        false => None,
+    };
     if original.is_some() && !cli.words.is_empty() {
         return Err(Error::Usage {
             message: "words on the command line and SSH_ORIGINAL_COMMAND together: the \
@@ -38,20 +53,10 @@ pub(crate) fn run(cli: &Cli, trail: &mut Trail) -> Result<(), Error> {
         }
     };
     trail.command = Some(command.clone());
-
-    let policy = if remote {
-        let key = cli.key.as_deref().ok_or_else(|| Error::NotPermitted {
-            message: "no key id: the authorized_keys line must run `kelev-agent --key ID`".into(),
-        })?;
-        let policy = config.keys.get(key).ok_or_else(|| Error::NotPermitted {
-            message: format!("key `{}` is not in the agent config", key.escape_default()),
-        })?;
+    if let Some(policy) = &policy {
         policy
             .check(&command)
             .map_err(|message| Error::NotPermitted { message })?;
-        Some(policy.clone())
-    } else {
-        None
-    };
+    }
     Agent::new(config, cli.key.clone(), policy).execute(&command, trail)
 }

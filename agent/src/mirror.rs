@@ -193,6 +193,10 @@ fn credential(
             .map(|name| dir.join(name))
             .find(|path| path.is_file())
     };
+    if allowed.contains(git2::CredentialType::USERNAME) {
+        // `ssh://host/repo` names no user; GitHub, GitLab and Gitea all take `git`.
+        return git2::Cred::username(username.unwrap_or("git"));
+    }
     if allowed.contains(git2::CredentialType::SSH_KEY) {
         if let Some(key) = find("key") {
             return git2::Cred::ssh_key(username.unwrap_or("git"), None, &key, None);

@@ -27,6 +27,7 @@ impl Agent {
             let result = self
                 .lock(&project.name, "rebuild-all", out)
                 .and_then(|_lock| {
+                    crate::signals::alarm(self.config.deploy_timeout_secs);
                     if self.layout.checkout(&project.name).is_none() {
                         self.clone_locked(project, None, out)?;
                     }
@@ -52,8 +53,14 @@ impl Agent {
                     ]);
                 }
             }
-            if crate::signals::pending().is_some() {
-                break;
+            crate::signals::disarm();
+            // A project that ran out of time fails alone; SIGTERM or SIGINT stops the run.
+            match crate::signals::pending() {
+                Some(crate::signals::TIMEOUT) => {
+                    crate::signals::take();
+                }
+                Some(_) => break,
+                None => {}
             }
         }
         let _ = out.write_all(render(&rows).as_bytes());

@@ -36,11 +36,19 @@ pub(crate) fn alarm(secs: u64) {
     nix::unistd::alarm::set(secs.clamp(1, u32::MAX as u64) as u32);
 }
 
+/// Cancel the deploy timeout.
+pub(crate) fn disarm() {
+    nix::unistd::alarm::cancel();
+}
+
+/// What [`pending`] says when the deploy timeout fired.
+pub(crate) const TIMEOUT: &str = "the deploy timeout (deploy_timeout_secs)";
+
 /// The name of the first signal that asked us to stop, if any.
 pub(crate) fn pending() -> Option<&'static str> {
     match RECEIVED.load(Ordering::SeqCst) {
         0 => None,
-        n if n == Signal::SIGALRM as i32 => Some("the deploy timeout (deploy_timeout_secs)"),
+        n if n == Signal::SIGALRM as i32 => Some(TIMEOUT),
         n if n == Signal::SIGINT as i32 => Some("SIGINT"),
         _ => Some("SIGTERM"),
     }

@@ -149,3 +149,32 @@ fn unknown_options_are_words_and_refused_64() {
         .run()
         .expect(64, "takes no option `--bogus`");
 }
+
+#[test]
+fn an_unknown_key_learns_nothing_about_the_grammar() {
+    Test::new()
+        .ssh(Some("ghost"), b"deploy ;id")
+        .run()
+        .expect(77, "key `ghost` is not in the agent config");
+    Test::new().ssh(None, b"\xff").run().expect(77, "no key id");
+}
+
+#[test]
+fn deploy_json_failure_is_still_one_json_object() {
+    let out = Test::new()
+        .args(&["deploy", "nope", "--json"])
+        .run()
+        .expect(65, "not in the manifest");
+    let report: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(report["result"], "failed");
+    assert_eq!(report["project"], "nope");
+    assert_eq!(report["exit_code"], 65);
+    assert_eq!(report["error"], "project `nope` is not in the manifest");
+}
+
+#[test]
+fn manifest_verb_without_a_manifest_is_65() {
+    let test = Test::new().args(&["manifest"]);
+    std::fs::remove_file(test.root().join("projects.json")).unwrap();
+    test.run().expect(65, "I/O error at");
+}
