@@ -41,6 +41,29 @@ pub(crate) enum Command {
         #[arg(long = "project", value_name = "NAME")]
         projects: Vec<String>,
     },
+    /// Write the Terragrunt tree (terraform/root.hcl, terraform/region/<REGION>/terragrunt.hcl)
+    /// from config.json
+    GenConfig {
+        #[arg(long, default_value = "config.json")]
+        config: PathBuf,
+        /// Region name -> Ubuntu 22.04 AMI
+        #[arg(long, default_value = "config/region-mapping.json")]
+        mapping: PathBuf,
+        /// The Terragrunt tree's root
+        #[arg(long, default_value = "terraform")]
+        out: PathBuf,
+        /// Write nothing; exit 1 and name the stale files if the tree does not match
+        #[arg(long)]
+        check: bool,
+    },
+    /// Allow SSH from this machine: add ADDR/32 (or /128) to `allowed_ssh_cidrs` in config.json
+    AllowSsh {
+        /// The address to allow; without it, asked from https://checkip.amazonaws.com
+        #[arg(long)]
+        ip: Option<std::net::IpAddr>,
+        #[arg(long, default_value = "config.json")]
+        config: PathBuf,
+    },
     /// Print the deploy run's summary table (Markdown) from the matrix jobs' result files
     Summary {
         /// The matrix `kelev plan` printed
@@ -69,6 +92,21 @@ impl Command {
                 project,
             } => crate::hash::run(&repo, &rev, manifest.as_deref(), project.as_deref(), stdout),
             Command::Plan { manifest, projects } => crate::plan::run(&manifest, &projects, stdout),
+            Command::GenConfig {
+                config,
+                mapping,
+                out,
+                check,
+            } => crate::gen_config::run(
+                &crate::gen_config::Paths {
+                    config: &config,
+                    mapping: &mapping,
+                    out: &out,
+                },
+                check,
+                stdout,
+            ),
+            Command::AllowSsh { ip, config } => crate::allow_ssh::run(&config, ip, stdout),
             Command::Summary { matrix, results } => crate::summary::run(&matrix, &results, stdout),
             Command::Completions { shell } => {
                 use clap::CommandFactory;

@@ -18,6 +18,8 @@ pub(crate) enum Error {
     Rev { rev: String, message: String },
     #[error("`{what}`: {message}")]
     Data { what: String, message: String },
+    #[error("{message}")]
+    Unavailable { message: String },
 }
 
 impl Error {
@@ -25,6 +27,7 @@ impl Error {
         match self {
             Error::Manifest(_) | Error::UnknownProject { .. } | Error::Data { .. } => 65,
             Error::Repo { .. } | Error::Rev { .. } => 1,
+            Error::Unavailable { .. } => 69,
         }
     }
 }

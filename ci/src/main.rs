@@ -1,8 +1,11 @@
 //! `kelev`: what CI and the operator's laptop run. See `kelev --help`.
 
+mod allow_ssh;
 mod cli;
 mod error;
+mod gen_config;
 mod hash;
+mod infra_config;
 mod plan;
 mod summary;
 

@@ -1,5 +1,7 @@
 //! The `kelev` binary on real git repositories and manifests.
 
+mod allow_ssh;
+mod gen_config;
 mod hash;
 mod plan;
 mod summary;

@@ -1,0 +1,134 @@
+//! `kelev gen-config`: golden output, `--check`, and clear errors.
+
+use std::path::{Path, PathBuf};
+
+use crate::kelev;
+
+fn golden() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn gen(dir: &Path, extra: &[&str]) -> crate::Output {
+    let config = dir.join("config.json");
+    let mapping = dir.join("region-mapping.json");
+    let out = dir.join("terraform");
+    let mut args = vec![
+        "gen-config",
+        "--config",
+        config.to_str().unwrap(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    kelev(&args)
+}
+
+/// A copy of the golden inputs (and, if `with_tree`, outputs) to play with.
+fn copy_golden(with_tree: bool) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for file in ["config.json", "region-mapping.json"] {
+        std::fs::copy(golden().join(file), tmp.path().join(file)).unwrap();
+    }
+    if with_tree {
+        crate::git(tmp.path(), &["init", "-q"]);
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(golden().join("terraform"))
+            .arg(tmp.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    tmp
+}
+
+#[test]
+fn output_matches_the_golden_files_byte_for_byte() {
+    let tmp = copy_golden(false);
+    gen(tmp.path(), &[]).expect(0, "");
+    for file in [
+        "root.hcl",
+        "region/us-east-1/terragrunt.hcl",
+        "region/eu-central-1/terragrunt.hcl",
+    ] {
+        let made = std::fs::read_to_string(tmp.path().join("terraform").join(file)).unwrap();
+        let golden = std::fs::read_to_string(golden().join("terraform").join(file)).unwrap();
+        assert_eq!(made, golden, "{file}");
+    }
+    // Templates cannot be smuggled in through config values.
+    let hcl = std::fs::read_to_string(golden().join("terraform/region/us-east-1/terragrunt.hcl"))
+        .unwrap();
+    assert!(hcl.contains(r#""ops+$${alerts}@example.com""#));
+    // Deterministic: a second run writes nothing.
+    let again = gen(tmp.path(), &[]).expect(0, "");
+    assert_eq!(again.stdout, "");
+}
+
+#[test]
+fn check_names_stale_and_orphaned_files() {
+    let tmp = copy_golden(true);
+    let out = gen(tmp.path(), &["--check"]).expect(0, "");
+    assert_eq!(out.stdout, "up to date: 3 files\n");
+
+    let file = tmp.path().join("terraform/region/us-east-1/terragrunt.hcl");
+    std::fs::write(&file, "edited by hand\n").unwrap();
+    std::fs::create_dir_all(tmp.path().join("terraform/region/ap-south-1")).unwrap();
+    let out = gen(tmp.path(), &["--check"]).expect(1, "");
+    assert!(
+        out.stdout.contains(&format!("stale: {}", file.display())),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("ap-south-1 (region not in config.json)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "edited by hand\n",
+        "--check writes nothing"
+    );
+}
+
+#[test]
+fn unknown_region_and_bad_config_are_clear_errors() {
+    let tmp = copy_golden(false);
+    let config = tmp.path().join("config.json");
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        original.replace("\"us-east-1\"", "\"mars-north-1\""),
+    )
+    .unwrap();
+    gen(tmp.path(), &[]).expect(
+        65,
+        "region `mars-north-1` has no Ubuntu 22.04 AMI in the region mapping",
+    );
+    assert!(
+        !tmp.path().join("terraform").exists(),
+        "nothing written on error"
+    );
+    std::fs::write(&config, original.replace("203.0.113.7/32", "0.0.0.0/0")).unwrap();
+    gen(tmp.path(), &[]).expect(65, "opens SSH to the whole internet");
+    std::fs::write(&config, original.replace("\"name\"", "\"nmae\"")).unwrap();
+    gen(tmp.path(), &[]).expect(65, "unknown field `nmae`");
+}
+
+#[test]
+fn the_repositorys_own_tree_is_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kelev"))
+        .args(["gen-config", "--check"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "terraform/ is stale against config.json:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
