@@ -105,6 +105,11 @@ impl Agent {
             }
             Command::ManifestPut => self.manifest_put(&mut std::io::stdin().lock(), stdout),
             Command::Remove { project } => self.remove(project, stdout),
+            Command::Rollback { project } => {
+                let report = self.rollback(project, stdout, trail)?;
+                let _ = writeln!(std::io::stdout(), "{}", report.line());
+                Ok(())
+            }
             Command::Help => {
                 let _ = stdout.write_all(HELP.as_bytes());
                 Ok(())
@@ -197,6 +202,7 @@ commands:
   manifest                                         print the installed projects.json
   manifest-put                                     install projects.json from stdin
   remove <project>                                 take down a project no longer in the manifest
+  rollback <project>                               back to the previous release, without building
   help, version
 
 a commit is a full 40- or 64-digit lowercase hex id; exit codes: 0 ok, 1 failed, 64 bad command,

@@ -45,12 +45,13 @@ pub(crate) enum Verb {
     Manifest,
     ManifestPut,
     Remove,
+    Rollback,
     Help,
     Version,
 }
 
 impl Verb {
-    pub(crate) const ALL: [Verb; 11] = [
+    pub(crate) const ALL: [Verb; 12] = [
         Verb::Deploy,
         Verb::Clone,
         Verb::Rebuild,
@@ -60,6 +61,7 @@ impl Verb {
         Verb::Manifest,
         Verb::ManifestPut,
         Verb::Remove,
+        Verb::Rollback,
         Verb::Help,
         Verb::Version,
     ];
@@ -75,6 +77,7 @@ impl Verb {
             Verb::Manifest => "manifest",
             Verb::ManifestPut => "manifest-put",
             Verb::Remove => "remove",
+            Verb::Rollback => "rollback",
             Verb::Help => "help",
             Verb::Version => "version",
         }
@@ -114,6 +117,9 @@ pub(crate) enum Command {
     Remove {
         project: ProjectName,
     },
+    Rollback {
+        project: ProjectName,
+    },
     Help,
     Version,
 }
@@ -130,6 +136,7 @@ impl Command {
             Command::Manifest => Verb::Manifest,
             Command::ManifestPut => Verb::ManifestPut,
             Command::Remove { .. } => Verb::Remove,
+            Command::Rollback { .. } => Verb::Rollback,
             Command::Help => Verb::Help,
             Command::Version => Verb::Version,
         }
@@ -141,7 +148,8 @@ impl Command {
             | Command::Clone { project, .. }
             | Command::Rebuild { project }
             | Command::Logs { project, .. }
-            | Command::Remove { project } => Some(project),
+            | Command::Remove { project }
+            | Command::Rollback { project } => Some(project),
             Command::Status { project, .. } => project.as_ref(),
             _ => None,
         }
@@ -212,6 +220,9 @@ impl Command {
             Verb::Manifest => Command::Manifest,
             Verb::ManifestPut => Command::ManifestPut,
             Verb::Remove => Command::Remove {
+                project: args.project()?,
+            },
+            Verb::Rollback => Command::Rollback {
                 project: args.project()?,
             },
             Verb::Help => Command::Help,
@@ -473,6 +484,10 @@ mod tests {
             ("manifest".into(), Command::Manifest),
             ("manifest-put".into(), Command::ManifestPut),
             ("remove a".into(), Command::Remove { project: name("a") }),
+            (
+                "rollback a".into(),
+                Command::Rollback { project: name("a") },
+            ),
             ("help".into(), Command::Help),
             ("version".into(), Command::Version),
         ];

@@ -20,6 +20,10 @@ pub(crate) struct Config {
     pub(crate) keep_releases: usize,
     pub(crate) lock_timeout_secs: u64,
     pub(crate) deploy_timeout_secs: u64,
+    /// How long a new release may take to become healthy before it is rolled back.
+    pub(crate) health_timeout_secs: u64,
+    /// How long containers without a healthcheck must stay running to count as started.
+    pub(crate) settle_secs: u64,
     pub(crate) traefik: Traefik,
     pub(crate) keys: BTreeMap<String, KeyPolicy>,
 }
@@ -65,6 +69,8 @@ struct RawConfig {
     keep_releases: Option<usize>,
     lock_timeout_secs: Option<u64>,
     deploy_timeout_secs: Option<u64>,
+    health_timeout_secs: Option<u64>,
+    settle_secs: Option<u64>,
     #[serde(default)]
     traefik: Traefik,
     #[serde(default)]
@@ -124,6 +130,8 @@ impl Config {
             keep_releases,
             lock_timeout_secs: raw.lock_timeout_secs.unwrap_or(600),
             deploy_timeout_secs: raw.deploy_timeout_secs.unwrap_or(1800),
+            health_timeout_secs: raw.health_timeout_secs.unwrap_or(120),
+            settle_secs: raw.settle_secs.unwrap_or(3),
             traefik: raw.traefik,
             keys: raw.keys,
         })

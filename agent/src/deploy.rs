@@ -164,7 +164,7 @@ impl Agent {
         })
     }
 
-    fn mirror<'p>(&self, project: &'p Project) -> Result<Mirror<'p>, Error> {
+    pub(crate) fn mirror<'p>(&self, project: &'p Project) -> Result<Mirror<'p>, Error> {
         Mirror::open(
             &self.layout.mirror(&project.name),
             project,
@@ -193,7 +193,7 @@ impl Agent {
     }
 
     /// Everything besides the commit that the override is made from.
-    fn routing(&self, project: &Project) -> String {
+    pub(crate) fn routing(&self, project: &Project) -> String {
         serde_json::json!({
             "domains": project.domains,
             "service": project.service,
@@ -260,15 +260,7 @@ impl Agent {
         let _ = writeln!(progress, "building {} at {}", project.name, release.commit);
         release.build(compose, progress)?;
         signals::check()?;
-        let _ = writeln!(progress, "starting {} at {}", project.name, release.commit);
-        if let Err(error) = release.up(compose, progress) {
-            let interrupted = signals::take();
-            self.restore_previous(project, state, &release.commit, progress);
-            return Err(match interrupted {
-                Some(signal) => Error::Interrupted { signal },
-                None => error,
-            });
-        }
+        self.start(project, release, state, progress)?;
         state.record_running(Running {
             commit: release.commit.to_string(),
             content_hash: hash.to_string(),
@@ -277,6 +269,31 @@ impl Agent {
             routing: self.routing(project),
         });
         state.save(&self.layout, &project.name)
+    }
+
+    /// `compose up` the release and pass the health gate; on any failure (or a stop request)
+    /// put the running release back before reporting it.
+    pub(crate) fn start(
+        &self,
+        project: &Project,
+        release: &Release,
+        state: &State,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let _ = writeln!(progress, "starting {} at {}", project.name, release.commit);
+        let result = self
+            .compose()
+            .and_then(|compose| release.up(compose, progress))
+            .and_then(|()| self.wait_until_up(&project.name, &release.commit, progress));
+        if let Err(error) = result {
+            let interrupted = signals::take();
+            self.restore_previous(project, state, &release.commit, progress);
+            return Err(match interrupted {
+                Some(signal) => Error::Interrupted { signal },
+                None => error,
+            });
+        }
+        Ok(())
     }
 
     fn restore_previous(
@@ -308,15 +325,18 @@ impl Agent {
         let restored = self.compose().and_then(|compose| {
             let release =
                 Release::from_files(&self.layout, project, &commit, &previous.compose_files)?;
-            release.up(compose, progress)
+            release.up(compose, progress)?;
+            self.wait_until_up(&project.name, &commit, progress)
         });
         if let Err(e) = restored {
             let _ = writeln!(progress, "warning: could not put back {commit}: {e}");
         }
     }
 
-    /// Keep the newest `keep_releases` releases that ran, plus the checkout and the running one.
-    fn prune(&self, name: &ProjectName, state: &State) {
+    /// Keep the newest `keep_releases` releases that ran, plus the checkout and the running one:
+    /// their directories, overrides and images. Everything else of the project goes, and so do
+    /// its dangling images.
+    pub(crate) fn prune(&self, name: &ProjectName, state: &State) {
         let keep_n = self.config.keep_releases;
         let mut keep: Vec<String> = state.history.iter().rev().take(keep_n).cloned().collect();
         keep.extend(state.running.as_ref().map(|r| r.commit.clone()));
@@ -327,13 +347,25 @@ impl Agent {
             .flatten()
         {
             let file_name = entry.file_name().to_string_lossy().into_owned();
-            if CommitId::parse(&file_name).is_some() && !keep.contains(&file_name) {
-                let _ = std::fs::remove_dir_all(entry.path());
-                let _ = std::fs::remove_file(
-                    self.layout
-                        .override_file(name, &CommitId::parse(&file_name).expect("checked")),
-                );
+            if let Some(commit) = CommitId::parse(&file_name) {
+                if !keep.contains(&file_name) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                    let _ = std::fs::remove_file(self.layout.override_file(name, &commit));
+                }
             }
         }
+        let images = self
+            .docker
+            .images(&format!("kelev-{name}-*"))
+            .unwrap_or_default();
+        for image in images {
+            let tag = image.rsplit(':').next().unwrap_or("");
+            if CommitId::parse(tag).is_some() && !keep.iter().any(|k| k == tag) {
+                self.docker.best_effort(&["rmi", &image]);
+            }
+        }
+        let label = format!("label=com.docker.compose.project={name}");
+        self.docker
+            .best_effort(&["image", "prune", "--force", "--filter", &label]);
     }
 }

@@ -12,10 +12,12 @@ pub(crate) const COMMIT_LABEL: &str = "dev.kelev.commit";
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Container {
+    pub(crate) id: String,
     pub(crate) project: String,
     pub(crate) service: String,
     pub(crate) state: String,
     pub(crate) health: Option<String>,
+    pub(crate) exit_code: i64,
     pub(crate) commit: Option<String>,
 }
 
@@ -28,6 +30,7 @@ impl Container {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Inspected {
+    id: String,
     config: InspectedConfig,
     state: InspectedState,
 }
@@ -43,6 +46,8 @@ struct InspectedConfig {
 #[serde(rename_all = "PascalCase")]
 struct InspectedState {
     status: String,
+    #[serde(default)]
+    exit_code: i64,
     health: Option<InspectedHealth>,
 }
 
@@ -124,6 +129,7 @@ impl Docker {
                     return None;
                 }
                 Some(Container {
+                    id: c.id,
                     project: labels.get("com.docker.compose.project")?.clone(),
                     service: labels
                         .get("com.docker.compose.service")
@@ -131,12 +137,43 @@ impl Docker {
                         .unwrap_or_default(),
                     state: c.state.status,
                     health: c.state.health.map(|h| h.status),
+                    exit_code: c.state.exit_code,
                     commit: labels.get(COMMIT_LABEL).cloned(),
                 })
             })
             .collect();
         containers.sort_by(|a, b| (&a.project, &a.service).cmp(&(&b.project, &b.service)));
         Ok(containers)
+    }
+
+    /// The last `lines` lines a container printed (for a failed start's report).
+    pub(crate) fn logs_tail(&self, id: &str, lines: u32) -> String {
+        let argv = self.argv(&["logs", "--tail", &lines.to_string(), id]);
+        match child::capture(&argv, &self.env) {
+            Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned() + &out.stderr,
+            Err(e) => format!("(no logs: {e})"),
+        }
+    }
+
+    /// Image references (`repo:tag`) matching `reference` (a docker filter pattern).
+    pub(crate) fn images(&self, reference: &str) -> Result<Vec<String>, Error> {
+        let filter = format!("reference={reference}");
+        let out = self.run(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            &filter,
+        ])?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Best effort: remove what `args` names, ignoring refusals (an image still in use stays).
+    pub(crate) fn best_effort(&self, args: &[&str]) {
+        let _ = child::capture(&self.argv(args), &self.env);
     }
 
     /// Create the shared external network Traefik routes through, if it is missing.

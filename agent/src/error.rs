@@ -69,6 +69,16 @@ pub(crate) enum Error {
         status: String,
         tail: String,
     },
+    #[error("project `{project}`: the new release did not come up: {detail}")]
+    Unhealthy {
+        project: ProjectName,
+        detail: String,
+    },
+    #[error("project `{project}`: {message}")]
+    Rollback {
+        project: ProjectName,
+        message: String,
+    },
     #[error("I/O error at `{path}`: {source}")]
     Io {
         path: PathBuf,
@@ -102,6 +112,8 @@ impl Error {
             Error::LockTimeout { .. } => EXIT_TEMPFAIL,
             Error::Git { .. }
             | Error::Compose { .. }
+            | Error::Unhealthy { .. }
+            | Error::Rollback { .. }
             | Error::Io { .. }
             | Error::Interrupted { .. }
             | Error::RebuildAll { .. } => EXIT_FAILED,

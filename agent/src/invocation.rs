@@ -28,7 +28,9 @@ pub(crate) fn run(cli: &Cli, trail: &mut Trail) -> Result<(), Error> {
     let policy = match remote {
         true => {
             let key = cli.key.as_deref().ok_or_else(|| Error::NotPermitted {
-                message: "no key id: the authorized_keys line must run `kelev-agent --key ID`"
+                message: "no key id: the authorized_keys line must run `kelev-agent --key ID`\n\
+                          hint: inside an SSH session every run counts as remote; \
+                          to run locally use `env -u SSH_CONNECTION kelev-agent ...`"
                     .into(),
             })?;
             let policy = config.keys.get(key).ok_or_else(|| Error::NotPermitted {

@@ -178,10 +178,12 @@ mod tests {
 
     fn container(state: &str, health: Option<&str>) -> Container {
         Container {
+            id: "c".into(),
             project: "p".into(),
             service: "web".into(),
             state: state.into(),
             health: health.map(str::to_owned),
+            exit_code: 0,
             commit: None,
         }
     }

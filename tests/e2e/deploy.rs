@@ -23,11 +23,11 @@ e2e_test! {
         world.ssh(format!("deploy {name} {b}")).run().ok().stdout_has("building");
         assert_eq!(world.page(name), "version B\n");
 
-        let images_before = docker(&["images", "-q", "--no-trunc"]);
+        let images_before = world.images(name);
         let out = world.ssh(format!("deploy {name} {b}")).run().ok();
         assert!(out.last_line().starts_with(&format!("unchanged {name} at {b}")), "{}", out.report());
         out.stdout_lacks("building");
-        assert_eq!(docker(&["images", "-q", "--no-trunc"]), images_before, "no image may be built");
+        assert_eq!(world.images(name), images_before, "no image may be built");
 
         // --force builds again even though nothing changed.
         world.ssh(format!("deploy {name} {b} --force")).run().ok().stdout_has("building");

@@ -11,6 +11,7 @@ mod hostile;
 mod manifest;
 mod rebuild_all;
 mod rehearsal;
+mod safety;
 
 /// The attribute every test here carries.
 macro_rules! e2e_test {

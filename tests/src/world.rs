@@ -141,6 +141,7 @@ impl World {
         let mut config = serde_json::json!({
             "root": self.root,
             "lock_timeout_secs": 120,
+            "settle_secs": 1,
             "keys": {
                 "ci": {"verbs": ["*"], "projects": ["*"]},
                 "fun-ci": {"verbs": ["deploy", "status"], "projects": [self.name("fun")]},
@@ -277,6 +278,24 @@ impl World {
         docker(&["inspect", "-f", &format, &format!("{project}-web-1")])
             .trim()
             .to_owned()
+    }
+
+    /// The images built for `project` (`id tag` lines, sorted): proof of whether a build ran.
+    pub fn images(&self, project: &str) -> Vec<String> {
+        let reference = format!("reference=kelev-{project}-*");
+        let mut lines: Vec<String> = docker(&[
+            "images",
+            "--no-trunc",
+            "--format",
+            "{{.ID}} {{.Tag}}",
+            "--filter",
+            &reference,
+        ])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+        lines.sort();
+        lines
     }
 
     /// Every file under the agent root with its size and mtime, to prove nothing changed.

@@ -1,0 +1,75 @@
+//! rollback: back to the release that ran before the current one, from its kept checkout and
+//! images, without building. The release rolled back from leaves the history, so a second
+//! rollback goes one further back.
+
+use std::io::Write;
+use std::time::Instant;
+
+use kelev_core::ProjectName;
+
+use crate::agent::Agent;
+use crate::audit::Trail;
+use crate::command::CommitId;
+use crate::compose::Release;
+use crate::deploy::Report;
+use crate::error::Error;
+use crate::state::{Running, State};
+use crate::{signals, timefmt};
+
+impl Agent {
+    pub(crate) fn rollback(
+        &self,
+        name: &ProjectName,
+        progress: &mut dyn Write,
+        trail: &mut Trail,
+    ) -> Result<Report, Error> {
+        let started = Instant::now();
+        let manifest = self.manifest()?;
+        let project = self.project(&manifest, name)?;
+        let _lock = self.lock(name, "rollback", progress)?;
+        signals::alarm(self.config.deploy_timeout_secs);
+        let mut state = State::load(&self.layout, name)?;
+        let refuse = |message: String| Error::Rollback {
+            project: name.clone(),
+            message,
+        };
+        let current = state
+            .running
+            .as_ref()
+            .map(|r| r.commit.clone())
+            .ok_or_else(|| refuse("nothing runs, so there is nothing to roll back from".into()))?;
+        let target = state
+            .history
+            .iter()
+            .rev()
+            .filter(|c| **c != current)
+            .filter_map(|c| CommitId::parse(c))
+            .find(|c| self.layout.release(name, c).is_dir())
+            .ok_or_else(|| refuse("no earlier release is kept on this host".into()))?;
+        trail.commit = Some(target.to_string());
+        let _ = writeln!(progress, "rolling {name} back from {current} to {target}");
+        let release = Release::new(&self.layout, project, &target)?;
+        if !release.override_file.is_file() {
+            release.write_override(self.compose()?, &self.config.traefik)?;
+        }
+        let hash = self.mirror(project)?.content_hash(&target)?;
+        self.start(project, &release, &state, progress)?;
+        state.history.retain(|c| *c != current);
+        state.record_running(Running {
+            commit: target.to_string(),
+            content_hash: hash.to_string(),
+            deployed_at: timefmt::now(),
+            compose_files: release.compose_files(),
+            routing: self.routing(project),
+        });
+        state.save(&self.layout, name)?;
+        self.layout.set_checkout(name, &target)?;
+        Ok(Report {
+            result: "rolled-back",
+            project: name.clone(),
+            commit: target,
+            content_hash: hash,
+            took: started.elapsed(),
+        })
+    }
+}
