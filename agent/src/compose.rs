@@ -94,6 +94,14 @@ fn check(project: &str, args: &[&str], result: child::Streamed) -> Result<(), Er
     })
 }
 
+/// What the agent learned while writing a release's override.
+pub(crate) struct Override {
+    /// The service Traefik routes to.
+    pub(crate) routed: String,
+    /// Why the routed service cannot run twice at once (zero-downtime rollout), if it cannot.
+    pub(crate) rolling_blocker: Option<String>,
+}
+
 /// One release of one project, ready for compose.
 pub(crate) struct Release<'a> {
     pub(crate) project: &'a Project,
@@ -162,12 +170,12 @@ impl<'a> Release<'a> {
     }
 
     /// Compute the override for this release from the project's normalized compose config and
-    /// write it next to (not inside) the checkout. Returns its content.
+    /// write it next to (not inside) the checkout.
     pub(crate) fn write_override(
         &self,
         compose: &Compose,
         traefik: &Traefik,
-    ) -> Result<String, Error> {
+    ) -> Result<Override, Error> {
         let argv = self.argv(compose, false, &["config", "--format", "json"]);
         let out = child::capture(&argv, &self.env)?;
         if !out.status.success() {
@@ -186,7 +194,22 @@ impl<'a> Release<'a> {
         let routed = self.routed_service(&services)?;
         let text = override_json(self.project, &self.commit, &services, &routed, traefik);
         crate::layout::write_atomic(&self.override_file, text.as_bytes())?;
-        Ok(text)
+        let definition = &services[&routed];
+        let blocker = if definition
+            .get("ports")
+            .and_then(Value::as_array)
+            .is_some_and(|p| !p.is_empty())
+        {
+            Some("it publishes `ports`")
+        } else if definition.get("container_name").is_some() {
+            Some("it sets `container_name`")
+        } else {
+            None
+        };
+        Ok(Override {
+            rolling_blocker: blocker.map(|b| format!("`{routed}` cannot run twice at once: {b}")),
+            routed,
+        })
     }
 
     fn routed_service(&self, services: &Map<String, Value>) -> Result<String, Error> {
@@ -221,6 +244,29 @@ impl<'a> Release<'a> {
             &["up", "-d", "--no-build", "--remove-orphans"],
             out,
         )
+    }
+
+    /// Run `count` containers of `service` from this release, keeping the ones that run (of
+    /// whatever release): the first step of a zero-downtime rollout, and its last.
+    pub(crate) fn scale(
+        &self,
+        compose: &Compose,
+        service: &str,
+        count: u32,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let scale = format!("{service}={count}");
+        let args = [
+            "up",
+            "-d",
+            "--no-build",
+            "--no-deps",
+            "--no-recreate",
+            "--scale",
+            &scale,
+            service,
+        ];
+        self.stream(compose, &args, out)
     }
 
     fn stream(&self, compose: &Compose, args: &[&str], out: &mut dyn Write) -> Result<(), Error> {
@@ -303,6 +349,20 @@ pub(crate) fn override_json(
             ] {
                 labels.insert(key, json!(value));
             }
+            if project.rollout == kelev_core::Rollout::ZeroDowntime {
+                // While the old container leaves, a request that reached it as it went is
+                // sent again, to the new one.
+                let retry = format!("{name}-retry");
+                labels.insert(format!("{router}.middlewares"), json!(retry));
+                labels.insert(
+                    format!("traefik.http.middlewares.{retry}.retry.attempts"),
+                    json!("3"),
+                );
+                labels.insert(
+                    format!("traefik.http.middlewares.{retry}.retry.initialinterval"),
+                    json!("100ms"),
+                );
+            }
             entry.insert("restart".into(), json!("unless-stopped"));
             entry.insert(
                 "networks".into(),
@@ -370,6 +430,9 @@ mod tests {
         assert_eq!(web["labels"]["traefik.docker.network"], "web");
         assert_eq!(web["labels"]["traefik.enable"], "true");
         assert_eq!(web["restart"], "unless-stopped");
+        assert!(web["labels"]
+            .get("traefik.http.routers.fun.middlewares")
+            .is_none());
         assert_eq!(web["image"], format!("kelev-fun-web:{commit}"));
         assert_eq!(
             doc["services"]["worker"]["image"],

@@ -24,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) health_timeout_secs: u64,
     /// How long containers without a healthcheck must stay running to count as started.
     pub(crate) settle_secs: u64,
+    /// How long the old container keeps serving after its zero-downtime successor is up.
+    pub(crate) drain_secs: u64,
     pub(crate) traefik: Traefik,
     pub(crate) keys: BTreeMap<String, KeyPolicy>,
 }
@@ -71,6 +73,7 @@ struct RawConfig {
     deploy_timeout_secs: Option<u64>,
     health_timeout_secs: Option<u64>,
     settle_secs: Option<u64>,
+    drain_secs: Option<u64>,
     #[serde(default)]
     traefik: Traefik,
     #[serde(default)]
@@ -132,6 +135,7 @@ impl Config {
             deploy_timeout_secs: raw.deploy_timeout_secs.unwrap_or(1800),
             health_timeout_secs: raw.health_timeout_secs.unwrap_or(120),
             settle_secs: raw.settle_secs.unwrap_or(3),
+            drain_secs: raw.drain_secs.unwrap_or(2),
             traefik: raw.traefik,
             keys: raw.keys,
         })

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kelev_core::{ContentHash, Project, ProjectName};
+use kelev_core::{ContentHash, Project, ProjectName, Rollout};
 
 use crate::agent::Agent;
 use crate::audit::Trail;
@@ -255,12 +255,27 @@ impl Agent {
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
         let compose = self.compose()?;
-        release.write_override(compose, &self.config.traefik)?;
+        let written = release.write_override(compose, &self.config.traefik)?;
         self.docker.ensure_network(&self.config.traefik.network)?;
         let _ = writeln!(progress, "building {} at {}", project.name, release.commit);
         release.build(compose, progress)?;
         signals::check()?;
-        self.start(project, release, state, progress)?;
+        let rolling = match (project.rollout, &written.rolling_blocker) {
+            (Rollout::ZeroDowntime, Some(blocker)) => {
+                let _ = writeln!(
+                    progress,
+                    "zero-downtime rollout is off for {}: {blocker}",
+                    project.name
+                );
+                None
+            }
+            // Nothing runs yet: there is no old container to keep serving.
+            (Rollout::ZeroDowntime, None) if state.running.is_some() => {
+                Some(written.routed.as_str())
+            }
+            _ => None,
+        };
+        self.start(project, release, state, rolling, progress)?;
         state.record_running(Running {
             commit: release.commit.to_string(),
             content_hash: hash.to_string(),
@@ -272,28 +287,110 @@ impl Agent {
     }
 
     /// `compose up` the release and pass the health gate; on any failure (or a stop request)
-    /// put the running release back before reporting it.
+    /// put the running release back before reporting it. With `rolling`, the routed service is
+    /// replaced without a gap (see [`Agent::roll`]).
     pub(crate) fn start(
         &self,
         project: &Project,
         release: &Release,
         state: &State,
+        rolling: Option<&str>,
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
-        let _ = writeln!(progress, "starting {} at {}", project.name, release.commit);
-        let result = self
-            .compose()
-            .and_then(|compose| release.up(compose, progress))
-            .and_then(|()| self.wait_until_up(&project.name, &release.commit, progress));
+        let how = if rolling.is_some() {
+            "zero-downtime"
+        } else {
+            "recreate"
+        };
+        let _ = writeln!(
+            progress,
+            "starting {} at {} ({how})",
+            project.name, release.commit
+        );
+        let result = match rolling {
+            Some(service) => self.roll(project, release, service, progress),
+            None => self
+                .compose()
+                .and_then(|compose| release.up(compose, progress))
+                .and_then(|()| self.wait_until_up(&project.name, &release.commit, progress)),
+        };
         if let Err(error) = result {
             let interrupted = signals::take();
             self.restore_previous(project, state, &release.commit, progress);
             return Err(match interrupted {
-                Some(signal) => Error::Interrupted { signal },
+                Some(taken) => {
+                    signals::put_back(taken);
+                    Error::Interrupted {
+                        signal: taken.name(),
+                    }
+                }
                 None => error,
             });
         }
         Ok(())
+    }
+
+    /// The docker-rollout method: a second container of `service` from the new release next to
+    /// the old one; once it is up (healthy, or settled), the old one is stopped, then the other
+    /// services are brought up. If the new container never comes up, it is removed and the old
+    /// one never stopped serving.
+    fn roll(
+        &self,
+        project: &Project,
+        release: &Release,
+        service: &str,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let compose = self.compose()?;
+        let name = project.name.as_str();
+        let of_service = |new: bool| -> Result<Vec<String>, Error> {
+            Ok(self
+                .docker
+                .containers(Some(name))?
+                .into_iter()
+                .filter(|c| {
+                    c.service == service
+                        && (c.commit.as_deref() == Some(release.commit.as_str())) == new
+                })
+                .map(|c| c.id)
+                .collect())
+        };
+        let started = release
+            .scale(compose, service, 2, progress)
+            .and_then(|()| self.wait_until_up(&project.name, &release.commit, progress));
+        if let Err(error) = started {
+            for id in of_service(true).unwrap_or_default() {
+                self.docker.best_effort(&["rm", "--force", &id]);
+            }
+            return Err(error);
+        }
+        if self.config.drain_secs > 0 {
+            let _ = writeln!(
+                progress,
+                "draining the old `{service}` for {}s",
+                self.config.drain_secs
+            );
+            std::thread::sleep(std::time::Duration::from_secs(self.config.drain_secs));
+        }
+        // Out of the networks first (Docker's DNS and Traefik stop sending it requests), a
+        // moment for requests in flight, then stopped.
+        let old = of_service(false)?;
+        for id in &old {
+            for network in self.docker.networks_of(id) {
+                self.docker
+                    .best_effort(&["network", "disconnect", &network, id]);
+            }
+        }
+        if !old.is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        for id in &old {
+            self.docker.best_effort(&["stop", "--time", "10", id]);
+            self.docker.best_effort(&["rm", "--force", id]);
+        }
+        release.scale(compose, service, 1, progress)?;
+        release.up(compose, progress)?;
+        self.wait_until_up(&project.name, &release.commit, progress)
     }
 
     fn restore_previous(

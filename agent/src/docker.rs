@@ -128,6 +128,9 @@ impl Docker {
                 {
                     return None;
                 }
+                // `docker run` of a compose-built image inherits the image's project and
+                // service labels; only compose's own containers carry a container number.
+                labels.get("com.docker.compose.container-number")?;
                 Some(Container {
                     id: c.id,
                     project: labels.get("com.docker.compose.project")?.clone(),
@@ -169,6 +172,23 @@ impl Docker {
             .lines()
             .map(str::to_owned)
             .collect())
+    }
+
+    /// The networks a container is attached to.
+    pub(crate) fn networks_of(&self, id: &str) -> Vec<String> {
+        let argv = self.argv(&[
+            "inspect",
+            "--format",
+            "{{json .NetworkSettings.Networks}}",
+            id,
+        ]);
+        child::capture(&argv, &self.env)
+            .ok()
+            .and_then(|out| {
+                serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(&out.stdout).ok()
+            })
+            .map(|networks| networks.into_keys().collect())
+            .unwrap_or_default()
     }
 
     /// Best effort: remove what `args` names, ignoring refusals (an image still in use stays).

@@ -53,7 +53,7 @@ impl Agent {
             release.write_override(self.compose()?, &self.config.traefik)?;
         }
         let hash = self.mirror(project)?.content_hash(&target)?;
-        self.start(project, &release, &state, progress)?;
+        self.start(project, &release, &state, None, progress)?;
         state.history.retain(|c| *c != current);
         state.record_running(Running {
             commit: target.to_string(),

@@ -46,7 +46,11 @@ pub(crate) const TIMEOUT: &str = "the deploy timeout (deploy_timeout_secs)";
 
 /// The name of the first signal that asked us to stop, if any.
 pub(crate) fn pending() -> Option<&'static str> {
-    match RECEIVED.load(Ordering::SeqCst) {
+    name_of(RECEIVED.load(Ordering::SeqCst))
+}
+
+fn name_of(signal: i32) -> Option<&'static str> {
+    match signal {
         0 => None,
         n if n == Signal::SIGALRM as i32 => Some(TIMEOUT),
         n if n == Signal::SIGINT as i32 => Some("SIGINT"),
@@ -61,10 +65,25 @@ pub(crate) fn check() -> Result<(), crate::error::Error> {
     }
 }
 
-/// Forget a stop request so that clean-up (putting the previous release back) can run children;
-/// returns it so the caller can still fail with it.
-pub(crate) fn take() -> Option<&'static str> {
-    let pending = pending();
-    RECEIVED.store(0, Ordering::SeqCst);
-    pending
+/// A stop request taken aside while clean-up runs.
+#[derive(Clone, Copy)]
+pub(crate) struct Taken(i32);
+
+impl Taken {
+    pub(crate) fn name(self) -> &'static str {
+        name_of(self.0).unwrap_or("SIGTERM")
+    }
+}
+
+/// Forget a stop request so that clean-up (putting the previous release back) can run children.
+pub(crate) fn take() -> Option<Taken> {
+    match RECEIVED.swap(0, Ordering::SeqCst) {
+        0 => None,
+        n => Some(Taken(n)),
+    }
+}
+
+/// Reinstate a request taken with [`take`], so callers further up stop too.
+pub(crate) fn put_back(taken: Taken) {
+    let _ = RECEIVED.compare_exchange(0, taken.0, Ordering::SeqCst, Ordering::SeqCst);
 }

@@ -19,6 +19,8 @@ struct ProjectStatus {
     content_hash: Option<String>,
     deployed_at: Option<String>,
     state: &'static str,
+    /// How a new release replaces this one (from the manifest; null for orphans).
+    rollout: Option<&'static str>,
     containers: Vec<ContainerStatus>,
 }
 
@@ -71,6 +73,7 @@ impl Agent {
                 content_hash: running.map(|r| r.content_hash.clone()),
                 deployed_at: running.map(|r| r.deployed_at.clone()),
                 state: classify(in_manifest, running.is_some(), &mine),
+                rollout: manifest.project(&name).map(|p| p.rollout.name()),
                 containers: mine
                     .iter()
                     .map(|c| ContainerStatus {

@@ -7,6 +7,6 @@ mod manifest_error;
 mod project_name;
 
 pub use content_hash::{content_hash, ContentHash, HashIgnore};
-pub use manifest::{Manifest, Project, MANIFEST_MAX_BYTES};
+pub use manifest::{Manifest, Project, Rollout, MANIFEST_MAX_BYTES};
 pub use manifest_error::ManifestError;
 pub use project_name::ProjectName;

@@ -28,6 +28,28 @@ pub struct Project {
     pub port: u16,
     pub compose_file: Option<String>,
     pub hash_ignore: HashIgnore,
+    pub rollout: Rollout,
+}
+
+/// How a new release replaces the running one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rollout {
+    /// `compose up` recreates the containers: a short gap while they swap.
+    #[default]
+    Recreate,
+    /// Start a second container of the routed service, wait until it is healthy, then stop
+    /// the old one. For stateless services without `ports` or `container_name`.
+    ZeroDowntime,
+}
+
+impl Rollout {
+    pub fn name(self) -> &'static str {
+        match self {
+            Rollout::Recreate => "recreate",
+            Rollout::ZeroDowntime => "zero-downtime",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -49,6 +71,7 @@ struct RawProject {
     port: Option<u16>,
     compose_file: Option<String>,
     hash_ignore: Option<Vec<String>>,
+    rollout: Option<Rollout>,
 }
 
 impl Manifest {
@@ -189,6 +212,7 @@ impl Project {
             port,
             compose_file: raw.compose_file,
             hash_ignore,
+            rollout: raw.rollout.unwrap_or_default(),
         })
     }
 }
@@ -332,6 +356,10 @@ mod tests {
             (
                 r#"{"domain":"d.dev","projects":[{"name":"a","repo":"file:///a","hash_ignore":["a/[b"]}]}"#,
                 "hash_ignore",
+            ),
+            (
+                r#"{"domain":"d.dev","projects":[{"name":"a","repo":"file:///a","rollout":"blue-green"}]}"#,
+                "unknown variant `blue-green`",
             ),
         ];
         for (json, expected) in cases {

@@ -11,6 +11,7 @@ mod hostile;
 mod manifest;
 mod rebuild_all;
 mod rehearsal;
+mod rollout;
 mod safety;
 
 /// The attribute every test here carries.

@@ -275,9 +275,27 @@ impl World {
 
     pub fn ip(&self, project: &str, network: &str) -> String {
         let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}");
-        docker(&["inspect", "-f", &format, &format!("{project}-web-1")])
+        docker(&["inspect", "-f", &format, &self.container(project, "web")])
             .trim()
             .to_owned()
+    }
+
+    /// The id of `project`'s running `service` container (whatever its number after rollouts).
+    pub fn container(&self, project: &str, service: &str) -> String {
+        let ids = docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.compose.project={project}"),
+            "--filter",
+            &format!("label=com.docker.compose.service={service}"),
+        ]);
+        let id = ids.split_whitespace().next().unwrap_or_default().to_owned();
+        assert!(
+            !id.is_empty(),
+            "no running `{service}` container of `{project}`"
+        );
+        id
     }
 
     /// The images built for `project` (`id tag` lines, sorted): proof of whether a build ran.

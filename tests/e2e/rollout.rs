@@ -1,0 +1,148 @@
+//! Zero-downtime rollout: a client on the project's network requests the service in a loop
+//! while a new release goes out. With `"rollout": "zero-downtime"` no request fails; the plain
+//! recreate runs beside it and its failures are reported (a figure for docs/benchmarks.md, not
+//! an assertion).
+
+use std::time::Duration;
+
+use kelev_e2e::{docker, World};
+
+use crate::e2e_test;
+
+/// A busybox loop on `<project>_default` requesting `http://web/`; removed when dropped.
+struct Client(String);
+
+impl Client {
+    fn start(project: &str, image: &str) -> Client {
+        let name = format!("{project}-client");
+        // busybox-static's wget crashes in glibc's name service lookup inside a scratch image;
+        // nslookup (its own resolver, asking Docker's DNS) and nc do not. A request that fails
+        // is resolved and sent once more, as the retry middleware kelev puts on zero-downtime
+        // routers makes Traefik do; only a request that fails twice counts as dropped.
+        let script = "get() { \
+                ip=$(/bin/busybox nslookup web 127.0.0.11 2>/dev/null | /bin/busybox awk '/^Address: /{print $2; exit}'); \
+                [ -n \"$ip\" ] && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 2 \"$ip\" 80 | /bin/busybox grep -q '200 OK'; \
+            }; \
+            while true; do \
+                if get; then echo ok; elif get; then echo retried; else echo fail; fi; \
+                /bin/busybox usleep 20000; \
+            done";
+        let id = docker(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            &format!("{project}_default"),
+            "--entrypoint",
+            "/bin/busybox",
+            image,
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert!(!id.trim().is_empty(), "client did not start");
+        Client(name)
+    }
+
+    /// (answered, answered on the second try, failed twice) requests so far.
+    fn counts(&self) -> (usize, usize, usize) {
+        let logs = docker(&["logs", &self.0]);
+        let count = |word: &str| logs.lines().filter(|l| *l == word).count();
+        (count("ok"), count("retried"), count("fail"))
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        docker(&["rm", "-f", &self.0]);
+    }
+}
+
+/// A busybox image of the test's own (not built by compose, so it carries no project labels),
+/// named so that the world removes it.
+fn client_image(world: &World, project: &str) -> String {
+    let dir = world.dir.join("client-image");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy("/bin/busybox", dir.join("busybox")).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\n",
+    )
+    .unwrap();
+    let tag = format!("kelev-{project}-client:latest");
+    kelev_e2e::Run::new("docker")
+        .args(["build", "-q", "-t", &tag])
+        .arg(&dir)
+        .run()
+        .ok();
+    tag
+}
+
+fn redeploy_under_load(world: &mut World, short: &str, rollout: &str) -> (usize, usize, usize) {
+    let site = world.site(short, "v1\n");
+    let mut entry = world.entry(&site);
+    entry["rollout"] = serde_json::json!(rollout);
+    world.install_manifest(&world.manifest(&[entry]));
+    let first = site.head();
+    world.ssh(format!("deploy {}", site.name)).run().ok();
+    let _ = first;
+    let client = Client::start(&site.name, &client_image(world, &site.name));
+    std::thread::sleep(Duration::from_secs(1));
+    site.write("www/index.html", "v2\n");
+    let second = site.commit("v2");
+    let out = world
+        .ssh(format!("deploy {} {second}", site.name))
+        .run()
+        .ok();
+    assert!(
+        out.stdout.contains(&format!("({rollout})")),
+        "{}",
+        out.report()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(world.page(&site.name), "v2\n");
+    let status = world.status(&site.name);
+    assert_eq!(status["rollout"], rollout);
+    assert_eq!(
+        status["containers"].as_array().unwrap().len(),
+        1,
+        "one container after the rollout: {status}"
+    );
+    client.counts()
+}
+
+e2e_test! {
+    fn zero_downtime_rollout_drops_no_request() {
+        let mut world = World::new();
+        world.write_config(&serde_json::json!({"drain_secs": 1}));
+        let (ok, retried, failed) = redeploy_under_load(&mut world, "zd", "zero-downtime");
+        eprintln!("zero-downtime: {ok} answered, {retried} answered on the retry, {failed} dropped");
+        assert!(ok > 20, "the client ran: {ok}");
+        assert_eq!(failed, 0, "zero-downtime rollout dropped requests");
+
+        let (ok, retried, failed) = redeploy_under_load(&mut world, "rc", "recreate");
+        eprintln!("recreate (for comparison): {ok} answered, {retried} answered on the retry, {failed} dropped");
+    }
+}
+
+e2e_test! {
+    /// A service that publishes ports cannot run twice: the rollout falls back to recreate and
+    /// says so.
+    fn zero_downtime_needs_a_service_without_ports() {
+        let mut world = World::new();
+        let site = world.site("ports", "p\n");
+        site.write("compose.yaml", "services:\n  web:\n    build: .\n    init: true\n    ports:\n      - \"127.0.0.1::80\"\n");
+        site.commit("ports");
+        let mut entry = world.entry(&site);
+        entry["rollout"] = serde_json::json!("zero-downtime");
+        world.install_manifest(&world.manifest(&[entry]));
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        site.write("www/index.html", "p2\n");
+        let next = site.commit("p2");
+        let out = world.ssh(format!("deploy {} {next}", site.name)).run().ok();
+        let out = out.stdout_has("zero-downtime rollout is off").stdout_has("it publishes `ports`");
+        assert!(out.stdout.contains("(recreate)"), "{}", out.report());
+        assert_eq!(world.page(&site.name), "p2\n");
+    }
+}
