@@ -157,6 +157,9 @@ struct Outcome {
 /// One tag push: the plan job, one deploy job per matrix entry, the summary job.
 fn rehearse(runner: &Runner, manifest: &serde_json::Value) -> Outcome {
     let workflow = workflow();
+    // The rehearsal runs steps as GitHub's `bash` shell does (-eo pipefail); the workflow must
+    // ask for that shell, or GitHub would run them without pipefail.
+    assert_eq!(workflow["defaults"]["run"]["shell"].as_str(), Some("bash"));
     let job = runner.job_dir(manifest);
 
     // plan
@@ -227,11 +230,11 @@ fn rehearse(runner: &Runner, manifest: &serde_json::Value) -> Outcome {
                 "marker" if deployed != Some(true) => continue,
                 "result" => {
                     let result = match deployed {
-                        Some(true) => "deployed",
-                        Some(false) => "unchanged",
-                        None => "failed",
+                        Some(true) => env["DEPLOY_RESULT"].clone(),
+                        Some(false) => "unchanged".into(),
+                        None => "failed".into(),
                     };
-                    env.insert("RESULT".into(), result.into());
+                    env.insert("RESULT".into(), result);
                 }
                 _ => {}
             }
@@ -247,11 +250,8 @@ fn rehearse(runner: &Runner, manifest: &serde_json::Value) -> Outcome {
                 "deploy" => {
                     deploy_calls += 1;
                     deployed = Some(true);
-                    assert!(
-                        out.stdout.contains(&format!("deployed {}", env["NAME"])),
-                        "{}",
-                        out.report()
-                    );
+                    assert_eq!(outputs["result"], "deployed", "{}", out.report());
+                    env.insert("DEPLOY_RESULT".into(), outputs["result"].clone());
                 }
                 "marker" => {
                     // upload-artifact: deployed-<name>-<hash>
