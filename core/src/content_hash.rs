@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use git2::{ObjectType, Oid, Repository};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use sha2::{Digest, Sha256};
 
@@ -83,17 +83,7 @@ pub fn content_hash(
 ) -> Result<ContentHash, git2::Error> {
     let tree = repo.find_commit(commit)?.tree()?;
     let mut entries: Vec<(Vec<u8>, i32, Oid)> = Vec::new();
-    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-        let mut path = dir.as_bytes().to_vec();
-        path.extend_from_slice(entry.name_bytes());
-        if ignore.ignores(&path) {
-            return TreeWalkResult::Skip;
-        }
-        if entry.kind() != Some(ObjectType::Tree) {
-            entries.push((path, entry.filemode(), entry.id()));
-        }
-        TreeWalkResult::Ok
-    })?;
+    collect(repo, &tree, &mut Vec::new(), ignore, &mut entries)?;
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
     let mut hasher = Sha256::new();
@@ -109,6 +99,31 @@ pub fn content_hash(
         hex.push_str(&format!("{byte:02x}"));
     }
     Ok(ContentHash(hex))
+}
+
+/// Every non-tree entry below `tree`, with its path from the root as bytes (git allows any
+/// bytes but NUL and `/` in a name, not only UTF-8).
+fn collect(
+    repo: &Repository,
+    tree: &git2::Tree,
+    prefix: &mut Vec<u8>,
+    ignore: &HashIgnore,
+    out: &mut Vec<(Vec<u8>, i32, Oid)>,
+) -> Result<(), git2::Error> {
+    for entry in tree.iter() {
+        let len = prefix.len();
+        prefix.extend_from_slice(entry.name_bytes());
+        if !ignore.ignores(prefix) {
+            if entry.kind() == Some(ObjectType::Tree) {
+                prefix.push(b'/');
+                collect(repo, &repo.find_tree(entry.id())?, prefix, ignore, out)?;
+            } else {
+                out.push((prefix.clone(), entry.filemode(), entry.id()));
+            }
+        }
+        prefix.truncate(len);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -228,6 +243,22 @@ mod tests {
         // `*` does not cross `/`: only the top-level README is left out.
         assert_ne!(f.hash(plain, &[]), f.hash(noisy, &["docs", "*.md"]));
         assert_ne!(f.hash(plain, &[]), f.hash(noisy, &[]));
+    }
+
+    #[test]
+    fn names_need_not_be_utf8() {
+        let f = Fixture::new();
+        let mut index = git2::Index::new().unwrap();
+        let id = f.repo.blob(b"x").unwrap();
+        let mut entry = index_entry("caf\u{e9}/a", id);
+        entry.path = b"caf\xe9/a".to_vec();
+        entry.flags = entry.path.len() as u16;
+        index.add(&entry).unwrap();
+        let tree = f.repo.find_tree(index.write_tree_to(&f.repo).unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.invalid").unwrap();
+        let commit = f.repo.commit(None, &sig, &sig, "latin-1", &tree, &[]).unwrap();
+        assert_eq!(f.hash(commit, &[]).len(), 64);
+        assert_eq!(f.hash(commit, &["*"]), f.hash(commit, &["nothing"]), "non-UTF-8 paths are never ignored");
     }
 
     #[test]
