@@ -5,6 +5,7 @@
 //! turns it on); without it each one is listed as ignored, never skipped silently.
 
 mod concurrency;
+mod connections;
 mod deploy;
 mod faults;
 mod hostile;

@@ -30,7 +30,14 @@ impl Run {
     pub fn arg(mut self, arg: impl Into<OsString>) -> Run {
         let arg = arg.into();
         self.shown.push(' ');
-        self.shown.push_str(&format!("{:?}", arg));
+        let shown = format!("{:?}", arg);
+        match shown.char_indices().nth(200) {
+            Some((cut, _)) => {
+                self.shown
+                    .push_str(&format!("{}...({} bytes)", &shown[..cut], arg.len()))
+            }
+            None => self.shown.push_str(&shown),
+        }
         self.command.arg(arg);
         self
     }
