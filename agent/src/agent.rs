@@ -105,6 +105,11 @@ impl Agent {
             }
             Command::ManifestPut => self.manifest_put(&mut std::io::stdin().lock(), stdout),
             Command::Remove { project } => self.remove(project, stdout),
+            Command::SecretsPut { project, restart } => {
+                self.secrets_put(project, *restart, &mut std::io::stdin().lock(), stdout)
+            }
+            Command::Secrets { project } => self.secrets_list(project, stdout),
+            Command::SecretsUnset { project, keys } => self.secrets_unset(project, keys, stdout),
             Command::Rollback { project } => {
                 let report = self.rollback(project, stdout, trail)?;
                 let _ = writeln!(std::io::stdout(), "{}", report.line());
@@ -203,6 +208,9 @@ commands:
   manifest-put                                     install projects.json from stdin
   remove <project>                                 take down a project no longer in the manifest
   rollback <project>                               back to the previous release, without building
+  secrets-put <project> [--restart]                set runtime secrets from KEY=value lines on stdin
+  secrets <project>                                list secret keys with a digest of each value
+  secrets-unset <project> KEY...                   remove secrets
   help, version
 
 a commit is a full 40- or 64-digit lowercase hex id; exit codes: 0 ok, 1 failed, 64 bad command,

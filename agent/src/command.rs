@@ -46,12 +46,15 @@ pub(crate) enum Verb {
     ManifestPut,
     Remove,
     Rollback,
+    SecretsPut,
+    Secrets,
+    SecretsUnset,
     Help,
     Version,
 }
 
 impl Verb {
-    pub(crate) const ALL: [Verb; 12] = [
+    pub(crate) const ALL: [Verb; 15] = [
         Verb::Deploy,
         Verb::Clone,
         Verb::Rebuild,
@@ -62,6 +65,9 @@ impl Verb {
         Verb::ManifestPut,
         Verb::Remove,
         Verb::Rollback,
+        Verb::SecretsPut,
+        Verb::Secrets,
+        Verb::SecretsUnset,
         Verb::Help,
         Verb::Version,
     ];
@@ -78,6 +84,9 @@ impl Verb {
             Verb::ManifestPut => "manifest-put",
             Verb::Remove => "remove",
             Verb::Rollback => "rollback",
+            Verb::SecretsPut => "secrets-put",
+            Verb::Secrets => "secrets",
+            Verb::SecretsUnset => "secrets-unset",
             Verb::Help => "help",
             Verb::Version => "version",
         }
@@ -120,8 +129,42 @@ pub(crate) enum Command {
     Rollback {
         project: ProjectName,
     },
+    SecretsPut {
+        project: ProjectName,
+        restart: bool,
+    },
+    Secrets {
+        project: ProjectName,
+    },
+    SecretsUnset {
+        project: ProjectName,
+        keys: Vec<SecretKey>,
+    },
     Help,
     Version,
+}
+
+/// The name of a project secret: `[A-Z_][A-Z0-9_]*`, at most 128 bytes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct SecretKey(String);
+
+impl SecretKey {
+    pub(crate) const MAX_LEN: usize = 128;
+
+    pub(crate) fn parse(s: &str) -> Option<SecretKey> {
+        let first = s
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_uppercase() || b == b'_');
+        let rest = s
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        (first && rest && s.len() <= Self::MAX_LEN).then(|| SecretKey(s.to_owned()))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Command {
@@ -137,6 +180,9 @@ impl Command {
             Command::ManifestPut => Verb::ManifestPut,
             Command::Remove { .. } => Verb::Remove,
             Command::Rollback { .. } => Verb::Rollback,
+            Command::SecretsPut { .. } => Verb::SecretsPut,
+            Command::Secrets { .. } => Verb::Secrets,
+            Command::SecretsUnset { .. } => Verb::SecretsUnset,
             Command::Help => Verb::Help,
             Command::Version => Verb::Version,
         }
@@ -149,7 +195,10 @@ impl Command {
             | Command::Rebuild { project }
             | Command::Logs { project, .. }
             | Command::Remove { project }
-            | Command::Rollback { project } => Some(project),
+            | Command::Rollback { project }
+            | Command::SecretsPut { project, .. }
+            | Command::Secrets { project }
+            | Command::SecretsUnset { project, .. } => Some(project),
             Command::Status { project, .. } => project.as_ref(),
             _ => None,
         }
@@ -225,6 +274,17 @@ impl Command {
             Verb::Rollback => Command::Rollback {
                 project: args.project()?,
             },
+            Verb::SecretsPut => Command::SecretsPut {
+                project: args.project()?,
+                restart: args.flag("--restart"),
+            },
+            Verb::Secrets => Command::Secrets {
+                project: args.project()?,
+            },
+            Verb::SecretsUnset => Command::SecretsUnset {
+                project: args.project()?,
+                keys: args.secret_keys()?,
+            },
             Verb::Help => Command::Help,
             Verb::Version => Command::Version,
         };
@@ -260,6 +320,7 @@ impl<'a> Args<'a> {
             Verb::Deploy => &["--force", "--json"],
             Verb::Status => &["--json"],
             Verb::Logs => &["--tail"],
+            Verb::SecretsPut => &["--restart"],
             _ => &[],
         };
         let mut args = Args {
@@ -345,6 +406,23 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// One or more secret names: the rest of the positionals.
+    fn secret_keys(&mut self) -> Result<Vec<SecretKey>, GrammarError> {
+        let keys = self
+            .positionals
+            .drain(..)
+            .map(|word| {
+                SecretKey::parse(word).ok_or_else(|| GrammarError::BadSecretKey {
+                    word: word.to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(GrammarError::MissingSecretKey);
+        }
+        Ok(keys)
+    }
+
     fn finish(self) -> Result<(), GrammarError> {
         match self.positionals.front() {
             Some(extra) => Err(GrammarError::ExtraWord {
@@ -386,6 +464,10 @@ pub(crate) enum GrammarError {
     BadCommit { word: String },
     #[error("`--tail` takes a whole number from 1 to {MAX_TAIL}, not `{word}`")]
     BadTail { word: String },
+    #[error("`{word}` is not a secret name ([A-Z_][A-Z0-9_]*)")]
+    BadSecretKey { word: String },
+    #[error("`secrets-unset` needs at least one secret name")]
+    MissingSecretKey,
     #[error("`{verb}` does not take the extra word `{word}`")]
     ExtraWord { verb: &'static str, word: String },
 }
@@ -544,6 +626,12 @@ mod tests {
             ("sh", "unknown verb `sh`"),
             ("Deploy a", "unknown verb `Deploy`"),
             ("help me", "extra word"),
+            ("secrets-unset a", "at least one secret name"),
+            ("secrets-unset a db_password", "not a secret name"),
+            ("secrets-unset a 1X", "not a secret name"),
+            ("secrets-unset a A=B", "not a secret name"),
+            ("secrets-put a KEY", "extra word"),
+            ("secrets a --restart", "takes no option"),
             (&long, "at most 1024"),
         ];
         for (line, expected) in cases {

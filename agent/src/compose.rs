@@ -14,6 +14,7 @@ use crate::config::{Config, Traefik};
 use crate::docker::COMMIT_LABEL;
 use crate::error::Error;
 use crate::layout::Layout;
+use crate::secrets::Secrets;
 
 const DEFAULT_FILES: [&str; 4] = [
     "compose.yaml",
@@ -175,6 +176,7 @@ impl<'a> Release<'a> {
         &self,
         compose: &Compose,
         traefik: &Traefik,
+        secrets: &Secrets,
     ) -> Result<Override, Error> {
         let argv = self.argv(compose, false, &["config", "--format", "json"]);
         let out = child::capture(&argv, &self.env)?;
@@ -192,8 +194,16 @@ impl<'a> Release<'a> {
             .cloned()
             .unwrap_or_default();
         let routed = self.routed_service(&services)?;
-        let text = override_json(self.project, &self.commit, &services, &routed, traefik);
-        crate::layout::write_atomic(&self.override_file, text.as_bytes())?;
+        let text = override_json(
+            self.project,
+            &self.commit,
+            &services,
+            &routed,
+            traefik,
+            secrets,
+        );
+        // It may hold the project's secrets.
+        crate::layout::write_private(&self.override_file, text.as_bytes())?;
         let definition = &services[&routed];
         let blocker = if definition
             .get("ports")
@@ -310,6 +320,7 @@ pub(crate) fn override_json(
     services: &Map<String, Value>,
     routed: &str,
     traefik: &Traefik,
+    secrets: &Secrets,
 ) -> String {
     let name = project.name.as_str();
     let rule = project
@@ -370,6 +381,15 @@ pub(crate) fn override_json(
             );
         }
         entry.insert("labels".into(), Value::Object(labels));
+        if !secrets.entries().is_empty() {
+            // `$$` is compose's escape for `$`: values arrive as written, never interpolated.
+            let environment: Map<String, Value> = secrets
+                .entries()
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.replace('$', "$$"))))
+                .collect();
+            entry.insert("environment".into(), Value::Object(environment));
+        }
         out_services.insert(service.clone(), Value::Object(entry));
     }
     let doc = json!({
@@ -408,7 +428,15 @@ mod tests {
             r#"{"web":{"build":{"context":"."}},"Db_1":{"image":"postgres"},"worker":{"build":{}}}"#,
         )
         .unwrap();
-        let text = override_json(project, &commit, &services, "web", &Traefik::default());
+        let secrets = Secrets::parse(b"DB_PASSWORD=p$w").unwrap();
+        let text = override_json(
+            project,
+            &commit,
+            &services,
+            "web",
+            &Traefik::default(),
+            &secrets,
+        );
         let doc: Value = serde_json::from_str(&text).unwrap();
         let web = &doc["services"]["web"];
         assert_eq!(
@@ -443,9 +471,21 @@ mod tests {
             .get("traefik.enable")
             .is_none());
         assert_eq!(doc["networks"]["web"]["external"], true);
+        assert_eq!(web["environment"]["DB_PASSWORD"], "p$$w");
+        assert_eq!(
+            doc["services"]["Db_1"]["environment"]["DB_PASSWORD"],
+            "p$$w"
+        );
         assert_eq!(
             text,
-            override_json(project, &commit, &services, "web", &Traefik::default())
+            override_json(
+                project,
+                &commit,
+                &services,
+                "web",
+                &Traefik::default(),
+                &secrets
+            )
         );
     }
 }

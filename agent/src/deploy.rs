@@ -13,6 +13,7 @@ use crate::command::CommitId;
 use crate::compose::Release;
 use crate::error::Error;
 use crate::mirror::Mirror;
+use crate::secrets::Secrets;
 use crate::state::{Running, State};
 use crate::{signals, timefmt};
 
@@ -182,7 +183,7 @@ impl Agent {
         let Some(running) = &state.running else {
             return Ok(false);
         };
-        if running.content_hash != hash.as_str() || running.routing != self.routing(project) {
+        if running.content_hash != hash.as_str() || running.routing != self.routing(project)? {
             return Ok(false);
         }
         let containers = self.docker.containers(Some(project.name.as_str()))?;
@@ -193,15 +194,18 @@ impl Agent {
     }
 
     /// Everything besides the commit that the override is made from.
-    pub(crate) fn routing(&self, project: &Project) -> String {
-        serde_json::json!({
+    pub(crate) fn routing(&self, project: &Project) -> Result<String, Error> {
+        let secrets = Secrets::load(&self.layout, &project.name)?;
+        Ok(serde_json::json!({
             "domains": project.domains,
             "service": project.service,
             "port": project.port,
             "compose_file": project.compose_file,
+            "rollout": project.rollout.name(),
             "traefik": self.config.traefik,
+            "secrets": secrets.digest(),
         })
-        .to_string()
+        .to_string())
     }
 
     /// Make `releases/<commit>` exist and be complete: check out into a temporary directory and
@@ -255,7 +259,8 @@ impl Agent {
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
         let compose = self.compose()?;
-        let written = release.write_override(compose, &self.config.traefik)?;
+        let secrets = Secrets::load(&self.layout, &project.name)?;
+        let written = release.write_override(compose, &self.config.traefik, &secrets)?;
         self.docker.ensure_network(&self.config.traefik.network)?;
         let _ = writeln!(progress, "building {} at {}", project.name, release.commit);
         release.build(compose, progress)?;
@@ -281,7 +286,7 @@ impl Agent {
             content_hash: hash.to_string(),
             deployed_at: timefmt::now(),
             compose_files: release.compose_files(),
-            routing: self.routing(project),
+            routing: self.routing(project)?,
         });
         state.save(&self.layout, &project.name)
     }
@@ -328,6 +333,38 @@ impl Agent {
             });
         }
         Ok(())
+    }
+
+    /// Recreate the running release's containers so they see the project's current secrets.
+    pub(crate) fn restart_with_secrets(
+        &self,
+        project: &Project,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let mut state = State::load(&self.layout, &project.name)?;
+        let Some(running) = state.running.clone() else {
+            let _ = writeln!(
+                progress,
+                "nothing runs for {}; the first deploy hands them over",
+                project.name
+            );
+            return Ok(());
+        };
+        let commit = CommitId::parse(&running.commit).ok_or_else(|| Error::State {
+            project: project.name.clone(),
+            path: self.layout.state(&project.name),
+            message: "`running.commit` is not a commit id".into(),
+        })?;
+        let release = Release::new(&self.layout, project, &commit)?;
+        let secrets = Secrets::load(&self.layout, &project.name)?;
+        release.write_override(self.compose()?, &self.config.traefik, &secrets)?;
+        self.start(project, &release, &state, None, progress)?;
+        state.record_running(Running {
+            routing: self.routing(project)?,
+            compose_files: release.compose_files(),
+            ..running
+        });
+        state.save(&self.layout, &project.name)
     }
 
     /// The docker-rollout method: a second container of `service` from the new release next to

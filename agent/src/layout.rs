@@ -6,6 +6,7 @@
 //!   audit.log                      one JSON line per invocation
 //!   locks/<name>.lock              per-project flock; holder written inside
 //!   data/<name>/                   persistent data, KELEV_DATA_DIR
+//!   secrets/<name>.env             runtime secrets (0600), handed to every service
 //!   git-credentials/<name>.token   optional https token (or default.token)
 //!   git-credentials/<name>.key     optional ssh deploy key (or default.key)
 //!   projects/<name>/
@@ -55,6 +56,11 @@ impl Layout {
 
     pub(crate) fn data(&self, project: &ProjectName) -> PathBuf {
         self.root.join("data").join(project.as_str())
+    }
+
+    /// A project's runtime secrets, `KEY=value` lines, mode 0600.
+    pub(crate) fn secrets(&self, project: &ProjectName) -> PathBuf {
+        self.root.join("secrets").join(format!("{project}.env"))
     }
 
     pub(crate) fn credentials(&self) -> PathBuf {
@@ -140,13 +146,28 @@ pub(crate) fn create_dir(path: &Path) -> Result<(), Error> {
 
 /// Write `bytes` to `path` so that readers see the old or the new content, never a part.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomic`] for what only the agent's user may read (secrets, overrides holding them).
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     create_dir(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
+        let _ = std::fs::remove_file(&tmp);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)

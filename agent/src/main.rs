@@ -19,6 +19,7 @@ mod policy;
 mod rebuild_all;
 mod remove;
 mod rollback;
+mod secrets;
 mod signals;
 mod state;
 mod status;

@@ -35,9 +35,14 @@ impl KeyPolicy {
     }
 
     pub(crate) fn allows_verb(&self, verb: Verb) -> bool {
-        // `help` and `version` reveal nothing about the host's projects.
+        // `help` and `version` reveal nothing about the host's projects. The secrets verbs
+        // must be named: a deploy key's "*" does not reach a project's passwords.
+        let secret = matches!(verb, Verb::SecretsPut | Verb::Secrets | Verb::SecretsUnset);
         matches!(verb, Verb::Help | Verb::Version)
-            || self.verbs.iter().any(|v| v == ANY || v == verb.name())
+            || self
+                .verbs
+                .iter()
+                .any(|v| v == verb.name() || (v == ANY && !secret))
     }
 
     pub(crate) fn allows_project(&self, project: &ProjectName) -> bool {
@@ -108,6 +113,11 @@ mod tests {
             (&nothing, "status", false),
             (&nothing, "version", true),
             (&policy(&["manifest-put"], &["a"]), "manifest-put", false),
+            (&ci, "secrets-put a", false),
+            (&ci, "secrets a", false),
+            (&policy(&["*", "secrets"], &["*"]), "secrets a", true),
+            (&policy(&["secrets-put"], &["a"]), "secrets-put a", true),
+            (&policy(&["secrets-put"], &["a"]), "secrets-put b", false),
         ];
         for (policy, line, allowed) in cases {
             assert_eq!(

@@ -49,9 +49,9 @@ impl Agent {
         trail.commit = Some(target.to_string());
         let _ = writeln!(progress, "rolling {name} back from {current} to {target}");
         let release = Release::new(&self.layout, project, &target)?;
-        if !release.override_file.is_file() {
-            release.write_override(self.compose()?, &self.config.traefik)?;
-        }
+        // Today's routing and secrets, that release's code.
+        let secrets = crate::secrets::Secrets::load(&self.layout, name)?;
+        release.write_override(self.compose()?, &self.config.traefik, &secrets)?;
         let hash = self.mirror(project)?.content_hash(&target)?;
         self.start(project, &release, &state, None, progress)?;
         state.history.retain(|c| *c != current);
@@ -60,7 +60,7 @@ impl Agent {
             content_hash: hash.to_string(),
             deployed_at: timefmt::now(),
             compose_files: release.compose_files(),
-            routing: self.routing(project),
+            routing: self.routing(project)?,
         });
         state.save(&self.layout, name)?;
         self.layout.set_checkout(name, &target)?;

@@ -14,6 +14,7 @@ mod rebuild_all;
 mod rehearsal;
 mod rollout;
 mod safety;
+mod secrets;
 
 /// The attribute every test here carries.
 macro_rules! e2e_test {
