@@ -115,17 +115,8 @@ impl Agent {
                 let _ = writeln!(std::io::stdout(), "{}", report.line());
                 Ok(())
             }
-            Command::Help => {
-                let _ = stdout.write_all(HELP.as_bytes());
-                Ok(())
-            }
-            Command::Version => {
-                let _ = writeln!(
-                    stdout,
-                    "kelev-agent {} ({})",
-                    env!("CARGO_PKG_VERSION"),
-                    option_env!("KELEV_GIT_COMMIT").unwrap_or("commit unknown")
-                );
+            Command::Help | Command::Version => {
+                print_about(command, stdout);
                 Ok(())
             }
         }
@@ -190,6 +181,19 @@ impl Agent {
             progress,
         )
     }
+}
+
+/// `help` and `version`, which need neither config nor Docker.
+pub(crate) fn print_about(command: &Command, out: &mut dyn Write) {
+    let _ = match command {
+        Command::Version => writeln!(
+            out,
+            "kelev-agent {} (commit {})",
+            env!("CARGO_PKG_VERSION"),
+            env!("KELEV_GIT_COMMIT")
+        ),
+        _ => out.write_all(HELP.as_bytes()),
+    };
 }
 
 const HELP: &str = "\

@@ -19,6 +19,15 @@ pub(crate) fn run(cli: &Cli, trail: &mut Trail) -> Result<(), Error> {
         None => cli.words.join(" ").into_bytes(),
     };
 
+    // Locally, `help` and `version` answer even on a host without a config.
+    if !remote {
+        let words: Vec<&str> = cli.words.iter().map(String::as_str).collect();
+        if let Ok(command @ (Command::Help | Command::Version)) = Command::parse_words(&words) {
+            trail.command = Some(command.clone());
+            crate::agent::print_about(&command, &mut std::io::stdout());
+            return Ok(());
+        }
+    }
     let config = Config::load(&cli.config)?;
     trail.log = Some(crate::layout::Layout::new(&config.root).audit_log());
     crate::layout::create_dir(&config.root)?;

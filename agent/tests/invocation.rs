@@ -5,7 +5,20 @@ use crate::Test;
 #[test]
 fn local_words_need_no_key() {
     let out = Test::new().args(&["version"]).run().expect(0, "");
-    assert!(out.stdout.starts_with("kelev-agent 0.1.0"));
+    assert!(
+        out.stdout.starts_with("kelev-agent 0.1.0 (commit "),
+        "{}",
+        out.stdout
+    );
+    let commit = out
+        .stdout
+        .trim()
+        .trim_end_matches(')')
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(commit == "unknown" || commit.len() == 40, "{commit}");
     Test::new().args(&["help"]).run().expect(0, "");
 }
 
