@@ -91,6 +91,17 @@ impl InfraConfig {
         if !is_public_key(&self.admin_ssh_public_key) {
             return Err("`admin_ssh_public_key` is not one OpenSSH public key line".into());
         }
+        // The retention periods CloudWatch Logs accepts.
+        const RETENTION_DAYS: [u32; 23] = [
+            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+            2922, 3288, 3653, 0,
+        ];
+        if self.log_retention_days == 0 || !RETENTION_DAYS.contains(&self.log_retention_days) {
+            return Err(format!(
+                "`log_retention_days` {} is not a CloudWatch Logs retention period (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)",
+                self.log_retention_days
+            ));
+        }
         if !self.alert_email.contains('@') {
             return Err("`alert_email` is not an email address".into());
         }

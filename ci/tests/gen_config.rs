@@ -114,6 +114,12 @@ fn unknown_region_and_bad_config_are_clear_errors() {
     );
     std::fs::write(&config, original.replace("203.0.113.7/32", "0.0.0.0/0")).unwrap();
     gen(tmp.path(), &[]).expect(65, "opens SSH to the whole internet");
+    std::fs::write(
+        &config,
+        original.replace("\"log_retention_days\": 30", "\"log_retention_days\": 45"),
+    )
+    .unwrap();
+    gen(tmp.path(), &[]).expect(65, "not a CloudWatch Logs retention period");
     std::fs::write(&config, original.replace("\"name\"", "\"nmae\"")).unwrap();
     gen(tmp.path(), &[]).expect(65, "unknown field `nmae`");
 }

@@ -3,6 +3,7 @@
 mod allow_ssh;
 mod gen_config;
 mod hash;
+mod infra;
 mod plan;
 mod summary;
 
