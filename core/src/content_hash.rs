@@ -254,11 +254,21 @@ mod tests {
         entry.path = b"caf\xe9/a".to_vec();
         entry.flags = entry.path.len() as u16;
         index.add(&entry).unwrap();
-        let tree = f.repo.find_tree(index.write_tree_to(&f.repo).unwrap()).unwrap();
+        let tree = f
+            .repo
+            .find_tree(index.write_tree_to(&f.repo).unwrap())
+            .unwrap();
         let sig = git2::Signature::now("t", "t@example.invalid").unwrap();
-        let commit = f.repo.commit(None, &sig, &sig, "latin-1", &tree, &[]).unwrap();
+        let commit = f
+            .repo
+            .commit(None, &sig, &sig, "latin-1", &tree, &[])
+            .unwrap();
         assert_eq!(f.hash(commit, &[]).len(), 64);
-        assert_eq!(f.hash(commit, &["*"]), f.hash(commit, &["nothing"]), "non-UTF-8 paths are never ignored");
+        assert_eq!(
+            f.hash(commit, &["*"]),
+            f.hash(commit, &["nothing"]),
+            "non-UTF-8 paths are never ignored"
+        );
     }
 
     #[test]
