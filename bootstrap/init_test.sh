@@ -388,22 +388,22 @@ expect "sshd drop-in: the previous one is back" same "$(cat "${R}/etc/ssh/sshd_c
 
 # --- kelev-agent: pinned version and checksum ------------------------------------------------
 release=${work}/kelev-agent-release
-printf '#!/bin/sh\necho kelev-agent 9.9.9\n' >"${release}"
+printf '#!/bin/sh\necho "kelev-agent 9.9.9 (commit test)"\n' >"${release}"
 release_sha=$(sha256sum "${release}" | cut -d' ' -f1)
 agent_dest=${R}/usr/local/bin/kelev-agent
 expect "kelev-agent: nothing pinned, nothing installed" install_kelev_agent_release '' '' ''
 expect "kelev-agent: nothing pinned: says so" grep -q "no kelev-agent release is pinned in init.sh yet" <<<"${OUT}"
 expect "kelev-agent: nothing pinned: no binary" test ! -e "${agent_dest}"
-expect_failure "kelev-agent: a checksum mismatch is refused" "has sha256 ${release_sha}, not the pinned 0{64}; refusing" \
+expect_failure "kelev-agent: a checksum mismatch is refused" "has sha256 ${release_sha}, not 0{64}: refusing" \
     install_kelev_agent_release 9.9.9 "$(printf '0%.0s' {1..64})" "file://${release}"
 expect "kelev-agent: nothing installed after the mismatch" test ! -e "${agent_dest}"
 expect "kelev-agent: the pinned checksum installs it" install_kelev_agent_release 9.9.9 "${release_sha}" "file://${release}"
 expect "kelev-agent: installed 0755 root, and runs" same "$(stat -c '%a %U' "${agent_dest}") $("${agent_dest}")" \
-    "755 root kelev-agent 9.9.9"
+    "755 root kelev-agent 9.9.9 (commit test)"
 expect "kelev-agent: already installed, not fetched again" \
     install_kelev_agent_release 9.9.9 "${release_sha}" "file:///nonexistent"
-expect "kelev-agent: already installed: says so" grep -q "kelev-agent 9.9.9: already installed" <<<"${OUT}"
-expect_failure "kelev-agent: a malformed pin is refused" "is not 64 hex digits" \
+expect "kelev-agent: already installed: says so" grep -q "kelev-agent 9.9.9 is already installed" <<<"${OUT}"
+expect_failure "kelev-agent: a malformed pin is refused" "must be 64 lowercase hex digits" \
     install_kelev_agent_release 9.9.9 abc "file://${release}"
 
 # --- the signature check used for the CloudWatch agent ---------------------------------------

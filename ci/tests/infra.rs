@@ -300,7 +300,11 @@ fn the_instance_requires_imdsv2_and_is_monitored() {
         "base64gzip(local.user_data)"
     );
     let main = read(&repo().join("terraform/modules/host/main.tf"));
-    for file in ["bootstrap/init.sh", "bootstrap/traefik/compose.yaml"] {
+    for file in [
+        "bootstrap/init.sh",
+        "bootstrap/install-agent.sh",
+        "bootstrap/traefik/compose.yaml",
+    ] {
         assert!(
             main.contains(&format!(r#"file("${{path.module}}/{file}")"#)),
             "the user data does not carry {file}"
@@ -312,7 +316,7 @@ fn the_instance_requires_imdsv2_and_is_monitored() {
 /// of what it sends to the instance. They must stay identical to `bootstrap/`.
 #[test]
 fn the_host_module_carries_bootstrap_unchanged() {
-    for file in ["init.sh", "traefik/compose.yaml"] {
+    for file in ["init.sh", "install-agent.sh", "traefik/compose.yaml"] {
         let original = repo().join("bootstrap").join(file);
         let copy = repo().join("terraform/modules/host/bootstrap").join(file);
         assert!(

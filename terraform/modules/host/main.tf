@@ -253,6 +253,12 @@ locals {
         content     = file("${path.module}/bootstrap/init.sh")
       },
       {
+        path        = "/opt/kelev/bootstrap/install-agent.sh"
+        owner       = "root:root"
+        permissions = "0755"
+        content     = file("${path.module}/bootstrap/install-agent.sh")
+      },
+      {
         path        = "/opt/kelev/bootstrap/traefik/compose.yaml"
         owner       = "root:root"
         permissions = "0644"

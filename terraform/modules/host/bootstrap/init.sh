@@ -478,34 +478,17 @@ render_agent_json() {
 }
 
 # install_kelev_agent_release VERSION SHA256 URL
-# Downloads the release binary and installs it only if its SHA-256 is the pinned one. Nothing
-# pinned: installs nothing and says so. A binary already in place with the pinned checksum is
-# kept.
+# bootstrap/install-agent.sh (shipped beside this script) installs the release binary only if
+# its SHA-256 is the pinned one, atomically, keeping the one it replaces. Nothing pinned:
+# installs nothing and says so.
 install_kelev_agent_release() {
-    local version=$1 sha256=$2 url=$3 dest tmp actual
-    dest=$(path /usr/local/bin/kelev-agent)
+    local version=$1 sha256=$2 url=$3
     if [[ -z ${version} || -z ${sha256} || -z ${url} ]]; then
         warn "no kelev-agent release is pinned in init.sh yet: install it by hand (docs/runbook.md, \"Install kelev-agent\")"
         return 0
     fi
-    [[ ${sha256} =~ ^[0-9a-f]{64}$ ]] || die "pinned kelev-agent sha256 \`${sha256}\` is not 64 hex digits"
-    if [[ -f ${dest} ]] && [[ "$(sha256sum "${dest}" | cut -d' ' -f1)" == "${sha256}" ]]; then
-        log "kelev-agent ${version}: already installed"
-        return 0
-    fi
-    tmp=$(mktemp)
-    if ! curl -fsSL --retry 5 --retry-connrefused -o "${tmp}" "${url}"; then
-        rm -f "${tmp}"
-        die "could not download kelev-agent ${version} from ${url}"
-    fi
-    actual=$(sha256sum "${tmp}" | cut -d' ' -f1)
-    if [[ ${actual} != "${sha256}" ]]; then
-        rm -f "${tmp}"
-        die "kelev-agent ${version} from ${url} has sha256 ${actual}, not the pinned ${sha256}; refusing to install it"
-    fi
-    install -D -o root -g root -m 0755 "${tmp}" "${dest}"
-    rm -f "${tmp}"
-    log "kelev-agent ${version}: installed ${dest#"${ROOT}"}"
+    PREFIX=${ROOT} "$(dirname "${BASH_SOURCE[0]}")/install-agent.sh" "${version}" "${sha256}" "${url}" ||
+        die "kelev-agent ${version} was not installed (see the line above)"
 }
 
 # Replaced in the test harness: asks the installed agent whether it accepts agent.json.
