@@ -90,6 +90,7 @@ impl Agent {
                 self.compose()?.by_name(
                     project.as_str(),
                     &["logs", "--no-color", "--timestamps", "--tail", &tail],
+                    &self.layout.compose_logs(),
                     stdout,
                 )
             }

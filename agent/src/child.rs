@@ -81,21 +81,38 @@ pub(crate) struct Streamed {
     pub(crate) tail: String,
 }
 
-/// Run with stdout and stderr merged and copied to `out` as they come. Write errors on `out` are
-/// ignored: a client that went away must not abort a deploy halfway.
+/// Run with stdout and stderr merged and copied to `out` as they come. The child writes to a
+/// file in `log_dir` that the agent follows, never to a pipe the agent holds: if the client
+/// goes away, or the agent itself dies, the child finishes its step instead of dying on its next
+/// write. Write errors on `out` are ignored for the same reason.
 pub(crate) fn stream(
     argv: &[String],
     env: &[(String, String)],
     dir: &Path,
+    log_dir: &Path,
     out: &mut dyn Write,
 ) -> Result<Streamed, Error> {
+    static SEQUENCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     signals::check()?;
-    let handle = Arc::new(
-        expression(argv, env, Some(dir))
-            .stderr_to_stdout()
-            .reader()
-            .map_err(spawn_error(argv))?,
-    );
+    std::fs::create_dir_all(log_dir).map_err(Error::io(log_dir))?;
+    let log = log_dir.join(format!(
+        ".{}.{}.log",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::SeqCst)
+    ));
+    let file = std::fs::File::create(&log).map_err(Error::io(&log))?;
+    let mut follow = std::fs::File::open(&log).map_err(Error::io(&log))?;
+    let started = expression(argv, env, Some(dir))
+        .stderr_to_stdout()
+        .stdout_file(file)
+        .start();
+    let handle = match started {
+        Ok(handle) => Arc::new(handle),
+        Err(e) => {
+            let _ = std::fs::remove_file(&log);
+            return Err(spawn_error(argv)(e));
+        }
+    };
     let done = Arc::new(AtomicBool::new(false));
     let watcher = {
         let handle = Arc::clone(&handle);
@@ -104,32 +121,42 @@ pub(crate) fn stream(
     };
     let mut tail: Vec<u8> = Vec::with_capacity(TAIL_BYTES * 2);
     let mut buf = [0u8; 8192];
-    let result = loop {
-        match (&*handle).read(&mut buf) {
-            Ok(0) => break Ok(()),
-            Ok(n) => {
-                let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
-                tail.extend_from_slice(&buf[..n]);
-                if tail.len() > TAIL_BYTES * 2 {
-                    tail.drain(..tail.len() - TAIL_BYTES);
-                }
+    let mut copy = |n: usize, buf: &[u8], tail: &mut Vec<u8>| {
+        let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
+        tail.extend_from_slice(&buf[..n]);
+        if tail.len() > TAIL_BYTES * 2 {
+            tail.drain(..tail.len() - TAIL_BYTES);
+        }
+    };
+    let status = loop {
+        match follow.read(&mut buf) {
+            Ok(n) if n > 0 => {
+                copy(n, &buf, &mut tail);
+                continue;
             }
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => {}
+        }
+        match handle.try_wait() {
+            Ok(Some(output)) => {
+                // The rest it wrote before exiting.
+                while let Ok(n) = follow.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    copy(n, &buf, &mut tail);
+                }
+                break Ok(output.status);
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
             Err(e) => break Err(e),
         }
     };
     done.store(true, Ordering::SeqCst);
     let _ = watcher.join();
-    let status = match handle.try_wait() {
-        Ok(Some(output)) => output.status,
-        Ok(None) | Err(_) => {
-            let _ = handle.kill();
-            result.map_err(spawn_error(argv))?;
-            return Err(spawn_error(argv)(std::io::Error::other(
-                "lost track of the child",
-            )));
-        }
-    };
+    let _ = std::fs::remove_file(&log);
+    let status = status.map_err(spawn_error(argv))?;
     signals::check()?;
     if tail.len() > TAIL_BYTES {
         tail.drain(..tail.len() - TAIL_BYTES);
@@ -142,7 +169,7 @@ pub(crate) fn stream(
 }
 
 /// Poll for a stop request and pass it on to the children as SIGTERM; SIGKILL if they linger.
-fn forward_stop(handle: &duct::ReaderHandle, done: &AtomicBool) {
+fn forward_stop(handle: &duct::Handle, done: &AtomicBool) {
     let mut asked_at = None;
     while !done.load(Ordering::SeqCst) {
         if signals::pending().is_some() {

@@ -74,11 +74,12 @@ impl Compose {
         &self,
         project: &str,
         args: &[&str],
+        log_dir: &Path,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
         let argv = self.argv(project, &[], None, args);
         let env = child::base_env();
-        let result = child::stream(&argv, &env, Path::new("/"), out)?;
+        let result = child::stream(&argv, &env, Path::new("/"), log_dir, out)?;
         check(project, args, result)
     }
 }
@@ -110,6 +111,7 @@ pub(crate) struct Release<'a> {
     pub(crate) dir: PathBuf,
     pub(crate) compose_file: PathBuf,
     pub(crate) override_file: PathBuf,
+    log_dir: PathBuf,
     env: Vec<(String, String)>,
 }
 
@@ -133,6 +135,7 @@ impl<'a> Release<'a> {
             project,
             commit: commit.clone(),
             override_file: layout.override_file(&project.name, commit),
+            log_dir: layout.compose_logs(),
             dir,
             compose_file,
             env,
@@ -281,7 +284,7 @@ impl<'a> Release<'a> {
 
     fn stream(&self, compose: &Compose, args: &[&str], out: &mut dyn Write) -> Result<(), Error> {
         let argv = self.argv(compose, true, args);
-        let result = child::stream(&argv, &self.env, &self.dir, out)?;
+        let result = child::stream(&argv, &self.env, &self.dir, &self.log_dir, out)?;
         check(self.project.name.as_str(), args, result)
     }
 }

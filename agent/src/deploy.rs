@@ -281,6 +281,7 @@ impl Agent {
             _ => None,
         };
         self.start(project, release, state, rolling, progress)?;
+        let before = state.clone();
         state.record_running(Running {
             commit: release.commit.to_string(),
             content_hash: hash.to_string(),
@@ -288,7 +289,24 @@ impl Agent {
             compose_files: release.compose_files(),
             routing: self.routing(project)?,
         });
-        state.save(&self.layout, &project.name)
+        self.save_or_restore(project, state, &before, &release.commit, progress)
+    }
+
+    /// Record what now runs; if that cannot be written (a full disk), put back what the record
+    /// still says runs, so state and containers never disagree.
+    pub(crate) fn save_or_restore(
+        &self,
+        project: &Project,
+        state: &State,
+        before: &State,
+        started: &CommitId,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let saved = state.save(&self.layout, &project.name);
+        if saved.is_err() {
+            self.restore_previous(project, before, started, progress);
+        }
+        saved
     }
 
     /// `compose up` the release and pass the health gate; on any failure (or a stop request)
@@ -359,6 +377,8 @@ impl Agent {
         let secrets = Secrets::load(&self.layout, &project.name)?;
         release.write_override(self.compose()?, &self.config.traefik, &secrets)?;
         self.start(project, &release, &state, None, progress)?;
+        // Same release, new environment: if this record fails, the old routing in it only
+        // makes the next deploy a real one.
         state.record_running(Running {
             routing: self.routing(project)?,
             compose_files: release.compose_files(),
@@ -483,7 +503,14 @@ impl Agent {
             let file_name = entry.file_name().to_string_lossy().into_owned();
             if let Some(commit) = CommitId::parse(&file_name) {
                 if !keep.contains(&file_name) {
-                    let _ = std::fs::remove_dir_all(entry.path());
+                    // Renamed out of the way first: a release directory under its own name is
+                    // whole, even if this run dies halfway through deleting it.
+                    let doomed = entry
+                        .path()
+                        .with_file_name(format!(".tmp-prune-{commit}-{}", std::process::id()));
+                    if std::fs::rename(entry.path(), &doomed).is_ok() {
+                        let _ = std::fs::remove_dir_all(&doomed);
+                    }
                     let _ = std::fs::remove_file(self.layout.override_file(name, &commit));
                 }
             }

@@ -7,6 +7,7 @@
 //!   locks/<name>.lock              per-project flock; holder written inside
 //!   data/<name>/                   persistent data, KELEV_DATA_DIR
 //!   secrets/<name>.env             runtime secrets (0600), handed to every service
+//!   logs/.<pid>.<n>.log            compose output being followed (left only if the agent died)
 //!   git-credentials/<name>.token   optional https token (or default.token)
 //!   git-credentials/<name>.key     optional ssh deploy key (or default.key)
 //!   projects/<name>/
@@ -56,6 +57,11 @@ impl Layout {
 
     pub(crate) fn data(&self, project: &ProjectName) -> PathBuf {
         self.root.join("data").join(project.as_str())
+    }
+
+    /// Where compose writes its output while the agent follows it (files removed when done).
+    pub(crate) fn compose_logs(&self) -> PathBuf {
+        self.root.join("logs")
     }
 
     /// A project's runtime secrets, `KEY=value` lines, mode 0600.

@@ -17,11 +17,22 @@ impl Agent {
             });
         }
         let _lock = self.lock(name, "remove", out)?;
-        self.compose()?
-            .by_name(name.as_str(), &["down", "--remove-orphans"], out)?;
+        self.compose()?.by_name(
+            name.as_str(),
+            &["down", "--remove-orphans"],
+            &self.layout.compose_logs(),
+            out,
+        )?;
+        // Renamed aside first (a name no project can have), then deleted: a run that dies
+        // halfway leaves no half project behind under the project's name.
         let dir = self.layout.project(name);
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(Error::io(&dir))?;
+            let doomed = self
+                .layout
+                .projects()
+                .join(format!(".removing-{name}-{}", std::process::id()));
+            std::fs::rename(&dir, &doomed).map_err(Error::io(&dir))?;
+            std::fs::remove_dir_all(&doomed).map_err(Error::io(&doomed))?;
         }
         let _ = writeln!(
             out,

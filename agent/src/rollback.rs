@@ -54,6 +54,7 @@ impl Agent {
         release.write_override(self.compose()?, &self.config.traefik, &secrets)?;
         let hash = self.mirror(project)?.content_hash(&target)?;
         self.start(project, &release, &state, None, progress)?;
+        let before = state.clone();
         state.history.retain(|c| *c != current);
         state.record_running(Running {
             commit: target.to_string(),
@@ -62,7 +63,7 @@ impl Agent {
             compose_files: release.compose_files(),
             routing: self.routing(project)?,
         });
-        state.save(&self.layout, name)?;
+        self.save_or_restore(project, &state, &before, &target, progress)?;
         self.layout.set_checkout(name, &target)?;
         Ok(Report {
             result: "rolled-back",

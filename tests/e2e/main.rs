@@ -4,14 +4,18 @@
 //! They need what `scripts/setup` installs and run only with `--features e2e` (scripts/test
 //! turns it on); without it each one is listed as ignored, never skipped silently.
 
+mod chaos;
 mod concurrency;
 mod connections;
+mod crash;
 mod deploy;
 mod faults;
+mod faults_more;
 mod hostile;
 mod manifest;
 mod rebuild_all;
 mod rehearsal;
+mod restore;
 mod rollout;
 mod safety;
 mod secrets;
