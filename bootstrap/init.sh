@@ -493,11 +493,15 @@ install_kelev_agent_release() {
 
 # Replaced in the test harness: asks the installed agent whether it accepts agent.json.
 check_agent_config() {
-    local agent=/usr/local/bin/kelev-agent
+    local agent=/usr/local/bin/kelev-agent key
     [[ -x ${agent} ]] || return 0
-    runuser -u "${DEPLOY_USER}" -- env -u SSH_CONNECTION -u SSH_ORIGINAL_COMMAND \
-        "${agent}" --config /etc/kelev/agent.json version >/dev/null ||
-        die "kelev-agent refused /etc/kelev/agent.json (see the error above)"
+    # As sshd would run it for each key: the config must load (else 65) and every key must be
+    # in it (else 77). Locally `version` would not read the config at all.
+    for key in $(jq -r '.keys | keys[]' "$(path /etc/kelev/agent.json)"); do
+        runuser -u "${DEPLOY_USER}" -- env SSH_CONNECTION="init.sh check" SSH_ORIGINAL_COMMAND=version \
+            "${agent}" --config /etc/kelev/agent.json --key "${key}" >/dev/null ||
+            die "kelev-agent refused /etc/kelev/agent.json for key ${key} (see the error above)"
+    done
 }
 
 step_agent() {

@@ -40,7 +40,9 @@ actual=$(checksum "${tmp}")
 [[ ${actual} == "${sha256}" ]] ||
     die "${url} has sha256 ${actual}, not ${sha256}: refusing to install it (nothing was changed)"
 chmod 0755 "${tmp}"
-reported=$("${tmp}" version 2>&1) || die "the downloaded binary does not run: ${reported}"
+# Outside any SSH session's variables, so the agent answers as a local command.
+reported=$(env -u SSH_CONNECTION -u SSH_ORIGINAL_COMMAND "${tmp}" version 2>&1) ||
+    die "the downloaded binary does not run: ${reported}"
 [[ ${reported} == "kelev-agent ${version} "* ]] ||
     die "the binary says \`${reported}\`, not version ${version}: refusing it (nothing was changed)"
 
