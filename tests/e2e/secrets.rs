@@ -21,6 +21,7 @@ fn env_of(world: &World, project: &str) -> Vec<String> {
 
 e2e_test! {
     fn secrets_reach_the_container_and_nowhere_else() {
+        let syslog = kelev_e2e::SyslogCapture::start();
         let mut world = World::new();
         let site = world.site("fun", "s\n");
         let other = world.site("other", "o\n");
@@ -99,6 +100,11 @@ e2e_test! {
             assert!(!out.stdout.contains(value_part) && !out.stderr.contains(value_part), "leaked:\n{}", out.report());
         }
         assert!(!audit.contains(value_part), "leaked into the audit log");
+        // Every invocation went to syslog too, under the ident kelev-agent, without the value.
+        let logged = syslog.lines();
+        let puts = logged.iter().filter(|l| l.contains("kelev-agent[") && l.contains("\"verb\":\"secrets-put\"")).count();
+        assert!(puts >= 8, "secrets-put calls in syslog: {puts} of {}", logged.len());
+        assert!(logged.iter().all(|l| !l.contains(value_part)), "leaked into syslog");
         for path in walk(&world.root) {
             let is_store = path == file || path.to_string_lossy().contains("/overrides/");
             if !is_store && path.is_file() {

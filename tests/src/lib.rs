@@ -7,10 +7,12 @@
 mod command;
 mod git;
 mod sshd;
+mod syslog;
 mod world;
 
 pub use command::{Output, Run};
 pub use git::{dockerfile, Remote};
+pub use syslog::SyslogCapture;
 pub use world::{docker, http_get, workspace_binary, World, DEPLOY_USER};
 
 /// Full commit ids used where a syntactically valid but absent commit is needed.
