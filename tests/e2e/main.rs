@@ -9,6 +9,7 @@ mod concurrency;
 mod connections;
 mod crash;
 mod deploy;
+mod engine;
 mod faults;
 mod faults_more;
 mod hostile;

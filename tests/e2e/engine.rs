@@ -1,0 +1,185 @@
+//! The Docker engine stopped in the middle of a build: a clear error and exit code, nothing of
+//! the agent's lost, and once the engine is back the old release serves and the next deploy
+//! works. The test runs its own dockerd (own socket, data and exec roots), so stopping it
+//! disturbs nothing else on the machine.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kelev_e2e::{dockerfile, http_get, Run, World};
+
+use crate::e2e_test;
+
+struct PrivateEngine {
+    dir: PathBuf,
+    socket: String,
+    child: Option<Child>,
+}
+
+impl PrivateEngine {
+    fn start(dir: &Path) -> PrivateEngine {
+        std::fs::create_dir_all(dir).unwrap();
+        let mut engine = PrivateEngine {
+            dir: dir.to_owned(),
+            socket: format!("unix://{}", dir.join("docker.sock").display()),
+            child: None,
+        };
+        engine.up();
+        engine
+    }
+
+    fn docker(&self) -> Run {
+        Run::new("docker").args(["-H", &self.socket])
+    }
+
+    fn up(&mut self) {
+        let d = &self.dir;
+        let log = std::fs::File::create(d.join("dockerd.log")).unwrap();
+        let child = Command::new("dockerd")
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("docker.pid"))
+            .args([
+                "-H",
+                &self.socket,
+                "--bridge=none",
+                "--iptables=false",
+                "--ip-masq=false",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("dockerd");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.docker().arg("info").run().code != Some(0) {
+            assert!(Instant::now() < deadline, "private dockerd did not start");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Stop the engine the way a crash or `systemctl stop` would: SIGTERM, wait.
+    fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateEngine {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            let ids = self.docker().args(["ps", "-aq"]).run().stdout;
+            for id in ids.split_whitespace() {
+                let _ = self.docker().args(["rm", "-f", id]).run();
+            }
+        }
+        self.down();
+    }
+}
+
+fn page(engine: &PrivateEngine, project: &str) -> String {
+    let ids = engine
+        .docker()
+        .args([
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.compose.project={project}"),
+        ])
+        .run()
+        .stdout;
+    let id = ids
+        .split_whitespace()
+        .next()
+        .expect("a running container")
+        .to_owned();
+    let ip = engine
+        .docker()
+        .args([
+            "inspect",
+            "-f",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+            &id,
+        ])
+        .run()
+        .stdout;
+    http_get(&format!("{}:80", ip.split_whitespace().next().unwrap()))
+}
+
+e2e_test! {
+    fn engine_stopped_mid_build_loses_nothing() {
+        let mut world = World::new();
+        let mut engine = PrivateEngine::start(&world.dir.join("engine"));
+        let socket = engine.socket.clone();
+        world.write_config(&serde_json::json!({
+            "docker": ["docker", "-H", socket],
+            "compose": ["docker", "-H", socket, "compose"],
+        }));
+        let site = world.site("engine", "old\n");
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let old = site.head();
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        assert_eq!(page(&engine, &site.name), "old\n");
+
+        site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"20\"")));
+        site.write("www/index.html", "new\n");
+        let slow = site.commit("slow");
+        let project_dir = world.root.join("projects").join(&site.name);
+        let state_before = std::fs::read(project_dir.join("state.json")).unwrap();
+        let deploy = world.ssh(format!("deploy {} {slow}", site.name)).spawn();
+        let building = project_dir.join("overrides").join(format!("{slow}.json"));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !building.exists() {
+            assert!(Instant::now() < deadline, "the deploy never reached its build");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        engine.down();
+
+        let out = deploy.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        assert!(matches!(code, Some(1) | Some(69)), "exit {code:?}: {stderr}");
+        assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{stderr}");
+        assert_eq!(std::fs::read(project_dir.join("state.json")).unwrap(), state_before, "state changed");
+        let current = std::fs::read_link(project_dir.join("current")).unwrap();
+        assert!(current.ends_with(&old), "current moved to {current:?}");
+        let leftovers: Vec<_> = std::fs::read_dir(project_dir.join("releases"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "partial releases left: {leftovers:?}");
+        // While the engine is down, status says so with 69, in one line.
+        let out = world.ssh(format!("status {}", site.name)).run().code(69);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.report());
+
+        // The engine comes back; `restart: unless-stopped` brings the old release back with it.
+        engine.up();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let status = world.status(&site.name);
+            if status["state"] == "running" {
+                assert_eq!(status["commit"], old.as_str());
+                break;
+            }
+            assert!(Instant::now() < deadline, "the old release did not come back: {status}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        assert_eq!(page(&engine, &site.name), "old\n");
+
+        site.write("Dockerfile", &dockerfile(None));
+        let fixed = site.commit("fixed");
+        world.ssh(format!("deploy {} {fixed}", site.name)).run().ok();
+        assert_eq!(page(&engine, &site.name), "new\n");
+    }
+}
