@@ -256,5 +256,10 @@ e2e_test! {
         expected.sort();
         assert_eq!(kept, expected);
         assert_eq!(world.page(&site.name), "3\n");
+        // Their images go with them; the kept releases' images stay.
+        let images = world.images(&site.name).join("\n");
+        for (i, commit) in commits.iter().enumerate() {
+            assert_eq!(images.contains(commit.as_str()), i >= 2, "image of release {i}: {images}");
+        }
     }
 }
