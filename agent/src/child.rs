@@ -16,6 +16,8 @@ use crate::error::Error;
 use crate::signals;
 
 const TAIL_BYTES: usize = 8 * 1024;
+/// How often a running child's output and our stop requests are looked at.
+const POLL: Duration = Duration::from_millis(10);
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The environment every child gets: nothing inherited, a fixed PATH, and HOME from the
@@ -149,7 +151,8 @@ pub(crate) fn stream(
                 }
                 break Ok(output.status);
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            // Short: this wait is added to every compose step a deploy runs.
+            Ok(None) => std::thread::sleep(POLL),
             Err(e) => break Err(e),
         }
     };
@@ -181,7 +184,7 @@ fn forward_stop(handle: &duct::Handle, done: &AtomicBool) {
                     Signal::SIGKILL
                 }
                 Some(_) => {
-                    std::thread::sleep(Duration::from_millis(100));
+                    std::thread::sleep(POLL);
                     continue;
                 }
             };
@@ -190,7 +193,7 @@ fn forward_stop(handle: &duct::Handle, done: &AtomicBool) {
             }
             asked_at.get_or_insert_with(std::time::Instant::now);
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(POLL);
     }
 }
 

@@ -261,7 +261,18 @@ impl Agent {
         let compose = self.compose()?;
         let secrets = Secrets::load(&self.layout, &project.name)?;
         let written = release.write_override(compose, &self.config.traefik, &secrets)?;
-        self.docker.ensure_network(&self.config.traefik.network)?;
+        {
+            // Docker 20.10 lets two creators make two networks of one name; then compose
+            // refuses both. One project at a time checks and creates it.
+            let _network = crate::lock::Lock::acquire(
+                &self.layout.locks().join(".network.lock"),
+                "the Traefik network",
+                &format!("pid {} (network)", std::process::id()),
+                std::time::Duration::from_secs(self.config.lock_timeout_secs),
+                progress,
+            )?;
+            self.docker.ensure_network(&self.config.traefik.network)?;
+        }
         let _ = writeln!(progress, "building {} at {}", project.name, release.commit);
         release.build(compose, progress)?;
         signals::check()?;

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
 use crate::child;
 use crate::error::Error;
 
@@ -27,34 +25,42 @@ impl Container {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Inspected {
-    id: String,
-    config: InspectedConfig,
-    state: InspectedState,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct InspectedConfig {
-    #[serde(default)]
-    labels: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct InspectedState {
-    status: String,
-    #[serde(default)]
-    exit_code: i64,
-    health: Option<InspectedHealth>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct InspectedHealth {
-    status: String,
+/// One line of the `docker ps` template in [`Docker::containers`]; `None` for what is not a
+/// container compose made (`docker run` of a compose-built image inherits the image's project
+/// and service labels, but only compose's own containers carry a container number) and for
+/// one-off containers.
+fn parse_ps_line(line: &str) -> Option<Container> {
+    let fields: Vec<&str> = line.split('\t').collect();
+    let [id, state, status, project, service, commit, oneoff, number] = fields[..] else {
+        return None;
+    };
+    if number.is_empty() || oneoff == "True" || project.is_empty() {
+        return None;
+    }
+    let health = if status.contains("(healthy)") {
+        Some("healthy")
+    } else if status.contains("(unhealthy)") {
+        Some("unhealthy")
+    } else if status.contains("(health: starting)") {
+        Some("starting")
+    } else {
+        None
+    };
+    // "Exited (137) 2 seconds ago", "Restarting (1) 3 seconds ago"
+    let exit_code = status
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(code, _)| code.parse().ok())
+        .unwrap_or(0);
+    Some(Container {
+        id: id.to_owned(),
+        project: project.to_owned(),
+        service: service.to_owned(),
+        state: state.to_owned(),
+        health: health.map(str::to_owned),
+        exit_code,
+        commit: (!commit.is_empty()).then(|| commit.to_owned()),
+    })
 }
 
 pub(crate) struct Docker {
@@ -94,56 +100,37 @@ impl Docker {
     }
 
     /// Containers of compose project `project`, or of every compose project, one-off
-    /// (`compose run`) containers left out.
+    /// (`compose run`) containers left out. One `docker ps`, its labels and status read from a
+    /// template, rather than `ps` then `inspect`: this is on the path of every `status` and of
+    /// every `unchanged` answer.
     pub(crate) fn containers(&self, project: Option<&str>) -> Result<Vec<Container>, Error> {
         let filter = match project {
             Some(p) => format!("label=com.docker.compose.project={p}"),
             None => "label=com.docker.compose.project".to_owned(),
         };
-        let ids = self.run(&["ps", "-a", "-q", "--no-trunc", "--filter", &filter])?;
-        let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut args = vec!["inspect", "--type", "container"];
-        args.extend(ids.iter().map(String::as_str));
-        // A container can vanish between ps and inspect; inspect then fails for that id only,
-        // and still prints the others.
-        let argv = self.argv(&args);
-        let out = child::capture(&argv, &self.env)?;
-        let inspected: Vec<Inspected> =
-            serde_json::from_slice(&out.stdout).map_err(|e| Error::Unavailable {
-                message: format!("cannot read `docker inspect` output: {e}"),
-            })?;
-        let mut containers: Vec<Container> = inspected
-            .into_iter()
-            .filter_map(|c| {
-                let labels = c.config.labels.unwrap_or_default();
-                if labels
-                    .get("com.docker.compose.oneoff")
-                    .is_some_and(|v| v == "True")
-                {
-                    return None;
-                }
-                // `docker run` of a compose-built image inherits the image's project and
-                // service labels; only compose's own containers carry a container number.
-                labels.get("com.docker.compose.container-number")?;
-                Some(Container {
-                    id: c.id,
-                    project: labels.get("com.docker.compose.project")?.clone(),
-                    service: labels
-                        .get("com.docker.compose.service")
-                        .cloned()
-                        .unwrap_or_default(),
-                    state: c.state.status,
-                    health: c.state.health.map(|h| h.status),
-                    exit_code: c.state.exit_code,
-                    commit: labels.get(COMMIT_LABEL).cloned(),
-                })
-            })
+        let format = [
+            "{{.ID}}",
+            "{{.State}}",
+            "{{.Status}}",
+            "{{.Label \"com.docker.compose.project\"}}",
+            "{{.Label \"com.docker.compose.service\"}}",
+            &format!("{{{{.Label \"{COMMIT_LABEL}\"}}}}"),
+            "{{.Label \"com.docker.compose.oneoff\"}}",
+            "{{.Label \"com.docker.compose.container-number\"}}",
+        ]
+        .join("\t");
+        let out = self.run(&[
+            "ps",
+            "-a",
+            "--no-trunc",
+            "--filter",
+            &filter,
+            "--format",
+            &format,
+        ])?;
+        let mut containers: Vec<Container> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(parse_ps_line)
             .collect();
         containers.sort_by(|a, b| (&a.project, &a.service).cmp(&(&b.project, &b.service)));
         Ok(containers)
@@ -211,5 +198,33 @@ impl Docker {
                 message: format!("cannot create network `{name}`: {}", out.stderr.trim()),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ps_lines() {
+        let c = parse_ps_line("abc\trunning\tUp 3 minutes (healthy)\tp\tweb\tdeadbeef\tFalse\t1")
+            .unwrap();
+        assert_eq!(
+            (c.state.as_str(), c.health.as_deref(), c.commit.as_deref()),
+            ("running", Some("healthy"), Some("deadbeef"))
+        );
+        let c =
+            parse_ps_line("abc\texited\tExited (137) 2 seconds ago\tp\tweb\t\tFalse\t2").unwrap();
+        assert_eq!((c.exit_code, c.health, c.commit), (137, None, None));
+        let c = parse_ps_line("abc\trunning\tUp 1 second (health: starting)\tp\tweb\tx\tFalse\t1")
+            .unwrap();
+        assert_eq!(c.health.as_deref(), Some("starting"));
+        let c =
+            parse_ps_line("abc\trunning\tUp 1 second (unhealthy)\tp\tweb\tx\tFalse\t1").unwrap();
+        assert_eq!(c.health.as_deref(), Some("unhealthy"));
+        // `docker run` of a compose-built image, and `compose run`, are not the project's.
+        assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\t\t").is_none());
+        assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\tTrue\t1").is_none());
+        assert!(parse_ps_line("garbage").is_none());
     }
 }

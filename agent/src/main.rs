@@ -51,7 +51,6 @@ pub(crate) struct Cli {
 
 fn main() {
     signals::install();
-    mirror::isolate_from_git_config();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {

@@ -15,6 +15,12 @@ use crate::command::CommitId;
 use crate::error::Error;
 use crate::signals;
 
+#[derive(Clone, Copy)]
+enum Depth {
+    Tips,
+    Full,
+}
+
 pub(crate) struct Mirror<'a> {
     repo: Repository,
     project: &'a Project,
@@ -22,8 +28,15 @@ pub(crate) struct Mirror<'a> {
 }
 
 /// Keep libgit2 away from `~/.gitconfig` and `/etc/gitconfig` (`url.*.insteadOf`, proxies,
-/// credential helpers): only the manifest decides what is fetched from where.
-pub(crate) fn isolate_from_git_config() {
+/// credential helpers): only the manifest decides what is fetched from where. Done once, at the
+/// first repository opened: starting libgit2 loads OpenSSL's CA bundle (about 20 ms), which
+/// `status`, `version` and the refusals need not pay.
+fn isolate_from_git_config() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(isolate_now);
+}
+
+fn isolate_now() {
     use git2::ConfigLevel;
     for level in [
         ConfigLevel::System,
@@ -47,6 +60,7 @@ impl<'a> Mirror<'a> {
         project: &'a Project,
         credentials: PathBuf,
     ) -> Result<Mirror<'a>, Error> {
+        isolate_from_git_config();
         let repo = match Repository::open_bare(path) {
             Ok(repo) => repo,
             Err(_) => {
@@ -73,10 +87,14 @@ impl<'a> Mirror<'a> {
             if self.has_commit(oid) {
                 return Ok(commit.clone());
             }
-            self.fetch(&[], progress)?;
+            // The cheapest first: the tips only, then the object itself (servers that allow
+            // it), then the whole history.
+            let _ = self.fetch(&[], Depth::Tips, progress);
             if !self.has_commit(oid) {
-                // Not on any branch or tag: ask for the object itself (servers that allow it).
-                let _ = self.fetch(&[commit.as_str()], progress);
+                let _ = self.fetch(&[commit.as_str()], Depth::Tips, progress);
+            }
+            if !self.has_commit(oid) {
+                self.fetch(&[], Depth::Full, progress)?;
             }
             if !self.has_commit(oid) {
                 return Err(Error::Git {
@@ -87,7 +105,9 @@ impl<'a> Mirror<'a> {
             }
             return Ok(commit.clone());
         }
-        self.fetch(&[], progress)?;
+        if self.fetch(&[], Depth::Tips, progress).is_err() {
+            self.fetch(&[], Depth::Full, progress)?;
+        }
         let git_ref = &self.project.git_ref;
         let oid = [
             format!("refs/heads/{git_ref}"),
@@ -110,8 +130,9 @@ impl<'a> Mirror<'a> {
         self.repo.find_commit(oid).is_ok()
     }
 
-    /// Fetch all branches and tags (or just `wanted` object ids) into the mirror.
-    fn fetch(&self, wanted: &[&str], progress: &mut dyn Write) -> Result<(), Error> {
+    /// Fetch all branches and tags (or just `wanted` object ids) into the mirror: only their
+    /// tips' commits (a deploy needs one tree, not the history), or everything.
+    fn fetch(&self, wanted: &[&str], depth: Depth, progress: &mut dyn Write) -> Result<(), Error> {
         signals::check()?;
         let _ = writeln!(
             progress,
@@ -139,7 +160,14 @@ impl<'a> Mirror<'a> {
         options
             .remote_callbacks(callbacks)
             .download_tags(AutotagOption::None)
-            .prune(FetchPrune::On);
+            .prune(FetchPrune::On)
+            .depth(match depth {
+                // libgit2's local transport (file://) refuses depths: it copies objects anyway.
+                Depth::Tips if !self.project.repo.starts_with("file://") => 1,
+                // GIT_FETCH_DEPTH_UNSHALLOW: what a shallow mirror lacks; 0: everything.
+                _ if self.repo.is_shallow() => i32::MAX,
+                _ => 0,
+            });
         let refspecs: Vec<&str> = if wanted.is_empty() {
             vec!["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
         } else {

@@ -172,6 +172,25 @@ e2e_test! {
         let next = site.commit("2");
         world.ssh(format!("deploy {} {next}", site.name)).run().ok();
         assert_eq!(world.page(&site.name), "over http 2\n");
+
+        // The mirror fetches tips only (depth 1). A commit that is no tip is then not there:
+        // the agent asks for it, and where the server will not hand out bare objects
+        // (git http-backend's default), fetches the history it lacks.
+        site.write("www/index.html", "over http 3\n");
+        site.commit("3");
+        let mirror = world.root.join("projects").join(&site.name).join("repo.git");
+        assert!(mirror.join("shallow").is_file(), "the mirror is shallow");
+        let first = {
+            let out = kelev_e2e::Run::new("git")
+                .arg("-C")
+                .arg(&site.bare)
+                .args(["rev-list", "--max-parents=0", "HEAD"])
+                .run()
+                .ok();
+            out.stdout.trim().to_owned()
+        };
+        world.ssh(format!("deploy {} {first}", site.name)).run().ok();
+        assert_eq!(world.page(&site.name), "over http\n");
     }
 }
 
