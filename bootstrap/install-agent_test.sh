@@ -55,5 +55,30 @@ check "downgrades" "${script}" 0.0.1 "$(sum "${work}/rel/old")" "file://${work}/
 check "back to the old one" cmp "${dest}" "${work}/rel/old"
 check "and the new one is now the previous" cmp "${dest}.previous" "${work}/rel/new"
 
+# docs/runbook.md, "Upgrade" and "Downgrade", step by step against the prefix: a release
+# directory as release.yml publishes it (binary named by version and arch, SHA256SUMS).
+release="${work}/release/v${real_version}"
+mkdir -p "${release}"
+bin="kelev-agent-${real_version}-$(uname -m)-linux-musl"
+cp "${agent}" "${release}/${bin}"
+cp "${work}/rel/old" "${release}/kelev-agent-0.0.1-$(uname -m)-linux-musl"
+(cd "${release}" && sha256sum -- kelev* >SHA256SUMS)
+download="${work}/download"
+mkdir -p "${download}"
+cp "${release}/SHA256SUMS" "${release}/${bin}" "${download}/"
+check "runbook: sha256sum --check passes on the download" \
+    bash -c "cd '${download}' && sha256sum --check --ignore-missing SHA256SUMS"
+sum=$(awk -v f="${bin}" '$2 == f {print $1}' "${download}/SHA256SUMS")
+check "runbook: install-agent.sh with the listed sum" "${script}" "${real_version}" "${sum}" "file://${download}/${bin}"
+check "runbook: the new version answers" bash -c "env -u SSH_CONNECTION '${dest}' version | grep -q '^kelev-agent ${real_version} '"
+check "runbook: the one before is kept" test -f "${dest}.previous"
+check "runbook: downgrade by renaming .previous back" mv "${dest}.previous" "${dest}"
+check "runbook: ... which is the old one again" cmp "${dest}" "${work}/rel/old"
+printf 'tampered' >>"${download}/${bin}"
+refused "runbook: a tampered download fails sha256sum --check" \
+    bash -c "cd '${download}' && sha256sum --check --ignore-missing SHA256SUMS"
+refused "runbook: ... and install-agent.sh refuses it too" "${script}" "${real_version}" "${sum}" "file://${download}/${bin}"
+check "runbook: ... leaving the old one" cmp "${dest}" "${work}/rel/old"
+
 printf 'install-agent: %d passed, %d failed\n' "${passed}" "${failed}"
 ((failed == 0))
