@@ -14,15 +14,34 @@ use crate::e2e_test;
 struct PrivateEngine {
     dir: PathBuf,
     socket: String,
+    /// Its own default bridge: a dockerd told `--bridge=none` deletes the host's docker0,
+    /// which the machine's engine needs for every build step.
+    bridge: String,
     child: Option<Child>,
 }
 
 impl PrivateEngine {
     fn start(dir: &Path) -> PrivateEngine {
         std::fs::create_dir_all(dir).unwrap();
+        let n = std::process::id() % 250 + 1;
+        let bridge = format!("kelevt{n}");
+        let _ = Run::new("ip").args(["link", "del", &bridge]).run();
+        Run::new("ip")
+            .args(["link", "add", &bridge, "type", "bridge"])
+            .run()
+            .ok();
+        Run::new("ip")
+            .args(["addr", "add", &format!("10.214.{n}.1/24"), "dev", &bridge])
+            .run()
+            .ok();
+        Run::new("ip")
+            .args(["link", "set", &bridge, "up"])
+            .run()
+            .ok();
         let mut engine = PrivateEngine {
             dir: dir.to_owned(),
             socket: format!("unix://{}", dir.join("docker.sock").display()),
+            bridge,
             child: None,
         };
         engine.up();
@@ -43,13 +62,8 @@ impl PrivateEngine {
             .arg(d.join("exec"))
             .arg("--pidfile")
             .arg(d.join("docker.pid"))
-            .args([
-                "-H",
-                &self.socket,
-                "--bridge=none",
-                "--iptables=false",
-                "--ip-masq=false",
-            ])
+            .args(["-H", &self.socket, "--iptables=false", "--ip-masq=false"])
+            .arg(format!("--bridge={}", self.bridge))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -83,6 +97,7 @@ impl Drop for PrivateEngine {
             }
         }
         self.down();
+        let _ = Run::new("ip").args(["link", "del", &self.bridge]).run();
     }
 }
 
