@@ -88,10 +88,13 @@ impl<'a> Mirror<'a> {
                 return Ok(commit.clone());
             }
             // The cheapest first: the tips only, then the object itself (servers that allow
-            // it), then the whole history.
-            let _ = self.fetch(&[], Depth::Tips, progress);
-            if !self.has_commit(oid) {
-                let _ = self.fetch(&[commit.as_str()], Depth::Tips, progress);
+            // it), then the whole history. A remote that cannot be fetched shallowly gets the
+            // whole history at once.
+            if self.shallow_capable() {
+                let _ = self.fetch(&[], Depth::Tips, progress);
+                if !self.has_commit(oid) {
+                    let _ = self.fetch(&[commit.as_str()], Depth::Tips, progress);
+                }
             }
             if !self.has_commit(oid) {
                 self.fetch(&[], Depth::Full, progress)?;
@@ -105,7 +108,7 @@ impl<'a> Mirror<'a> {
             }
             return Ok(commit.clone());
         }
-        if self.fetch(&[], Depth::Tips, progress).is_err() {
+        if !self.shallow_capable() || self.fetch(&[], Depth::Tips, progress).is_err() {
             self.fetch(&[], Depth::Full, progress)?;
         }
         let git_ref = &self.project.git_ref;
@@ -124,6 +127,11 @@ impl<'a> Mirror<'a> {
             message: format!("`{}` has no branch or tag `{git_ref}`", self.project.repo),
         })?;
         Ok(CommitId::parse(&oid.to_string()).expect("libgit2 gives full lowercase ids"))
+    }
+
+    /// libgit2's local transport (file://) refuses depths: it copies objects anyway.
+    fn shallow_capable(&self) -> bool {
+        !self.project.repo.starts_with("file://")
     }
 
     fn has_commit(&self, oid: Oid) -> bool {
@@ -162,11 +170,10 @@ impl<'a> Mirror<'a> {
             .download_tags(AutotagOption::None)
             .prune(FetchPrune::On)
             .depth(match depth {
-                // libgit2's local transport (file://) refuses depths: it copies objects anyway.
-                Depth::Tips if !self.project.repo.starts_with("file://") => 1,
+                Depth::Tips => 1,
                 // GIT_FETCH_DEPTH_UNSHALLOW: what a shallow mirror lacks; 0: everything.
-                _ if self.repo.is_shallow() => i32::MAX,
-                _ => 0,
+                Depth::Full if self.repo.is_shallow() => i32::MAX,
+                Depth::Full => 0,
             });
         let refspecs: Vec<&str> = if wanted.is_empty() {
             vec!["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
