@@ -183,7 +183,10 @@ impl Agent {
         let Some(running) = &state.running else {
             return Ok(false);
         };
-        if running.content_hash != hash.as_str() || running.routing != self.routing(project)? {
+        let secrets = Secrets::load(&self.layout, &project.name)?;
+        if running.content_hash != hash.as_str()
+            || running.routing != self.routing(project, &secrets)
+        {
             return Ok(false);
         }
         let containers = self.docker.containers(Some(project.name.as_str()))?;
@@ -194,9 +197,10 @@ impl Agent {
     }
 
     /// Everything besides the commit that the override is made from.
-    pub(crate) fn routing(&self, project: &Project) -> Result<String, Error> {
-        let secrets = Secrets::load(&self.layout, &project.name)?;
-        Ok(serde_json::json!({
+    /// `secrets` are the ones the override is written with, read once by the caller, so the
+    /// record matches what the containers got.
+    pub(crate) fn routing(&self, project: &Project, secrets: &Secrets) -> String {
+        serde_json::json!({
             "domains": project.domains,
             "service": project.service,
             "port": project.port,
@@ -205,7 +209,7 @@ impl Agent {
             "traefik": self.config.traefik,
             "secrets": secrets.digest(),
         })
-        .to_string())
+        .to_string()
     }
 
     /// Make `releases/<commit>` exist and be complete: check out into a temporary directory and
@@ -298,7 +302,7 @@ impl Agent {
             content_hash: hash.to_string(),
             deployed_at: timefmt::now(),
             compose_files: release.compose_files(),
-            routing: self.routing(project)?,
+            routing: self.routing(project, &secrets),
         });
         self.save_or_restore(project, state, &before, &release.commit, progress)
     }
@@ -391,7 +395,7 @@ impl Agent {
         // Same release, new environment: if this record fails, the old routing in it only
         // makes the next deploy a real one.
         state.record_running(Running {
-            routing: self.routing(project)?,
+            routing: self.routing(project, &secrets),
             compose_files: release.compose_files(),
             ..running
         });

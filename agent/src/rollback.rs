@@ -61,7 +61,7 @@ impl Agent {
             content_hash: hash.to_string(),
             deployed_at: timefmt::now(),
             compose_files: release.compose_files(),
-            routing: self.routing(project)?,
+            routing: self.routing(project, &secrets),
         });
         self.save_or_restore(project, &state, &before, &target, progress)?;
         self.layout.set_checkout(name, &target)?;
