@@ -648,10 +648,23 @@ KELEV_TRAEFIK_DASHBOARD=false
 EOF
 }
 
+# The shared network, with its subnet given explicitly: Docker hands a container its address
+# back only on such a network, and a zero-downtime rollout relies on that (docs/architecture.md).
+# The subnet is the one Docker would pick, read off a throwaway network.
+create_traefik_network() {
+    docker network inspect "${TRAEFIK_NETWORK}" >/dev/null 2>&1 && return 0
+    local probe=kelev-subnet-probe-$$ subnet=""
+    if docker network create "${probe}" >/dev/null; then
+        subnet=$(docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "${probe}")
+        subnet=${subnet%% *}
+        docker network rm "${probe}" >/dev/null || true
+    fi
+    docker network create ${subnet:+"--subnet=${subnet}"} "${TRAEFIK_NETWORK}" >/dev/null
+}
+
 # Replaced in the test harness.
 start_traefik() {
-    docker network inspect "${TRAEFIK_NETWORK}" >/dev/null 2>&1 ||
-        docker network create "${TRAEFIK_NETWORK}" >/dev/null
+    create_traefik_network
     local try
     for try in 1 2 3; do
         docker compose --project-name traefik --project-directory "${TRAEFIK_PROJECT}" up -d --quiet-pull && return 0

@@ -316,6 +316,11 @@ fn find_compose_file(project: &Project, dir: &Path) -> Result<PathBuf, Error> {
     })
 }
 
+/// The name the routed service answers to on the shared Traefik network.
+pub(crate) fn network_alias(project: &str, service: &str) -> String {
+    format!("{project}.{service}")
+}
+
 /// The override, as JSON (which compose reads as YAML). Deterministic: same inputs, same bytes.
 pub(crate) fn override_json(
     project: &Project,
@@ -378,9 +383,14 @@ pub(crate) fn override_json(
                 );
             }
             entry.insert("restart".into(), json!("unless-stopped"));
+            // `<project>.<service>` (Dokku's form) on the shared network: every project may
+            // call its routed service `web`, so the service name alone says nothing there.
             entry.insert(
                 "networks".into(),
-                json!({"default": {}, (traefik.network.clone()): {}}),
+                json!({
+                    "default": {},
+                    (traefik.network.clone()): {"aliases": [network_alias(name, service)]},
+                }),
             );
         }
         entry.insert("labels".into(), Value::Object(labels));
@@ -474,6 +484,8 @@ mod tests {
             .get("traefik.enable")
             .is_none());
         assert_eq!(doc["networks"]["web"]["external"], true);
+        assert_eq!(web["networks"]["web"]["aliases"], json!(["fun.web"]));
+        assert!(doc["services"]["worker"].get("networks").is_none());
         assert_eq!(web["environment"]["DB_PASSWORD"], "p$$w");
         assert_eq!(
             doc["services"]["Db_1"]["environment"]["DB_PASSWORD"],

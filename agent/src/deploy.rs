@@ -403,9 +403,10 @@ impl Agent {
     }
 
     /// The docker-rollout method: a second container of `service` from the new release next to
-    /// the old one; once it is up (healthy, or settled), the old one is stopped, then the other
-    /// services are brought up. If the new container never comes up, it is removed and the old
-    /// one never stopped serving.
+    /// the old one; once it is up (healthy, or settled), the old one leaves the service's names,
+    /// serves what it was sent for the drain, and is stopped; then the other services are
+    /// brought up. If the new container never comes up, it is removed and the old one never
+    /// stopped serving.
     fn roll(
         &self,
         project: &Project,
@@ -436,25 +437,20 @@ impl Agent {
             }
             return Err(error);
         }
-        if self.config.drain_secs > 0 {
+        // Out of the service's names first: from here Docker's DNS answers with the new
+        // container only, and the old one keeps serving at its address for the drain, to
+        // whoever resolved it a moment ago (and to Traefik, until the stop below tells it).
+        let old = of_service(false)?;
+        for id in &old {
+            self.docker.leave_names(id);
+        }
+        if !old.is_empty() && self.config.drain_secs > 0 {
             let _ = writeln!(
                 progress,
                 "draining the old `{service}` for {}s",
                 self.config.drain_secs
             );
             std::thread::sleep(std::time::Duration::from_secs(self.config.drain_secs));
-        }
-        // Out of the networks first (Docker's DNS and Traefik stop sending it requests), a
-        // moment for requests in flight, then stopped.
-        let old = of_service(false)?;
-        for id in &old {
-            for network in self.docker.networks_of(id) {
-                self.docker
-                    .best_effort(&["network", "disconnect", &network, id]);
-            }
-        }
-        if !old.is_empty() {
-            std::thread::sleep(std::time::Duration::from_millis(500));
         }
         for id in &old {
             self.docker.best_effort(&["stop", "--time", "10", id]);

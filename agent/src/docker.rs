@@ -63,6 +63,14 @@ fn parse_ps_line(line: &str) -> Option<Container> {
     })
 }
 
+/// Docker's RFC 3339 UTC times (`2026-11-27T17:40:40.1662Z`) drop the fraction's trailing
+/// zeros; padded to nanoseconds they sort as text.
+fn sortable_time(time: &str) -> String {
+    let time = time.trim_end_matches('Z');
+    let (seconds, fraction) = time.split_once('.').unwrap_or((time, ""));
+    format!("{seconds}.{fraction:0<9}")
+}
+
 pub(crate) struct Docker {
     argv: Vec<String>,
     env: Vec<(String, String)>,
@@ -161,8 +169,8 @@ impl Docker {
             .collect())
     }
 
-    /// The networks a container is attached to.
-    pub(crate) fn networks_of(&self, id: &str) -> Vec<String> {
+    /// The networks a container is attached to, each with its address there.
+    pub(crate) fn networks_of(&self, id: &str) -> Vec<(String, String)> {
         let argv = self.argv(&[
             "inspect",
             "--format",
@@ -174,8 +182,39 @@ impl Docker {
             .and_then(|out| {
                 serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(&out.stdout).ok()
             })
-            .map(|networks| networks.into_keys().collect())
+            .map(|networks| {
+                networks
+                    .into_iter()
+                    .map(|(name, endpoint)| {
+                        let ip = endpoint["IPAddress"].as_str().unwrap_or_default();
+                        (name, ip.to_owned())
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
+    }
+
+    /// Take container `id` out of the names it answers to (its service, its aliases) on every
+    /// network, while it keeps serving at its addresses: out of each network and straight back
+    /// in at the same address, with no aliases. Docker derives the MAC from the address, so
+    /// peers' ARP entries stay good, and a connection attempt caught in the tenth of a second
+    /// between is retransmitted by TCP a second later and reaches it. Docker hands an address
+    /// back only on a network whose subnet was given at creation ([`Docker::ensure_network`]
+    /// makes the shared one so); on any other network (a compose project's own) the container
+    /// stays out. Returns the networks it is back on.
+    pub(crate) fn leave_names(&self, id: &str) -> Vec<String> {
+        let mut back = Vec::new();
+        for (network, ip) in self.networks_of(id) {
+            self.best_effort(&["network", "disconnect", &network, id]);
+            if ip.is_empty() {
+                continue;
+            }
+            let argv = self.argv(&["network", "connect", "--ip", &ip, &network, id]);
+            if child::capture(&argv, &self.env).is_ok_and(|out| out.status.success()) {
+                back.push(network);
+            }
+        }
+        back
     }
 
     /// Best effort: remove what `args` names, ignoring refusals (an image still in use stays).
@@ -183,20 +222,82 @@ impl Docker {
         let _ = child::capture(&self.argv(args), &self.env);
     }
 
-    /// Create the shared external network Traefik routes through, if it is missing.
+    /// Create the shared external network Traefik routes through, if it is missing, with its
+    /// subnet given explicitly (so that [`Docker::leave_names`] can keep an address). The
+    /// subnet is the one Docker would pick, read off a throwaway network, so the daemon's
+    /// address pools and the networks already there are respected; if that fails, Docker picks.
     pub(crate) fn ensure_network(&self, name: &str) -> Result<(), Error> {
         let argv = self.argv(&["network", "inspect", name]);
         if child::capture(&argv, &self.env)?.status.success() {
             return Ok(());
         }
-        let argv = self.argv(&["network", "create", name]);
-        let out = child::capture(&argv, &self.env)?;
-        if out.status.success() || out.stderr.contains("already exists") {
+        let probe = format!("kelev-subnet-probe-{}", std::process::id());
+        let subnet = self.run(&["network", "create", &probe]).and_then(|_| {
+            self.run(&[
+                "network",
+                "inspect",
+                "--format",
+                "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
+                &probe,
+            ])
+        });
+        self.best_effort(&["network", "rm", &probe]);
+        let subnet = subnet
+            .ok()
+            .and_then(|out| {
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                text.split_whitespace().next().map(str::to_owned)
+            })
+            .map(|s| format!("--subnet={s}"));
+        let mut args = vec!["network", "create"];
+        args.extend(subnet.as_deref());
+        args.push(name);
+        let out = child::capture(&self.argv(&args), &self.env)?;
+        if out.status.success() {
+            self.settle_name(name, String::from_utf8_lossy(&out.stdout).trim());
+            Ok(())
+        } else if out.stderr.contains("already exists") {
             Ok(())
         } else {
             Err(Error::Unavailable {
                 message: format!("cannot create network `{name}`: {}", out.stderr.trim()),
             })
+        }
+    }
+
+    /// Docker's check for a taken network name is not atomic: two first deploys at once can
+    /// both create `name`, and compose then refuses to pick one. The oldest of them stays; the
+    /// one we made (`ours`) goes if it is not that one. Waits (a few seconds at most) until
+    /// the name is unique again, so that our `compose up` does not meet another's duplicate.
+    fn settle_name(&self, name: &str, ours: &str) {
+        let exact = format!("name=^{name}$");
+        let stdout = |args: &[&str]| {
+            self.run(args)
+                .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+                .unwrap_or_default()
+        };
+        for _ in 0..50 {
+            let ids = stdout(&["network", "ls", "--quiet", "--no-trunc", "--filter", &exact]);
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if ids.len() < 2 {
+                return;
+            }
+            let mut args = vec!["network", "inspect", "--format", "{{.Created}} {{.Id}}"];
+            args.extend(&ids);
+            let listed = stdout(&args);
+            let mut created: Vec<(String, &str)> = listed
+                .lines()
+                .filter_map(|line| {
+                    let (when, id) = line.split_once(' ')?;
+                    Some((sortable_time(when), id))
+                })
+                .collect();
+            created.sort();
+            if created.first().is_some_and(|(_, oldest)| *oldest != ours) {
+                self.best_effort(&["network", "rm", ours]);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
 }
@@ -226,5 +327,26 @@ mod tests {
         assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\t\t").is_none());
         assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\tTrue\t1").is_none());
         assert!(parse_ps_line("garbage").is_none());
+    }
+
+    #[test]
+    fn docker_times_sort() {
+        let mut times = [
+            "2026-11-27T17:40:40.5Z",
+            "2026-11-27T17:40:40.166201848Z",
+            "2026-11-27T17:40:40Z",
+            "2026-11-27T17:40:40.17Z",
+        ]
+        .map(sortable_time);
+        times.sort();
+        assert_eq!(
+            times,
+            [
+                "2026-11-27T17:40:40.000000000",
+                "2026-11-27T17:40:40.166201848",
+                "2026-11-27T17:40:40.170000000",
+                "2026-11-27T17:40:40.500000000",
+            ]
+        );
     }
 }

@@ -1,7 +1,7 @@
-//! Zero-downtime rollout: a client on the project's network requests the service in a loop
-//! while a new release goes out. With `"rollout": "zero-downtime"` no request fails; the plain
-//! recreate runs beside it and its failures are reported (a figure for docs/benchmarks.md, not
-//! an assertion).
+//! Zero-downtime rollout: a client container on the `web` network requests the service's alias
+//! there (`<project>.web`) in a loop while a new release goes out, trying each request once. With `"rollout": "zero-downtime"` no
+//! request fails; the plain recreate runs beside it and its failures are reported (a figure for
+//! docs/benchmarks.md, not an assertion).
 
 use std::time::Duration;
 
@@ -9,47 +9,52 @@ use kelev_e2e::{docker, World};
 
 use crate::e2e_test;
 
-/// A busybox loop on `<project>_default` requesting `http://web/`; removed when dropped.
+/// A busybox loop on the `web` network requesting `http://<project>.web/`; removed when
+/// dropped.
 struct Client(String);
 
 impl Client {
     fn start(project: &str, image: &str) -> Client {
         let name = format!("{project}-client");
         // busybox-static's wget crashes in glibc's name service lookup inside a scratch image;
-        // nslookup (its own resolver, asking Docker's DNS) and nc do not. A request that fails
-        // is resolved and sent once more, as the retry middleware kelev puts on zero-downtime
-        // routers makes Traefik do; only a request that fails twice counts as dropped.
-        let script = "get() { \
-                ip=$(/bin/busybox nslookup web 127.0.0.11 2>/dev/null | /bin/busybox awk '/^Address: /{print $2; exit}'); \
-                [ -n \"$ip\" ] && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 2 \"$ip\" 80 | /bin/busybox grep -q '200 OK'; \
-            }; \
-            while true; do \
-                if get; then echo ok; elif get; then echo retried; else echo fail; fi; \
+        // nslookup (its own resolver, asking Docker's DNS) and nc do not. One try per request:
+        // what a plain client sees.
+        // The answer is kept for ten requests (about a third of a second), as resolvers and
+        // connection pools keep one: a container must go on serving for a while after it
+        // leaves the name.
+        let script = format!(
+            "n=0; while true; do \
+                if [ $((n % 10)) = 0 ]; then \
+                    ip=$(/bin/busybox nslookup {project}.web 127.0.0.11 2>/dev/null | /bin/busybox awk '/^Address: /{{print $2; exit}}'); \
+                fi; n=$((n + 1)); \
+                if [ -n \"$ip\" ] && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 3 \"$ip\" 80 | /bin/busybox grep -q '200 OK'; \
+                then echo ok; else echo fail; fi; \
                 /bin/busybox usleep 20000; \
-            done";
+            done"
+        );
         let id = docker(&[
             "run",
             "-d",
             "--name",
             &name,
             "--network",
-            &format!("{project}_default"),
+            "web",
             "--entrypoint",
             "/bin/busybox",
             image,
             "sh",
             "-c",
-            script,
+            &script,
         ]);
         assert!(!id.trim().is_empty(), "client did not start");
         Client(name)
     }
 
-    /// (answered, answered on the second try, failed twice) requests so far.
-    fn counts(&self) -> (usize, usize, usize) {
+    /// (answered, failed) requests so far.
+    fn counts(&self) -> (usize, usize) {
         let logs = docker(&["logs", &self.0]);
         let count = |word: &str| logs.lines().filter(|l| *l == word).count();
-        (count("ok"), count("retried"), count("fail"))
+        (count("ok"), count("fail"))
     }
 }
 
@@ -79,14 +84,12 @@ fn client_image(world: &World, project: &str) -> String {
     tag
 }
 
-fn redeploy_under_load(world: &mut World, short: &str, rollout: &str) -> (usize, usize, usize) {
+fn redeploy_under_load(world: &mut World, short: &str, rollout: &str) -> (usize, usize) {
     let site = world.site(short, "v1\n");
     let mut entry = world.entry(&site);
     entry["rollout"] = serde_json::json!(rollout);
     world.install_manifest(&world.manifest(&[entry]));
-    let first = site.head();
     world.ssh(format!("deploy {}", site.name)).run().ok();
-    let _ = first;
     let client = Client::start(&site.name, &client_image(world, &site.name));
     std::thread::sleep(Duration::from_secs(1));
     site.write("www/index.html", "v2\n");
@@ -115,14 +118,14 @@ fn redeploy_under_load(world: &mut World, short: &str, rollout: &str) -> (usize,
 e2e_test! {
     fn zero_downtime_rollout_drops_no_request() {
         let mut world = World::new();
-        world.write_config(&serde_json::json!({"drain_secs": 1}));
-        let (ok, retried, failed) = redeploy_under_load(&mut world, "zd", "zero-downtime");
-        eprintln!("zero-downtime: {ok} answered, {retried} answered on the retry, {failed} dropped");
+        let (ok, failed) = redeploy_under_load(&mut world, "zd", "zero-downtime");
+        eprintln!("zero-downtime: {ok} answered, {failed} failed");
         assert!(ok > 20, "the client ran: {ok}");
         assert_eq!(failed, 0, "zero-downtime rollout dropped requests");
 
-        let (ok, retried, failed) = redeploy_under_load(&mut world, "rc", "recreate");
-        eprintln!("recreate (for comparison): {ok} answered, {retried} answered on the retry, {failed} dropped");
+        let (ok, failed) = redeploy_under_load(&mut world, "rc", "recreate");
+        eprintln!("recreate (for comparison): {ok} answered, {failed} failed");
+        assert!(ok > 20, "the client ran: {ok}");
     }
 }
 
