@@ -234,11 +234,13 @@ fn credential(
     }
     if allowed.contains(git2::CredentialType::SSH_KEY) {
         if let Some(key) = find("key") {
+            private(&key)?;
             return git2::Cred::ssh_key(username.unwrap_or("git"), None, &key, None);
         }
     }
     if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
         if let Some(path) = find("token") {
+            private(&path)?;
             let token = std::fs::read_to_string(&path).map_err(|e| {
                 git2::Error::from_str(&format!("cannot read `{}`: {e}", path.display()))
             })?;
@@ -249,6 +251,24 @@ fn credential(
         "the repository needs credentials; put a token or deploy key in `{}` (see docs/security.md)",
         dir.display()
     )))
+}
+
+/// A credential file that others can read is refused, as ssh refuses such a key: it has
+/// probably leaked to the other users of the host already, and it is not sent.
+fn private(path: &Path) -> Result<(), git2::Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| git2::Error::from_str(&format!("cannot read `{}`: {e}", path.display())))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(git2::Error::from_str(&format!(
+            "`{}` is open to other users (mode {:04o}); `chmod 600` it",
+            path.display(),
+            mode & 0o7777
+        )));
+    }
+    Ok(())
 }
 
 fn git_error<'p>(

@@ -14,6 +14,7 @@ mod faults;
 mod faults_more;
 mod hostile;
 mod manifest;
+mod private;
 mod rebuild_all;
 mod rehearsal;
 mod restore;

@@ -12,6 +12,7 @@ mod world;
 
 pub use command::{Output, Run};
 pub use git::{dockerfile, Remote};
+pub use sshd::GIT_HTTP_TOKEN;
 pub use syslog::SyslogCapture;
 pub use world::{docker, http_get, workspace_binary, World, DEPLOY_USER};
 

@@ -57,9 +57,15 @@ fn start(argv: &[&str], log: &Path, port: u16) -> Daemon {
     Daemon { child, port }
 }
 
-/// sshd with the settings docs/security.md prescribes for the deploy user.
+/// sshd with the settings docs/security.md prescribes for the deploy user; its files in `etc`
+/// are `host_key`, `authorized_keys` (which the caller writes), `sshd_config` and `sshd.log`.
 pub fn sshd(etc: &Path, user: &str) -> (Daemon, String) {
-    let host_key = etc.join("host_key");
+    sshd_with_files(etc, user, "")
+}
+
+/// The same sshd, its files' names starting with `prefix`: a second one beside the first.
+pub fn sshd_with_files(etc: &Path, user: &str, prefix: &str) -> (Daemon, String) {
+    let host_key = etc.join(format!("{prefix}host_key"));
     Run::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
         .arg(&host_key)
@@ -74,11 +80,11 @@ pub fn sshd(etc: &Path, user: &str) -> (Daemon, String) {
          PermitUserEnvironment no\nAcceptEnv LANG LC_*\nLogLevel VERBOSE\nMaxStartups 100\n\
          MaxSessions 50\nSubsystem sftp internal-sftp\n",
         host = host_key.display(),
-        keys = etc.join("authorized_keys").display(),
+        keys = etc.join(format!("{prefix}authorized_keys")).display(),
     );
-    let config_path = etc.join("sshd_config");
+    let config_path = etc.join(format!("{prefix}sshd_config"));
     std::fs::write(&config_path, config).unwrap();
-    let log = etc.join("sshd.log");
+    let log = etc.join(format!("{prefix}sshd.log"));
     let daemon = start(
         &[
             "/usr/sbin/sshd",
@@ -95,17 +101,27 @@ pub fn sshd(etc: &Path, user: &str) -> (Daemon, String) {
     (daemon, known)
 }
 
-/// lighttpd serving every repository under `root` with `git http-backend`.
+/// The password `git_http` wants under `/private/`, for the user `x-access-token`.
+pub const GIT_HTTP_TOKEN: &str = "kelev-e2e-token-5f0c2a";
+
+/// lighttpd serving every repository under `root` with `git http-backend`: at `/` to anyone, at
+/// `/private/` only with HTTP basic authentication as `x-access-token` and [`GIT_HTTP_TOKEN`]
+/// (what a forge asks of a token).
 pub fn git_http(etc: &Path, root: &Path) -> Daemon {
     let port = free_port();
+    let users = etc.join("lighttpd.users");
+    std::fs::write(&users, format!("x-access-token:{GIT_HTTP_TOKEN}\n")).unwrap();
     let config = format!(
-        "server.modules = ( \"mod_alias\", \"mod_setenv\", \"mod_cgi\" )\n\
+        "server.modules = ( \"mod_alias\", \"mod_setenv\", \"mod_auth\", \"mod_authn_file\", \"mod_cgi\" )\n\
          server.document-root = \"{root}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\n\
-         alias.url = ( \"/\" => \"/usr/lib/git-core/git-http-backend/\" )\n\
+         auth.backend = \"plain\"\nauth.backend.plain.userfile = \"{users}\"\n\
+         auth.require = ( \"/private/\" => ( \"method\" => \"basic\", \"realm\" => \"kelev-e2e\", \"require\" => \"valid-user\" ) )\n\
+         alias.url = ( \"/private/\" => \"/usr/lib/git-core/git-http-backend/\", \"/\" => \"/usr/lib/git-core/git-http-backend/\" )\n\
          cgi.assign = ( \"\" => \"\" )\n\
          setenv.set-environment = ( \"GIT_PROJECT_ROOT\" => \"{root}\", \"GIT_HTTP_EXPORT_ALL\" => \"1\", \
          \"GIT_CONFIG_COUNT\" => \"1\", \"GIT_CONFIG_KEY_0\" => \"safe.directory\", \"GIT_CONFIG_VALUE_0\" => \"*\" )\n",
         root = root.display(),
+        users = users.display(),
     );
     let config_path = etc.join("lighttpd.conf");
     std::fs::write(&config_path, config).unwrap();

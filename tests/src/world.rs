@@ -36,6 +36,7 @@ pub struct World {
     known_hosts: PathBuf,
     sshd: Daemon,
     http: Option<Daemon>,
+    git_sshd: Option<Daemon>,
     projects: Vec<String>,
 }
 
@@ -130,6 +131,7 @@ impl World {
             known_hosts,
             sshd,
             http: None,
+            git_sshd: None,
             projects: Vec::new(),
         };
         world.write_config(&serde_json::json!({}));
@@ -173,11 +175,53 @@ impl World {
         format!("http://127.0.0.1:{}", self.http.as_ref().unwrap().port)
     }
 
+    /// A second sshd, serving git: the deploy user logs in there with the key this returns
+    /// (`restrict`, no forced command, so its shell runs `git-upload-pack`). Returns the URL
+    /// prefix of this world's remotes (`ssh://kelev-test@127.0.0.1:<port>/.../remotes`), the
+    /// server's `known_hosts` line and the private key.
+    pub fn git_ssh(&mut self) -> (String, String, PathBuf) {
+        let key = self.etc.join("git-deploy-key");
+        Run::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "deploy key", "-f"])
+            .arg(&key)
+            .run()
+            .ok();
+        let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+        std::fs::write(
+            self.etc.join("git-authorized_keys"),
+            format!("restrict {public}"),
+        )
+        .unwrap();
+        let (daemon, known) = sshd::sshd_with_files(&self.etc, DEPLOY_USER, "git-");
+        let url = format!(
+            "ssh://{DEPLOY_USER}@127.0.0.1:{}{}",
+            daemon.port,
+            self.dir.join("remotes").display()
+        );
+        self.git_sshd = Some(daemon);
+        (url, known, key)
+    }
+
     /// Install `manifest` directly as the agent's projects.json (owned by the deploy user).
     pub fn install_manifest(&self, manifest: &serde_json::Value) {
         let path = self.root.join("projects.json");
         std::fs::write(&path, serde_json::to_vec_pretty(manifest).unwrap()).unwrap();
         let (uid, gid) = deploy_uid();
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+    }
+
+    /// Write `<root>/git-credentials/<file>` (the directory 0700, both the deploy user's) with
+    /// `mode`.
+    pub fn put_credential(&self, file: &str, content: &str, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.root.join("git-credentials");
+        let (uid, gid) = deploy_uid();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
+        let path = dir.join(file);
+        std::fs::write(&path, content).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
     }
 
