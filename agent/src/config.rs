@@ -26,6 +26,8 @@ pub(crate) struct Config {
     pub(crate) settle_secs: u64,
     /// How long the old container keeps serving after its zero-downtime successor is up.
     pub(crate) drain_secs: u64,
+    /// Docker's build cache unused for this long goes after a successful deploy; 0: never.
+    pub(crate) build_cache_max_age_secs: u64,
     pub(crate) traefik: Traefik,
     pub(crate) keys: BTreeMap<String, KeyPolicy>,
 }
@@ -74,6 +76,7 @@ struct RawConfig {
     health_timeout_secs: Option<u64>,
     settle_secs: Option<u64>,
     drain_secs: Option<u64>,
+    build_cache_max_age_secs: Option<u64>,
     #[serde(default)]
     traefik: Traefik,
     #[serde(default)]
@@ -136,6 +139,7 @@ impl Config {
             health_timeout_secs: raw.health_timeout_secs.unwrap_or(120),
             settle_secs: raw.settle_secs.unwrap_or(3),
             drain_secs: raw.drain_secs.unwrap_or(2),
+            build_cache_max_age_secs: raw.build_cache_max_age_secs.unwrap_or(7 * 24 * 3600),
             traefik: raw.traefik,
             keys: raw.keys,
         })
@@ -156,6 +160,7 @@ mod tests {
         assert_eq!(c.traefik, Traefik::default());
         assert_eq!(c.docker, ["docker"]);
         assert!(c.compose.is_none());
+        assert_eq!(c.build_cache_max_age_secs, 604_800);
     }
 
     #[test]

@@ -500,7 +500,7 @@ impl Agent {
 
     /// Keep the newest `keep_releases` releases that ran, plus the checkout and the running one:
     /// their directories, overrides and images. Everything else of the project goes, and so do
-    /// its dangling images.
+    /// its dangling images and the engine's build cache unused for `build_cache_max_age_secs`.
     pub(crate) fn prune(&self, name: &ProjectName, state: &State) {
         let keep_n = self.config.keep_releases;
         let mut keep: Vec<String> = state.history.iter().rev().take(keep_n).cloned().collect();
@@ -539,5 +539,13 @@ impl Agent {
         let label = format!("label=com.docker.compose.project={name}");
         self.docker
             .best_effort(&["image", "prune", "--force", "--filter", &label]);
+        // The build cache is the engine's, shared by every project and not labelled by any:
+        // what no build has used for a while goes, whoever made it. BuildKit keeps what a
+        // running build uses, and a kept release needs its image, never the cache.
+        if self.config.build_cache_max_age_secs > 0 {
+            let until = format!("until={}s", self.config.build_cache_max_age_secs);
+            self.docker
+                .best_effort(&["builder", "prune", "--force", "--all", "--filter", &until]);
+        }
     }
 }

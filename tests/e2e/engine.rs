@@ -198,3 +198,54 @@ e2e_test! {
         assert_eq!(page(&engine, &site.name), "new\n");
     }
 }
+
+/// The descriptions of the engine's build cache records.
+fn build_cache(engine: &PrivateEngine) -> Vec<String> {
+    let out = engine
+        .docker()
+        .args(["system", "df", "-v", "--format", "{{json .BuildCache}}"])
+        .run()
+        .ok();
+    let records: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Description"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+e2e_test! {
+    /// After a successful deploy the build cache no build has used for
+    /// `build_cache_max_age_secs` is gone, and what the last build used stays. On an engine of
+    /// the test's own: the build cache is the engine's, not a project's.
+    fn a_deploy_prunes_build_cache_unused_for_its_limit() {
+        let mut world = World::new();
+        let engine = PrivateEngine::start(&world.dir.join("engine"));
+        let socket = engine.socket.clone();
+        world.write_config(&serde_json::json!({
+            "docker": ["docker", "-H", socket],
+            "compose": ["docker", "-H", socket, "compose"],
+            "settle_secs": 1,
+            "build_cache_max_age_secs": 8,
+        }));
+        let site = world.site("cache", "one\n");
+        site.write("Dockerfile", &dockerfile(Some("\"touch\", \"/built-one\"")));
+        site.commit("one");
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        let step = |name: &str| format!("/bin/busybox touch /built-{name}");
+        let has = |cache: &[String], name: &str| cache.iter().any(|d| d.contains(&step(name)));
+        assert!(has(&build_cache(&engine), "one"), "{:?}", build_cache(&engine));
+
+        std::thread::sleep(Duration::from_secs(9));
+        site.write("Dockerfile", &dockerfile(Some("\"touch\", \"/built-two\"")));
+        site.write("www/index.html", "two\n");
+        let two = site.commit("two");
+        world.ssh(format!("deploy {} {two}", site.name)).run().ok();
+        assert_eq!(page(&engine, &site.name), "two\n");
+        let cache = build_cache(&engine);
+        assert!(!has(&cache, "one"), "cache unused for 9 s survived: {cache:?}");
+        assert!(has(&cache, "two"), "the last build's cache went: {cache:?}");
+    }
+}
