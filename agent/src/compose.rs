@@ -28,19 +28,40 @@ pub(crate) struct Compose {
     argv: Vec<String>,
 }
 
+/// Where the Docker CLI looks for plugins after `~/.docker/cli-plugins` (docker/cli,
+/// `cli-plugins/manager`).
+const PLUGIN_DIRS: [&str; 4] = [
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+];
+
 impl Compose {
-    /// `compose` from agent.json, else `docker compose` if the plugin answers, else
-    /// `docker-compose`.
+    /// `compose` from agent.json, else `docker compose` if the plugin is installed where the
+    /// Docker CLI looks for it (or, when it is not there, answers `version`), else
+    /// `docker-compose`. The look costs a few `stat`s; the `version` probe a Go start-up.
     pub(crate) fn resolve(config: &Config) -> Result<Compose, Error> {
         if let Some(argv) = &config.compose {
             return Ok(Compose { argv: argv.clone() });
         }
         let mut plugin = config.docker.clone();
         plugin.push("compose".into());
+        let env = child::base_env();
+        let home = env
+            .iter()
+            .find(|(k, _)| k == "HOME")
+            .map(|(_, v)| Path::new(v).join(".docker/cli-plugins"));
+        let installed = home
+            .into_iter()
+            .chain(PLUGIN_DIRS.iter().map(PathBuf::from))
+            .any(|dir| dir.join("docker-compose").is_file());
+        if installed {
+            return Ok(Compose { argv: plugin });
+        }
         let mut probe = plugin.clone();
         probe.push("version".into());
-        let answers =
-            child::capture(&probe, &child::base_env()).is_ok_and(|out| out.status.success());
+        let answers = child::capture(&probe, &env).is_ok_and(|out| out.status.success());
         Ok(Compose {
             argv: if answers {
                 plugin

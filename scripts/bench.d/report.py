@@ -216,7 +216,7 @@ def label(args):
         return "docker"
     if words[0] != "compose":
         two = " ".join(words[:2])
-        return f"docker {two}" if words[0] in ("image", "network") else f"docker {words[0]}"
+        return f"docker {two}" if words[0] in ("image", "network", "builder") else f"docker {words[0]}"
     rest, i = [], 1
     while i < len(words):
         if words[i] in ("-p", "--project-directory", "-f"):
@@ -595,10 +595,9 @@ The docker calls of one `deploy --force` (containers up):
 {own_calls}
 
 The calls themselves: each `docker compose` start costs tens of milliseconds here, and the agent
-makes four compose calls where the baseline makes one: the plugin probe `docker compose version`
-(`Compose::resolve`, on every run that uses compose unless agent.json names `compose`), `compose
-config` (to write the override), `build`, then `up`; then the health gate's `docker ps` + `docker
-inspect` and the pruning's `docker images` + `docker image prune`. With the default
+makes three compose calls where the baseline makes one: `compose config` (to write the
+override), `build`, then `up`; then the health gate's `docker ps` + `docker inspect` and the
+pruning's `docker images`, `docker image prune` and `docker builder prune`. With the default
 `settle_secs` the deploy also waits 3 s for a container without a health check (third row): by
 design, but it is most of a small deploy's time.
 
@@ -792,8 +791,8 @@ recreate.
 {table(["command", "median ± σ", "vs one at a time"], rows)}
 
 `rebuild-all` works through the projects one at a time, so it costs about what the loop costs
-({ratio(ra['median'] / seq['median'])}: a little less, because one process starts libgit2 once and
-probes for compose once, where the loop does both per project); the {v('machine.nproc')} cores
+({ratio(ra['median'] / seq['median'])}: a little less, because one process starts libgit2 once, where the
+loop does so per project); the {v('machine.nproc')} cores
 would allow {ratio(seq['median'] / par['median'])} faster (the `xargs -P` row). One `rebuild`
 spends its time in docker calls, and in the sleeps after `build` and `up` of section 4
 ({secs(t_rebuild.idle('docker compose build') + t_rebuild.idle('docker compose up')) if t_rebuild else '?'} per
@@ -898,7 +897,6 @@ def suggestions(r, dep, nca_dep, t_force, t_unchanged, fh, fh_d1, rw):
     v = r.value
     streamed = ("docker compose build", "docker compose up")
     waits = sum(t_force.idle(n) for n in streamed) if t_force else 0.0
-    probe = t_force.took("docker compose version (plugin probe)") if t_force else 0.0
     up = t_force.took("docker compose up") if t_force else 0.0
     prune = (t_force.took("docker images") + t_force.took("docker image prune")) if t_force else 0.0
     health = (t_force.took("docker ps") + t_force.took("docker inspect")) if t_force else 0.0
@@ -937,8 +935,10 @@ with the measurement it rests on:
    never talks to a network: `core` and `ci` could take `git2` without its `https` and `ssh`
    features, and only `agent` turn them on (a release build of `-p kelev` alone then links no
    OpenSSL).
-3. **Resolve compose without running it** (section 4): `Compose::resolve` runs `docker compose
-   version` ({secs(probe)}) before each deploy or rebuild. Run `docker compose` directly and fall
+3. *(Done: the plugin is looked for in the Docker CLI's plugin directories; `docker compose
+   version` runs only when it is not there.)* **Resolve compose without running it** (section 4):
+   `Compose::resolve` ran `docker compose version` (80.7 ms in the run of `8726d50`) before each
+   deploy or rebuild. Run `docker compose` directly and fall
    back to `docker-compose` only when the plugin is missing (docker says `'compose' is not a
    docker command`), or remember the answer under the root.
 4. *(Done in 8726d50 with one `docker ps` template rather than the API.)* **One Docker round trip for "what runs"** (sections 2 and 6). `Docker::containers` runs
@@ -970,11 +970,13 @@ with the measurement it rests on:
 
 ## Also found
 
-Two first deploys that run at once can both create the Traefik network: `Docker::ensure_network`
-runs `docker network inspect`, then `docker network create`, and Docker (20.10 here) accepts two
+Two first deploys that run at once could both create the Traefik network: `Docker::ensure_network`
+ran `docker network inspect`, then `docker network create`, and Docker (20.10 here) accepts two
 networks of one name, after which compose refuses the ambiguous name (`multiple networks with name
-"web" were found`). The bench deploys its first project alone for that reason. Creating the
-network under the manifest lock (or by id, checking for duplicates) would close it.
+"web" were found`). The bench deploys its first project alone for that reason. Fixed since: after
+creating it, the agent keeps the oldest network of that name and removes its own if it is not
+that one (`Docker::settle_name`); the end-to-end suite, whose first tests all create it at once,
+runs into this on every fresh machine.
 """
 
 
