@@ -163,6 +163,22 @@ impl Agent {
             .is_none_or(|p| p.allows_project(project))
     }
 
+    /// How every verb that changes a project starts: its manifest entry (read now, so that a
+    /// project just removed from the manifest is refused), its lock, and the alarm of
+    /// `deploy_timeout_secs` from the moment the lock is held.
+    pub(crate) fn take(
+        &self,
+        name: &ProjectName,
+        verb: &str,
+        progress: &mut dyn Write,
+    ) -> Result<(Project, Lock), Error> {
+        let manifest = self.manifest()?;
+        let project = self.project(&manifest, name)?.clone();
+        let lock = self.lock(name, verb, progress)?;
+        crate::signals::alarm(self.config.deploy_timeout_secs);
+        Ok((project, lock))
+    }
+
     pub(crate) fn lock(
         &self,
         project: &ProjectName,

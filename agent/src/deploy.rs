@@ -60,10 +60,8 @@ impl Agent {
         trail: &mut Trail,
     ) -> Result<Report, Error> {
         let started = Instant::now();
-        let manifest = self.manifest()?;
-        let project = self.project(&manifest, name)?;
-        let _lock = self.lock(name, "deploy", progress)?;
-        signals::alarm(self.config.deploy_timeout_secs);
+        let (project, _lock) = self.take(name, "deploy", progress)?;
+        let project = &project;
         self.remove_partial_releases(name);
         let mirror = self.mirror(project)?;
         let commit = mirror.resolve(commit, progress)?;
@@ -95,10 +93,8 @@ impl Agent {
         progress: &mut dyn Write,
         trail: &mut Trail,
     ) -> Result<CommitId, Error> {
-        let manifest = self.manifest()?;
-        let project = self.project(&manifest, name)?;
-        let _lock = self.lock(name, "clone", progress)?;
-        let commit = self.clone_locked(project, commit, progress)?;
+        let (project, _lock) = self.take(name, "clone", progress)?;
+        let commit = self.clone_locked(&project, commit, progress)?;
         trail.commit = Some(commit.to_string());
         Ok(commit)
     }
@@ -124,14 +120,11 @@ impl Agent {
         progress: &mut dyn Write,
         trail: &mut Trail,
     ) -> Result<Report, Error> {
-        let manifest = self.manifest()?;
-        let project = self.project(&manifest, name)?;
-        let _lock = self.lock(name, "rebuild", progress)?;
-        signals::alarm(self.config.deploy_timeout_secs);
+        let (project, _lock) = self.take(name, "rebuild", progress)?;
         if let Some(commit) = self.layout.checkout(name) {
             trail.commit = Some(commit.to_string());
         }
-        self.rebuild_locked(project, progress)
+        self.rebuild_locked(&project, progress)
     }
 
     /// rebuild, with the project's lock already held.

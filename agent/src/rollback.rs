@@ -14,7 +14,7 @@ use crate::compose::Release;
 use crate::deploy::Report;
 use crate::error::Error;
 use crate::state::{Running, State};
-use crate::{signals, timefmt};
+use crate::timefmt;
 
 impl Agent {
     pub(crate) fn rollback(
@@ -24,10 +24,8 @@ impl Agent {
         trail: &mut Trail,
     ) -> Result<Report, Error> {
         let started = Instant::now();
-        let manifest = self.manifest()?;
-        let project = self.project(&manifest, name)?;
-        let _lock = self.lock(name, "rollback", progress)?;
-        signals::alarm(self.config.deploy_timeout_secs);
+        let (project, _lock) = self.take(name, "rollback", progress)?;
+        let project = &project;
         let mut state = State::load(&self.layout, name)?;
         let refuse = |message: String| Error::Rollback {
             project: name.clone(),
