@@ -397,3 +397,34 @@ e2e_test! {
         world.ssh(format!("deploy {name}")).run().ok().stdout_has("unchanged");
     }
 }
+
+e2e_test! {
+    /// A remote that accepts the connection and never answers (a hung forge, a black-holing
+    /// proxy): `deploy` and `clone` end at `deploy_timeout_secs` with 1, and nothing changed.
+    fn a_stalled_remote_ends_at_the_deploy_timeout() {
+        let mut world = World::new();
+        let site = world.site("stall", "old\n");
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let name = site.name.clone();
+        world.ssh(format!("deploy {name}")).run().ok();
+        let before = kept(&world, &name);
+
+        // The kernel completes the handshake for the listen backlog; nobody ever reads.
+        let stalled = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = stalled.local_addr().unwrap().port();
+        let mut entry = world.entry(&site);
+        entry["repo"] = format!("http://127.0.0.1:{port}/x.git").into();
+        world.install_manifest(&world.manifest(&[entry]));
+        world.write_config(&serde_json::json!({"deploy_timeout_secs": 3}));
+        for verb in ["deploy", "clone"] {
+            let out = world
+                .ssh(format!("{verb} {name}"))
+                .run_within(Duration::from_secs(30))
+                .code(1);
+            one_error(&out, &["interrupted by the deploy timeout"]);
+            assert_eq!(kept(&world, &name), before);
+            assert_eq!(world.page(&name), "old\n");
+        }
+        drop(stalled);
+    }
+}

@@ -73,7 +73,41 @@ impl Run {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.shown))
     }
 
-    pub fn run(mut self) -> Output {
+    /// [`Run::run`], but a command still running after `limit` is killed and the test fails
+    /// there, instead of hanging the suite.
+    #[track_caller]
+    pub fn run_within(self, limit: std::time::Duration) -> Output {
+        let shown = self.shown.clone();
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let (pid_in, pid_out) = std::sync::mpsc::channel::<u32>();
+        let watchdog = std::thread::spawn(move || {
+            let pid = pid_out.recv().ok()?;
+            match wait.recv_timeout(limit) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = std::process::Command::new("kill")
+                        .args(["-KILL", &pid.to_string()])
+                        .status();
+                    Some(())
+                }
+                _ => None,
+            }
+        });
+        let output = self.run_reporting(Some(pid_in));
+        let _ = done.send(());
+        if watchdog.join().ok().flatten().is_some() {
+            panic!(
+                "still running after {limit:?}, killed: {shown}\n{}",
+                output.report()
+            );
+        }
+        output
+    }
+
+    pub fn run(self) -> Output {
+        self.run_reporting(None)
+    }
+
+    fn run_reporting(mut self, pid: Option<std::sync::mpsc::Sender<u32>>) -> Output {
         let mut child = self
             .command
             .stdin(Stdio::piped())
@@ -81,6 +115,9 @@ impl Run {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.shown));
+        if let Some(pid) = pid {
+            let _ = pid.send(child.id());
+        }
         let mut stdin = child.stdin.take().expect("piped");
         let input = std::mem::take(&mut self.stdin);
         let writer = std::thread::spawn(move || {
