@@ -13,6 +13,7 @@ mod engine;
 mod faults;
 mod faults_more;
 mod hostile;
+mod https;
 mod manifest;
 mod private;
 mod rebuild_all;

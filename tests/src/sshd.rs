@@ -101,6 +101,99 @@ pub fn sshd_with_files(etc: &Path, user: &str, prefix: &str) -> (Daemon, String)
     (daemon, known)
 }
 
+/// lighttpd serving every repository under `root` with `git http-backend` over TLS, with a
+/// certificate for `127.0.0.1` from a CA of its own. Returns the daemon and the CA's
+/// certificate (PEM), which no system trust store holds.
+pub fn git_https(etc: &Path, root: &Path) -> (Daemon, std::path::PathBuf) {
+    let ca_key = etc.join("tls-ca.key");
+    let ca = etc.join("tls-ca.pem");
+    let key = etc.join("tls-server.key");
+    let csr = etc.join("tls-server.csr");
+    let cert = etc.join("tls-server.pem");
+    let openssl = |args: &[&str]| Run::new("openssl").args(args).run().ok();
+    let p = |path: &Path| path.to_str().unwrap().to_owned();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=kelev e2e CA",
+        "-keyout",
+        &p(&ca_key),
+        "-out",
+        &p(&ca),
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &p(&key),
+        "-out",
+        &p(&csr),
+    ]);
+    let ext = etc.join("tls-server.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p(&csr),
+        "-CA",
+        &p(&ca),
+        "-CAkey",
+        &p(&ca_key),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &p(&ext),
+        "-out",
+        &p(&cert),
+    ]);
+    let port = free_port();
+    let config = format!(
+        "server.modules = ( \"mod_alias\", \"mod_setenv\", \"mod_cgi\", \"mod_openssl\" )\n\
+         server.document-root = \"{root}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\n\
+         ssl.engine = \"enable\"\nssl.pemfile = \"{cert}\"\nssl.privkey = \"{key}\"\n\
+         alias.url = ( \"/\" => \"/usr/lib/git-core/git-http-backend/\" )\n\
+         cgi.assign = ( \"\" => \"\" )\n\
+         setenv.set-environment = ( \"GIT_PROJECT_ROOT\" => \"{root}\", \"GIT_HTTP_EXPORT_ALL\" => \"1\", \
+         \"GIT_CONFIG_COUNT\" => \"1\", \"GIT_CONFIG_KEY_0\" => \"safe.directory\", \"GIT_CONFIG_VALUE_0\" => \"*\" )\n",
+        root = root.display(),
+        cert = cert.display(),
+        key = key.display(),
+    );
+    let config_path = etc.join("lighttpd-tls.conf");
+    std::fs::write(&config_path, config).unwrap();
+    let daemon = start(
+        &[
+            "/usr/sbin/lighttpd",
+            "-D",
+            "-f",
+            config_path.to_str().unwrap(),
+        ],
+        &etc.join("lighttpd-tls.log"),
+        port,
+    );
+    (daemon, ca)
+}
+
 /// The password `git_http` wants under `/private/`, for the user `x-access-token`.
 pub const GIT_HTTP_TOKEN: &str = "kelev-e2e-token-5f0c2a";
 

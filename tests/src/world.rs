@@ -37,6 +37,7 @@ pub struct World {
     sshd: Daemon,
     http: Option<Daemon>,
     git_sshd: Option<Daemon>,
+    https: Option<Daemon>,
     projects: Vec<String>,
 }
 
@@ -132,6 +133,7 @@ impl World {
             sshd,
             http: None,
             git_sshd: None,
+            https: None,
             projects: Vec::new(),
         };
         world.write_config(&serde_json::json!({}));
@@ -173,6 +175,15 @@ impl World {
             self.http = Some(sshd::git_http(&self.etc, &self.dir.join("remotes")));
         }
         format!("http://127.0.0.1:{}", self.http.as_ref().unwrap().port)
+    }
+
+    /// lighttpd + git http-backend over TLS for this world's remotes, its certificate from a
+    /// CA of the test's own. Returns the base URL and the CA certificate's path.
+    pub fn git_https(&mut self) -> (String, PathBuf) {
+        let (daemon, ca) = sshd::git_https(&self.etc, &self.dir.join("remotes"));
+        let url = format!("https://127.0.0.1:{}", daemon.port);
+        self.https = Some(daemon);
+        (url, ca)
     }
 
     /// A second sshd, serving git: the deploy user logs in there with the key this returns
@@ -282,6 +293,22 @@ impl World {
 
     /// Run the agent locally as the deploy user (no SSH, so no key policy).
     pub fn local(&self, words: &[&str]) -> Run {
+        self.local_with(&self.agent, words)
+    }
+
+    /// [`World::local`] with another build of the agent (copied into the world first, so that
+    /// the deploy user can run it).
+    pub fn local_with(&self, agent: &Path, words: &[&str]) -> Run {
+        let copy = self.agent.with_file_name(format!(
+            "kelev-agent-{}",
+            agent.file_name().unwrap().to_string_lossy()
+        ));
+        let agent = if agent == self.agent {
+            self.agent.clone()
+        } else {
+            std::fs::copy(agent, &copy).unwrap();
+            copy
+        };
         Run::new("setpriv")
             .args([
                 "--reuid",
@@ -291,7 +318,7 @@ impl World {
                 "--init-groups",
                 "--",
             ])
-            .arg(&self.agent)
+            .arg(&agent)
             .arg("--config")
             .arg(&self.config)
             .args(words)

@@ -1,0 +1,60 @@
+//! https remotes: libgit2 checks the server's certificate with OpenSSL against the system's
+//! CA store, or against `SSL_CERT_FILE` when the agent's own environment names one. A
+//! certificate that no trusted CA signed is refused and nothing changes. The same fetch runs
+//! with the static release binary when `KELEV_E2E_STATIC_AGENT` names it (scripts/test does).
+
+use std::path::PathBuf;
+
+use kelev_e2e::World;
+
+use crate::e2e_test;
+
+e2e_test! {
+    fn an_https_remote_needs_a_certificate_the_agent_trusts() {
+        let mut world = World::new();
+        let (base, ca) = world.git_https();
+        let site = world.site("tls", "over tls\n");
+        let mut entry = world.entry(&site);
+        entry["repo"] = serde_json::json!(format!("{base}/{}.git", site.name));
+        world.install_manifest(&world.manifest(&[entry]));
+
+        // Through sshd: the system's store does not hold the test's CA.
+        let out = world.ssh(format!("deploy {}", site.name)).run().code(1);
+        let errors: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(errors.len(), 1, "{}", out.report());
+        assert!(
+            errors[0].contains("git fetch failed") && errors[0].contains("certificate"),
+            "{}",
+            out.report()
+        );
+        let project = world.root.join("projects").join(&site.name);
+        assert!(!project.join("current").exists(), "a release was made");
+        assert!(world.status(&site.name)["containers"].as_array().unwrap().is_empty());
+
+        // The agent's own environment names the CA, as an operator's could for a forge with a
+        // private CA: fetched over TLS, deployed, served.
+        world
+            .local(&["deploy", &site.name])
+            .env("SSL_CERT_FILE", &ca)
+            .run()
+            .ok();
+        assert_eq!(world.page(&site.name), "over tls\n");
+
+        // The static release binary (vendored OpenSSL) fetches a new commit the same way.
+        match std::env::var_os("KELEV_E2E_STATIC_AGENT") {
+            Some(path) => {
+                site.write("www/index.html", "static over tls\n");
+                site.commit("static");
+                world
+                    .local_with(&PathBuf::from(path), &["deploy", &site.name])
+                    .env("SSL_CERT_FILE", &ca)
+                    .run()
+                    .ok();
+                assert_eq!(world.page(&site.name), "static over tls\n");
+            }
+            None => eprintln!(
+                "https: the static release binary was not checked (KELEV_E2E_STATIC_AGENT unset)"
+            ),
+        }
+    }
+}
