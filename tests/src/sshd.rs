@@ -166,31 +166,12 @@ pub fn git_https(etc: &Path, root: &Path) -> (Daemon, std::path::PathBuf) {
         "-out",
         &p(&cert),
     ]);
-    let port = free_port();
-    let config = format!(
-        "server.modules = ( \"mod_alias\", \"mod_setenv\", \"mod_cgi\", \"mod_openssl\" )\n\
-         server.document-root = \"{root}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\n\
-         ssl.engine = \"enable\"\nssl.pemfile = \"{cert}\"\nssl.privkey = \"{key}\"\n\
-         alias.url = ( \"/\" => \"/usr/lib/git-core/git-http-backend/\" )\n\
-         cgi.assign = ( \"\" => \"\" )\n\
-         setenv.set-environment = ( \"GIT_PROJECT_ROOT\" => \"{root}\", \"GIT_HTTP_EXPORT_ALL\" => \"1\", \
-         \"GIT_CONFIG_COUNT\" => \"1\", \"GIT_CONFIG_KEY_0\" => \"safe.directory\", \"GIT_CONFIG_VALUE_0\" => \"*\" )\n",
-        root = root.display(),
-        cert = cert.display(),
-        key = key.display(),
+    let tls = format!(
+        "ssl.engine = \"enable\"\nssl.pemfile = \"{}\"\nssl.privkey = \"{}\"\n",
+        cert.display(),
+        key.display()
     );
-    let config_path = etc.join("lighttpd-tls.conf");
-    std::fs::write(&config_path, config).unwrap();
-    let daemon = start(
-        &[
-            "/usr/sbin/lighttpd",
-            "-D",
-            "-f",
-            config_path.to_str().unwrap(),
-        ],
-        &etc.join("lighttpd-tls.log"),
-        port,
-    );
+    let daemon = lighttpd_git(etc, "lighttpd-tls", root, &["mod_openssl"], &tls, &["/"]);
     (daemon, ca)
 }
 
@@ -201,22 +182,57 @@ pub const GIT_HTTP_TOKEN: &str = "kelev-e2e-token-5f0c2a";
 /// `/private/` only with HTTP basic authentication as `x-access-token` and [`GIT_HTTP_TOKEN`]
 /// (what a forge asks of a token).
 pub fn git_http(etc: &Path, root: &Path) -> Daemon {
-    let port = free_port();
     let users = etc.join("lighttpd.users");
     std::fs::write(&users, format!("x-access-token:{GIT_HTTP_TOKEN}\n")).unwrap();
+    let auth = format!(
+        "auth.backend = \"plain\"\nauth.backend.plain.userfile = \"{}\"\n\
+         auth.require = ( \"/private/\" => ( \"method\" => \"basic\", \"realm\" => \"kelev-e2e\", \"require\" => \"valid-user\" ) )\n",
+        users.display()
+    );
+    lighttpd_git(
+        etc,
+        "lighttpd",
+        root,
+        &["mod_auth", "mod_authn_file"],
+        &auth,
+        &["/private/", "/"],
+    )
+}
+
+/// lighttpd on a free loopback port running `git http-backend` for every repository under
+/// `root` at each of `prefixes`, with `modules` and `settings` added; its files are
+/// `<name>.conf` and `<name>.log` in `etc`.
+fn lighttpd_git(
+    etc: &Path,
+    name: &str,
+    root: &Path,
+    modules: &[&str],
+    settings: &str,
+    prefixes: &[&str],
+) -> Daemon {
+    let port = free_port();
+    let modules: String = ["mod_alias", "mod_setenv"]
+        .iter()
+        .chain(modules)
+        .chain(&["mod_cgi"])
+        .map(|m| format!("\"{m}\", "))
+        .collect();
+    let aliases: Vec<String> = prefixes
+        .iter()
+        .map(|p| format!("\"{p}\" => \"/usr/lib/git-core/git-http-backend/\""))
+        .collect();
     let config = format!(
-        "server.modules = ( \"mod_alias\", \"mod_setenv\", \"mod_auth\", \"mod_authn_file\", \"mod_cgi\" )\n\
+        "server.modules = ( {modules})\n\
          server.document-root = \"{root}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\n\
-         auth.backend = \"plain\"\nauth.backend.plain.userfile = \"{users}\"\n\
-         auth.require = ( \"/private/\" => ( \"method\" => \"basic\", \"realm\" => \"kelev-e2e\", \"require\" => \"valid-user\" ) )\n\
-         alias.url = ( \"/private/\" => \"/usr/lib/git-core/git-http-backend/\", \"/\" => \"/usr/lib/git-core/git-http-backend/\" )\n\
+         {settings}\
+         alias.url = ( {aliases} )\n\
          cgi.assign = ( \"\" => \"\" )\n\
          setenv.set-environment = ( \"GIT_PROJECT_ROOT\" => \"{root}\", \"GIT_HTTP_EXPORT_ALL\" => \"1\", \
          \"GIT_CONFIG_COUNT\" => \"1\", \"GIT_CONFIG_KEY_0\" => \"safe.directory\", \"GIT_CONFIG_VALUE_0\" => \"*\" )\n",
         root = root.display(),
-        users = users.display(),
+        aliases = aliases.join(", "),
     );
-    let config_path = etc.join("lighttpd.conf");
+    let config_path = etc.join(format!("{name}.conf"));
     std::fs::write(&config_path, config).unwrap();
     start(
         &[
@@ -225,7 +241,7 @@ pub fn git_http(etc: &Path, root: &Path) -> Daemon {
             "-f",
             config_path.to_str().unwrap(),
         ],
-        &etc.join("lighttpd.log"),
+        &etc.join(format!("{name}.log")),
         port,
     )
 }
