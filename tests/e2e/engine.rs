@@ -23,7 +23,11 @@ struct PrivateEngine {
 impl PrivateEngine {
     fn start(dir: &Path) -> PrivateEngine {
         std::fs::create_dir_all(dir).unwrap();
-        let n = std::process::id() % 250 + 1;
+        // Distinct for each engine of this run (two tests start one each), and likely
+        // distinct from another run's.
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let k = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let n = (std::process::id() * 2 + k) % 250 + 1;
         let bridge = format!("kelevt{n}");
         let _ = Run::new("ip").args(["link", "del", &bridge]).run();
         Run::new("ip")
@@ -95,6 +99,9 @@ impl Drop for PrivateEngine {
             for id in ids.split_whitespace() {
                 let _ = self.docker().args(["rm", "-f", id]).run();
             }
+            // A network's bridge outlives the engine that made it: left behind, the bridges
+            // of every run use up the address pools the next engines pick from.
+            let _ = self.docker().args(["network", "prune", "--force"]).run();
         }
         self.down();
         let _ = Run::new("ip").args(["link", "del", &self.bridge]).run();
