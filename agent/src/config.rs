@@ -24,7 +24,8 @@ pub(crate) struct Config {
     pub(crate) health_timeout_secs: u64,
     /// How long containers without a healthcheck must stay running to count as started.
     pub(crate) settle_secs: u64,
-    /// How long the old container keeps serving after its zero-downtime successor is up.
+    /// How long the old container keeps serving at its address, out of the service's names,
+    /// once its zero-downtime successor is up.
     pub(crate) drain_secs: u64,
     /// Docker's build cache unused for this long goes after a successful deploy; 0: never.
     pub(crate) build_cache_max_age_secs: u64,
