@@ -655,11 +655,14 @@ create_traefik_network() {
     docker network inspect "${TRAEFIK_NETWORK}" >/dev/null 2>&1 && return 0
     local probe=kelev-subnet-probe-$$ subnet=""
     if docker network create "${probe}" >/dev/null; then
-        subnet=$(docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "${probe}")
+        subnet=$(docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "${probe}") ||
+            subnet=""
         subnet=${subnet%% *}
         docker network rm "${probe}" >/dev/null || true
     fi
-    docker network create ${subnet:+"--subnet=${subnet}"} "${TRAEFIK_NETWORK}" >/dev/null
+    # If that subnet was taken meanwhile, Docker picks one.
+    docker network create ${subnet:+"--subnet=${subnet}"} "${TRAEFIK_NETWORK}" >/dev/null ||
+        docker network create "${TRAEFIK_NETWORK}" >/dev/null
 }
 
 # Replaced in the test harness.

@@ -409,35 +409,48 @@ impl Agent {
     ) -> Result<(), Error> {
         let compose = self.compose()?;
         let name = project.name.as_str();
-        let of_service = |new: bool| -> Result<Vec<String>, Error> {
+        // By id, not by commit label: a rebuild of the running commit makes a container with
+        // the same label as the one it replaces.
+        let of_service = || -> Result<Vec<String>, Error> {
             Ok(self
                 .docker
                 .containers(Some(name))?
                 .into_iter()
-                .filter(|c| {
-                    c.service == service
-                        && (c.commit.as_deref() == Some(release.commit.as_str())) == new
-                })
+                .filter(|c| c.service == service)
                 .map(|c| c.id)
                 .collect())
         };
+        let old = of_service()?;
+        let count = u32::try_from(old.len() + 1).unwrap_or(u32::MAX);
         let started = release
-            .scale(compose, service, 2, progress)
+            .scale(compose, service, count, progress)
             .and_then(|()| self.wait_until_up(&project.name, &release.commit, progress));
         if let Err(error) = started {
-            for id in of_service(true).unwrap_or_default() {
-                self.docker.best_effort(&["rm", "--force", &id]);
+            for id in of_service().unwrap_or_default() {
+                if !old.contains(&id) {
+                    self.docker.best_effort(&["rm", "--force", &id]);
+                }
             }
             return Err(error);
         }
-        // Out of the service's names first: from here Docker's DNS answers with the new
-        // container only, and the old one keeps serving at its address for the drain, to
-        // whoever resolved it a moment ago (and to Traefik, until the stop below tells it).
-        let old = of_service(false)?;
+        // Out of the service's names on the Traefik network first: from here Docker's DNS
+        // answers with the new container only, and the old one keeps serving at its address
+        // for the drain, to whoever resolved it a moment ago (and to Traefik, until the stop
+        // below tells it). Its other networks stay as they are, so that it keeps reaching the
+        // project's database and the like until it stops.
+        let network = &self.config.traefik.network;
+        let mut kept = true;
         for id in &old {
-            self.docker.leave_names(id);
+            kept &= self.docker.leave_name(id, network);
         }
-        if !old.is_empty() && self.config.drain_secs > 0 {
+        if !kept {
+            let _ = writeln!(
+                progress,
+                "warning: the old `{service}` could not keep its address on `{network}`, a \
+                 network created without a subnet (docs/architecture.md); stopping it without \
+                 a drain"
+            );
+        } else if !old.is_empty() && self.config.drain_secs > 0 {
             let _ = writeln!(
                 progress,
                 "draining the old `{service}` for {}s",

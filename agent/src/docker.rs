@@ -194,27 +194,27 @@ impl Docker {
             .unwrap_or_default()
     }
 
-    /// Take container `id` out of the names it answers to (its service, its aliases) on every
-    /// network, while it keeps serving at its addresses: out of each network and straight back
-    /// in at the same address, with no aliases. Docker derives the MAC from the address, so
-    /// peers' ARP entries stay good, and a connection attempt caught in the tenth of a second
-    /// between is retransmitted by TCP a second later and reaches it. Docker hands an address
-    /// back only on a network whose subnet was given at creation ([`Docker::ensure_network`]
-    /// makes the shared one so); on any other network (a compose project's own) the container
-    /// stays out. Returns the networks it is back on.
-    pub(crate) fn leave_names(&self, id: &str) -> Vec<String> {
-        let mut back = Vec::new();
-        for (network, ip) in self.networks_of(id) {
-            self.best_effort(&["network", "disconnect", &network, id]);
-            if ip.is_empty() {
-                continue;
-            }
-            let argv = self.argv(&["network", "connect", "--ip", &ip, &network, id]);
-            if child::capture(&argv, &self.env).is_ok_and(|out| out.status.success()) {
-                back.push(network);
-            }
+    /// Take container `id` out of the names it answers to on `network` (its service, its
+    /// aliases) while it keeps serving at its address there: out of the network and straight
+    /// back in at the same address, with no aliases. Docker derives the MAC from the address,
+    /// so peers' ARP entries stay good, and a connection attempt caught in the tenth of a
+    /// second between is retransmitted by TCP a second later and reaches it. Docker hands an
+    /// address back only on a network whose subnet was given at creation
+    /// ([`Docker::ensure_network`] makes the shared one so); on another, the container comes
+    /// back at a new address and this returns false. True also when it is not on `network`.
+    pub(crate) fn leave_name(&self, id: &str, network: &str) -> bool {
+        let Some((_, ip)) = self.networks_of(id).into_iter().find(|(n, _)| n == network) else {
+            return true;
+        };
+        self.best_effort(&["network", "disconnect", network, id]);
+        let again = |args: &[&str]| {
+            child::capture(&self.argv(args), &self.env).is_ok_and(|out| out.status.success())
+        };
+        if !ip.is_empty() && again(&["network", "connect", "--ip", &ip, network, id]) {
+            return true;
         }
-        back
+        again(&["network", "connect", network, id]);
+        false
     }
 
     /// Best effort: remove what `args` names, ignoring refusals (an image still in use stays).
@@ -223,7 +223,7 @@ impl Docker {
     }
 
     /// Create the shared external network Traefik routes through, if it is missing, with its
-    /// subnet given explicitly (so that [`Docker::leave_names`] can keep an address). The
+    /// subnet given explicitly (so that [`Docker::leave_name`] can keep an address). The
     /// subnet is the one Docker would pick, read off a throwaway network, so the daemon's
     /// address pools and the networks already there are respected; if that fails, Docker picks.
     pub(crate) fn ensure_network(&self, name: &str) -> Result<(), Error> {
@@ -252,7 +252,11 @@ impl Docker {
         let mut args = vec!["network", "create"];
         args.extend(subnet.as_deref());
         args.push(name);
-        let out = child::capture(&self.argv(&args), &self.env)?;
+        let mut out = child::capture(&self.argv(&args), &self.env)?;
+        if !out.status.success() && subnet.is_some() && !out.stderr.contains("already exists") {
+            // Someone took that subnet since (another network made meanwhile): let Docker pick.
+            out = child::capture(&self.argv(&["network", "create", name]), &self.env)?;
+        }
         if out.status.success() {
             self.settle_name(name, String::from_utf8_lossy(&out.stdout).trim());
             Ok(())
@@ -270,7 +274,8 @@ impl Docker {
     /// one we made (`ours`) goes if it is not that one. Waits (a few seconds at most) until
     /// the name is unique again, so that our `compose up` does not meet another's duplicate.
     fn settle_name(&self, name: &str, ours: &str) {
-        let exact = format!("name=^{name}$");
+        // The filter is a regular expression; a network name's only special character is `.`.
+        let exact = format!("name=^{}$", name.replace('.', "\\."));
         let stdout = |args: &[&str]| {
             self.run(args)
                 .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())

@@ -1,5 +1,6 @@
 //! Zero-downtime rollout: a client container on the `web` network requests the service's alias
-//! there (`<project>.web`) in a loop while a new release goes out, trying each request once. With `"rollout": "zero-downtime"` no
+//! there (`<project>.web`) in a loop while a new release goes out, trying each request once and
+//! keeping each DNS answer for up to a second. With `"rollout": "zero-downtime"` no
 //! request fails; the plain recreate runs beside it and its failures are reported (a figure for
 //! docs/benchmarks.md, not an assertion).
 
@@ -9,7 +10,7 @@ use kelev_e2e::{docker, World};
 
 use crate::e2e_test;
 
-/// A busybox loop on the `web` network requesting `http://<project>.web/`; removed when
+/// Busybox loops on the `web` network requesting `http://<project>.web/`; removed when
 /// dropped.
 struct Client(String);
 
@@ -18,19 +19,23 @@ impl Client {
         let name = format!("{project}-client");
         // busybox-static's wget crashes in glibc's name service lookup inside a scratch image;
         // nslookup (its own resolver, asking Docker's DNS) and nc do not. One try per request:
-        // what a plain client sees.
-        // The answer is kept for ten requests (about a third of a second), as resolvers and
-        // connection pools keep one: a container must go on serving for a while after it
-        // leaves the name.
+        // what a plain client sees. Each answer is kept until the clock's second changes (up
+        // to a second), as resolvers and connection pools keep one: a container must go on
+        // serving for a while after it leaves the name. Three such clients at once, each with
+        // its own answer (Docker's DNS shuffles the two addresses while both containers run),
+        // so that one very likely holds the old address as it leaves.
         let script = format!(
-            "n=0; while true; do \
-                if [ $((n % 10)) = 0 ]; then \
+            "client() {{ last=; while true; do \
+                now=$(/bin/busybox date +%s); \
+                if [ \"$now\" != \"$last\" ]; then \
                     ip=$(/bin/busybox nslookup {project}.web 127.0.0.11 2>/dev/null | /bin/busybox awk '/^Address: /{{print $2; exit}}'); \
-                fi; n=$((n + 1)); \
+                    last=$now; \
+                fi; \
                 if [ -n \"$ip\" ] && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 3 \"$ip\" 80 | /bin/busybox grep -q '200 OK'; \
                 then echo ok; else echo fail; fi; \
                 /bin/busybox usleep 20000; \
-            done"
+            done; }}; \
+            client & client & client & wait"
         );
         let id = docker(&[
             "run",
@@ -147,5 +152,85 @@ e2e_test! {
         let out = out.stdout_has("zero-downtime rollout is off").stdout_has("it publishes `ports`");
         assert!(out.stdout.contains("(recreate)"), "{}", out.report());
         assert_eq!(world.page(&site.name), "p2\n");
+    }
+}
+
+e2e_test! {
+    /// A zero-downtime `rebuild` of the running commit: the new container carries the same
+    /// commit label as the old one. When it does not come up, only it goes: the old one never
+    /// stops serving and stays the only container.
+    fn a_failed_zero_downtime_rebuild_of_the_running_commit_keeps_the_old_container() {
+        let mut world = World::new();
+        world.write_config(&serde_json::json!({"keys": {
+            "ci": {"verbs": ["*", "secrets-put"], "projects": ["*"]},
+        }}));
+        let site = world.site("zdre", "kept\n");
+        // httpd, unless its environment says BREAK (`$$`: for the container's shell, not
+        // compose's interpolation).
+        site.write(
+            "compose.yaml",
+            r#"services:
+  web:
+    build: .
+    init: true
+    command: ["/bin/busybox", "sh", "-c", "[ -z \"$$BREAK\" ] && exec /bin/busybox httpd -f -p 80 -h /www"]
+"#,
+        );
+        site.commit("breakable");
+        let mut entry = world.entry(&site);
+        entry["rollout"] = serde_json::json!("zero-downtime");
+        world.install_manifest(&world.manifest(&[entry]));
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        assert_eq!(world.page(&site.name), "kept\n");
+        let serving = world.container(&site.name, "web");
+
+        world
+            .ssh(format!("secrets-put {}", site.name))
+            .stdin("BREAK=1\n")
+            .run()
+            .ok();
+        let out = world.ssh(format!("rebuild {}", site.name)).run().code(1);
+        assert!(out.stdout.contains("(zero-downtime)"), "{}", out.report());
+        assert_eq!(world.container(&site.name, "web"), serving);
+        assert_eq!(world.page(&site.name), "kept\n");
+        let status = world.status(&site.name);
+        assert_eq!(status["containers"].as_array().unwrap().len(), 1, "{status}");
+    }
+}
+
+/// A Docker network of the test's own, removed when dropped (declare it before the world, so
+/// that the world's containers are gone by then).
+struct Network(String);
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        docker(&["network", "rm", &self.0]);
+    }
+}
+
+e2e_test! {
+    /// On a Traefik network whose subnet Docker chose (one made by hand, or by an older
+    /// kelev), the old container cannot keep its address: the rollout says so, skips the
+    /// drain, and still ends on the new release.
+    fn zero_downtime_on_a_network_without_a_subnet_warns_and_goes_on() {
+        let network = Network(format!("kelev-e2e-plain-{}", std::process::id()));
+        docker(&["network", "create", &network.0]);
+        let mut world = World::new();
+        world.write_config(&serde_json::json!({"traefik": {"network": network.0}}));
+        let site = world.site("plain", "v1\n");
+        let mut entry = world.entry(&site);
+        entry["rollout"] = serde_json::json!("zero-downtime");
+        world.install_manifest(&world.manifest(&[entry]));
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        site.write("www/index.html", "v2\n");
+        let v2 = site.commit("v2");
+        let out = world.ssh(format!("deploy {} {v2}", site.name)).run().ok();
+        let warning = format!("could not keep its address on `{}`", network.0);
+        let out = out.stdout_has(&warning).stdout_lacks("draining");
+        assert!(out.stdout.contains("(zero-downtime)"), "{}", out.report());
+        let ip = world.ip(&site.name, &network.0);
+        assert_eq!(kelev_e2e::http_get(&format!("{ip}:80")), "v2\n");
+        let status = world.status(&site.name);
+        assert_eq!(status["containers"].as_array().unwrap().len(), 1, "{status}");
     }
 }
