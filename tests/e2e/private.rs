@@ -77,7 +77,15 @@ impl KnownHost {
             .arg(&dir)
             .run()
             .ok();
-        let mut text = std::fs::read_to_string(&file).unwrap_or_default();
+        // Lines for the same `[127.0.0.1]:<port>` that a killed run left would contradict this
+        // server's key.
+        let host = line.split_whitespace().next().unwrap();
+        let mut text: String = std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.split_whitespace().next() != Some(host))
+            .map(|l| format!("{l}\n"))
+            .collect();
         text.push_str(line);
         text.push('\n');
         std::fs::write(&file, text).unwrap();
