@@ -163,8 +163,8 @@ impl Agent {
             .is_none_or(|p| p.allows_project(project))
     }
 
-    /// How every verb that changes a project starts: its manifest entry (read now, so that a
-    /// project just removed from the manifest is refused), its lock, and the alarm of
+    /// How every verb that changes a project starts: its manifest entry (a project the
+    /// manifest does not name is refused before any wait), its lock, and the alarm of
     /// `deploy_timeout_secs` from the moment the lock is held.
     pub(crate) fn take(
         &self,

@@ -74,7 +74,8 @@ impl Run {
     }
 
     /// [`Run::run`], but a command still running after `limit` is killed and the test fails
-    /// there, instead of hanging the suite.
+    /// there, instead of hanging the suite. Only the local process is killed: through ssh, the
+    /// agent on the other side (which ignores SIGHUP) runs on until its own timeout.
     #[track_caller]
     pub fn run_within(self, limit: std::time::Duration) -> Output {
         let shown = self.shown.clone();
