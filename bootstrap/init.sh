@@ -695,6 +695,19 @@ step_traefik() {
 }
 
 # --- main ------------------------------------------------------------------------------------
+# Every step after the packages, in order (init_test.sh runs these).
+run_steps() {
+    load_settings "$(path "${SETTINGS}")"
+    step_data_volume
+    step_docker
+    step_deploy_user
+    step_ssh
+    step_agent
+    step_logs
+    step_cloudwatch
+    step_traefik
+}
+
 main() {
     [[ ${EUID} -eq 0 ]] || die "must run as root"
     set -E
@@ -706,15 +719,7 @@ main() {
     exec > >(tee -a "${LOG_FILE}") 2>&1
     log "start"
     step_packages
-    load_settings "$(path "${SETTINGS}")"
-    step_data_volume
-    step_docker
-    step_deploy_user
-    step_ssh
-    step_agent
-    step_logs
-    step_cloudwatch
-    step_traefik
+    run_steps
     log "done"
 }
 

@@ -138,18 +138,6 @@ disk=${work}/data.img
 truncate -s 64M "${disk}"
 link="${R}/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${VOLUME/-/}"
 
-run_all() { # the steps main runs after the packages, in the same order
-    load_settings "$(path "${SETTINGS}")"
-    step_data_volume
-    step_docker
-    step_deploy_user
-    step_ssh
-    step_agent
-    step_logs
-    step_cloudwatch
-    step_traefik
-}
-
 snapshot() { # every file under the root with mode, owner and content hash
     (cd "${R}" && find . -printf '%p %y %m %u:%g %l\n' | sort &&
         find . -type f -print0 | sort -z | xargs -0 sha256sum)
@@ -180,7 +168,7 @@ expect_failure "a volume that never attaches times out" "did not attach within 1
 (sleep 2 && ln -s "${disk}" "${link}") &
 attach=$!
 
-expect "first run: every step" run_all
+expect "first run: every step" run_steps
 first_log=${OUT}
 wait "${attach}"
 expect "first run: waited for the volume to attach" grep -q "waiting for data volume ${VOLUME} to attach" <<<"${first_log}"
@@ -298,7 +286,7 @@ start_traefik"
 # --- idempotence -----------------------------------------------------------------------------
 before=$(snapshot)
 : >"${calls}"
-expect "second run: every step" run_all
+expect "second run: every step" run_steps
 second_log=${OUT}
 expect "second run: same files, modes, owners and filesystem UUID" same "$(snapshot)" "${before}"
 expect "second run: wrote nothing" lacks " wrote " "${second_log}"
