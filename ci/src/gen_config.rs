@@ -225,6 +225,12 @@ fn region_hcl(config: &InfraConfig, region: &str, image: &RegionImage) -> String
         ("deploy_keys", format!("{{\n{}  }}", keys.concat())),
         ("alert_email", hcl_string(&config.alert_email)),
         ("log_retention_days", config.log_retention_days.to_string()),
+        // Terragrunt's cache holds only terraform/modules/: the module reads the files it
+        // sends to the instance from the repository itself.
+        (
+            "bootstrap_dir",
+            r#""${get_repo_root()}/bootstrap""#.to_owned(),
+        ),
     ];
     let width = inputs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let body: String = inputs

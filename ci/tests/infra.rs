@@ -300,34 +300,39 @@ fn the_instance_requires_imdsv2_and_is_monitored() {
         "base64gzip(local.user_data)"
     );
     let main = read(&repo().join("terraform/modules/host/main.tf"));
-    for file in [
-        "bootstrap/init.sh",
-        "bootstrap/install-agent.sh",
-        "bootstrap/traefik/compose.yaml",
-    ] {
+    for file in ["init.sh", "install-agent.sh", "traefik/compose.yaml"] {
         assert!(
-            main.contains(&format!(r#"file("${{path.module}}/{file}")"#)),
+            main.contains(&format!(r#"file("${{var.bootstrap_dir}}/{file}")"#)),
             "the user data does not carry {file}"
+        );
+        assert!(
+            repo().join("bootstrap").join(file).is_file(),
+            "bootstrap/{file}"
         );
     }
 }
 
-/// Terragrunt copies only `terraform/modules/` into its cache, so the host module carries copies
-/// of what it sends to the instance. They must stay identical to `bootstrap/`.
+/// Terragrunt copies only `terraform/modules/` into its cache, so the host module reads what it
+/// sends to the instance from the repository: every region passes the repository's bootstrap/.
 #[test]
-fn the_host_module_carries_bootstrap_unchanged() {
-    for file in ["init.sh", "install-agent.sh", "traefik/compose.yaml"] {
-        let original = repo().join("bootstrap").join(file);
-        let copy = repo().join("terraform/modules/host/bootstrap").join(file);
+fn every_region_gives_the_host_module_the_repository_bootstrap() {
+    let mut regions: Vec<PathBuf> = std::fs::read_dir(repo().join("terraform/region"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("terragrunt.hcl"))
+        .collect();
+    regions.push(repo().join("ci/tests/golden/terraform/region/us-east-1/terragrunt.hcl"));
+    for path in regions {
+        let text = read(&path);
         assert!(
-            read(&original) == read(&copy),
-            "{} differs from {}\nhint: cp {} {}",
-            copy.display(),
-            original.display(),
-            original.display(),
-            copy.display()
+            text.contains(r#"bootstrap_dir        = "${get_repo_root()}/bootstrap""#),
+            "{} does not pass the repository's bootstrap/",
+            path.display()
         );
     }
+    assert!(
+        !repo().join("terraform/modules/host/bootstrap").exists(),
+        "stale copies"
+    );
 }
 
 // --- the security group ----------------------------------------------------------------------
@@ -617,6 +622,8 @@ fn fits(kind: &Expression, value: &Expression) -> Result<(), String> {
     let is_string = |e: &Expression| matches!(e, Expression::String(_));
     match (kind.to_string().as_str(), value) {
         ("string", v) if is_string(v) => Ok(()),
+        // `"${get_repo_root()}/bootstrap"`: a template yields a string too.
+        ("string", Expression::TemplateExpr(_)) => Ok(()),
         ("number", Expression::Number(_)) => Ok(()),
         ("bool", Expression::Bool(_)) => Ok(()),
         ("list(string)", Expression::Array(items)) if items.iter().all(is_string) => Ok(()),
@@ -733,6 +740,7 @@ fn the_host_module_accepts_exactly_the_inputs_gen_config_writes() {
             "deploy_keys",
             "alert_email",
             "log_retention_days",
+            "bootstrap_dir",
         ])
     );
 }

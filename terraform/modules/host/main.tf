@@ -234,9 +234,8 @@ locals {
   }
 
   # cloud-init: the admin key for `ubuntu`, bootstrap/init.sh with its settings and the Traefik
-  # project, and one command that runs init.sh. The files are copies under ./bootstrap/ because
-  # Terragrunt copies only terraform/modules/ into its cache (ci/tests/infra.rs keeps them
-  # identical to bootstrap/).
+  # project, and one command that runs init.sh. The files come from the repository's bootstrap/
+  # (var.bootstrap_dir): Terragrunt copies only terraform/modules/ into its cache.
   cloud_config = {
     ssh_authorized_keys = [var.admin_ssh_public_key]
     write_files = [
@@ -250,19 +249,19 @@ locals {
         path        = "/opt/kelev/bootstrap/init.sh"
         owner       = "root:root"
         permissions = "0755"
-        content     = file("${path.module}/bootstrap/init.sh")
+        content     = file("${var.bootstrap_dir}/init.sh")
       },
       {
         path        = "/opt/kelev/bootstrap/install-agent.sh"
         owner       = "root:root"
         permissions = "0755"
-        content     = file("${path.module}/bootstrap/install-agent.sh")
+        content     = file("${var.bootstrap_dir}/install-agent.sh")
       },
       {
         path        = "/opt/kelev/bootstrap/traefik/compose.yaml"
         owner       = "root:root"
         permissions = "0644"
-        content     = file("${path.module}/bootstrap/traefik/compose.yaml")
+        content     = file("${var.bootstrap_dir}/traefik/compose.yaml")
       },
     ]
     runcmd = [["/opt/kelev/bootstrap/init.sh"]]

@@ -1,4 +1,4 @@
-# The first eleven variables are the inputs `kelev gen-config` writes into
+# The first twelve variables are the inputs `kelev gen-config` writes into
 # terraform/region/<REGION>/terragrunt.hcl from config.json (ci/tests/infra.rs checks that the
 # two agree). The rest have defaults and are set only for special cases, with TF_VAR_<name>
 # (docs/runbook.md).
@@ -128,6 +128,16 @@ variable "log_retention_days" {
 }
 
 # --- not written by gen-config ---------------------------------------------------------------
+
+variable "bootstrap_dir" {
+  description = "The repository's bootstrap/ directory, whose init.sh, install-agent.sh and traefik/compose.yaml the user data carries; terragrunt.hcl sets it to get_repo_root()/bootstrap, since Terragrunt's cache holds only terraform/modules/."
+  type        = string
+
+  validation {
+    condition     = fileexists("${var.bootstrap_dir}/init.sh") && fileexists("${var.bootstrap_dir}/install-agent.sh") && fileexists("${var.bootstrap_dir}/traefik/compose.yaml")
+    error_message = "bootstrap_dir must hold init.sh, install-agent.sh and traefik/compose.yaml."
+  }
+}
 
 variable "restore_snapshot_id" {
   description = "Emergency restore: the data volume is created from this snapshot (with a fresh instance that mounts it). Only read when the volume is created: remove the old one from the state first (docs/runbook.md, \"Restore from a snapshot\")."

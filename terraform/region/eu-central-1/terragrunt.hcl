@@ -32,4 +32,5 @@ inputs = {
   }
   alert_email          = "ops@example.com"
   log_retention_days   = 30
+  bootstrap_dir        = "${get_repo_root()}/bootstrap"
 }

@@ -27,4 +27,5 @@ inputs = {
   }
   alert_email          = "ops+$${alerts}@example.com"
   log_retention_days   = 30
+  bootstrap_dir        = "${get_repo_root()}/bootstrap"
 }
