@@ -337,11 +337,6 @@ fn find_compose_file(project: &Project, dir: &Path) -> Result<PathBuf, Error> {
     })
 }
 
-/// The name the routed service answers to on the shared Traefik network.
-pub(crate) fn network_alias(project: &str, service: &str) -> String {
-    format!("{project}.{service}")
-}
-
 /// The override, as JSON (which compose reads as YAML). Deterministic: same inputs, same bytes.
 pub(crate) fn override_json(
     project: &Project,
@@ -410,7 +405,7 @@ pub(crate) fn override_json(
                 "networks".into(),
                 json!({
                     "default": {},
-                    (traefik.network.clone()): {"aliases": [network_alias(name, service)]},
+                    (traefik.network.clone()): {"aliases": [format!("{name}.{service}")]},
                 }),
             );
         }

@@ -207,13 +207,14 @@ impl Docker {
             return true;
         };
         self.best_effort(&["network", "disconnect", network, id]);
-        let again = |args: &[&str]| {
-            child::capture(&self.argv(args), &self.env).is_ok_and(|out| out.status.success())
-        };
-        if !ip.is_empty() && again(&["network", "connect", "--ip", &ip, network, id]) {
+        if !ip.is_empty()
+            && self
+                .run(&["network", "connect", "--ip", &ip, network, id])
+                .is_ok()
+        {
             return true;
         }
-        again(&["network", "connect", network, id]);
+        self.best_effort(&["network", "connect", network, id]);
         false
     }
 
