@@ -2,9 +2,7 @@
 
 use std::path::PathBuf;
 
-use kelev_core::ManifestError;
-
-pub(crate) const EXIT_USAGE: i32 = 64;
+use kelev_core::{ExitCode, ManifestError};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
@@ -23,11 +21,13 @@ pub(crate) enum Error {
 }
 
 impl Error {
-    pub(crate) fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Manifest(_) | Error::UnknownProject { .. } | Error::Data { .. } => 65,
-            Error::Repo { .. } | Error::Rev { .. } => 1,
-            Error::Unavailable { .. } => 69,
+            Error::Manifest(_) | Error::UnknownProject { .. } | Error::Data { .. } => {
+                ExitCode::Data
+            }
+            Error::Repo { .. } | Error::Rev { .. } => ExitCode::Failed,
+            Error::Unavailable { .. } => ExitCode::Unavailable,
         }
     }
 }

@@ -22,14 +22,14 @@ fn main() {
         }
         Err(e) => {
             let _ = e.print();
-            std::process::exit(error::EXIT_USAGE);
+            std::process::exit(kelev_core::ExitCode::Usage.code());
         }
     };
     match cli.command.execute() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {e}");
-            std::process::exit(e.exit_code());
+            std::process::exit(e.exit_code().code());
         }
     }
 }
