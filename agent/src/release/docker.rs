@@ -1,6 +1,8 @@
 //! What Docker says is running: the containers of compose projects, read with `docker ps` and
 //! `docker inspect` rather than trusted from our own state.
 
+use kelev_core::CommitId;
+
 use crate::error::Error;
 use crate::host::child;
 
@@ -18,6 +20,12 @@ pub(crate) struct Container {
 }
 
 impl Container {
+    /// Whether it belongs to the release of `commit`: it carries that commit, or no commit at
+    /// all (a service from an image that no commit changes is part of every release).
+    pub(crate) fn serves(&self, commit: &CommitId) -> bool {
+        self.commit.as_deref().is_none_or(|c| c == commit.as_str())
+    }
+
     pub(crate) fn is_up(&self) -> bool {
         self.state == "running" && matches!(self.health.as_deref(), None | Some("healthy"))
     }

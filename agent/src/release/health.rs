@@ -83,7 +83,7 @@ pub(crate) fn wait_until_up(
         let containers: Vec<Container> = docker
             .containers(Some(project.as_str()))?
             .into_iter()
-            .filter(|c| c.commit.as_deref() == Some(commit.as_str()))
+            .filter(|c| c.serves(commit))
             .collect();
         let waiting = match judge(&containers) {
             Verdict::Failed(failed, what) => {

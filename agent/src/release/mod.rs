@@ -9,6 +9,7 @@ pub(crate) mod health;
 pub(crate) mod mirror;
 pub(crate) mod network;
 pub(crate) mod override_file;
+pub(crate) mod persistent;
 pub(crate) mod prune;
 #[allow(clippy::module_inception)]
 pub(crate) mod release;

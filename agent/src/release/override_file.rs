@@ -9,6 +9,7 @@ use kelev_core::{CommitId, Project};
 use crate::host::config::{Config, Traefik};
 use crate::host::secret_store::Secrets;
 use crate::release::docker::COMMIT_LABEL;
+use crate::release::persistent::PersistentBind;
 
 /// Everything besides the commit that the override is made from, as recorded in the state:
 /// a change here makes the next deploy a real one, even of the same content.
@@ -28,6 +29,10 @@ pub(crate) fn routing(config: &Config, project: &Project, secrets: &Secrets) -> 
 }
 
 /// The override, as JSON (which compose reads as YAML). Deterministic: same inputs, same bytes.
+///
+/// Only what the agent builds and the routed service carry the commit: compose recreates a
+/// container only when its configuration changes, so a database from an image that no commit
+/// touches keeps running, the same container, across deploys and rollbacks.
 pub(crate) fn override_json(
     project: &Project,
     commit: &CommitId,
@@ -35,6 +40,7 @@ pub(crate) fn override_json(
     routed: &str,
     traefik: &Traefik,
     secrets: &Secrets,
+    persistent: &[PersistentBind],
 ) -> String {
     let name = project.name.as_str();
     let rule = project
@@ -47,9 +53,20 @@ pub(crate) fn override_json(
     for (service, definition) in services {
         let mut entry = Map::new();
         let mut labels = Map::new();
-        labels.insert(COMMIT_LABEL.into(), json!(commit.as_str()));
-        if definition.get("build").is_some() {
+        let built = definition.get("build").is_some();
+        if built || service == routed {
+            labels.insert(COMMIT_LABEL.into(), json!(commit.as_str()));
+        }
+        if built {
             entry.insert("image".into(), json!(image_name(name, service, commit)));
+        }
+        let volumes: Vec<&Value> = persistent
+            .iter()
+            .filter(|b| &b.service == service)
+            .map(|b| &b.entry)
+            .collect();
+        if !volumes.is_empty() {
+            entry.insert("volumes".into(), json!(volumes));
         }
         if service == routed {
             let router = format!("traefik.http.routers.{name}");
@@ -155,6 +172,7 @@ mod tests {
             "web",
             &Traefik::default(),
             &secrets,
+            &[],
         );
         let doc: Value = serde_json::from_str(&text).unwrap();
         let web = &doc["services"]["web"];
@@ -181,6 +199,16 @@ mod tests {
             format!("kelev-fun-worker:{commit}")
         );
         assert!(doc["services"]["Db_1"].get("image").is_none());
+        // What is built, and what is routed, belongs to the commit; an image nobody builds does
+        // not, so compose leaves its container running when nothing else about it changed.
+        assert_eq!(web["labels"][COMMIT_LABEL], commit.as_str());
+        assert_eq!(
+            doc["services"]["worker"]["labels"][COMMIT_LABEL],
+            commit.as_str()
+        );
+        assert!(doc["services"]["Db_1"]["labels"]
+            .get(COMMIT_LABEL)
+            .is_none());
         assert!(doc["services"]["Db_1"]["labels"]
             .get("traefik.enable")
             .is_none());
@@ -200,7 +228,8 @@ mod tests {
                 &services,
                 "web",
                 &Traefik::default(),
-                &secrets
+                &secrets,
+                &[]
             )
         );
     }

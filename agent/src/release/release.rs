@@ -15,6 +15,7 @@ use crate::host::layout::Layout;
 use crate::host::secret_store::Secrets;
 use crate::release::compose::{check, Compose};
 use crate::release::override_file::override_json;
+use crate::release::persistent::{persistent_binds, prepare, PersistentBind, Placed};
 
 const DEFAULT_FILES: [&str; 4] = [
     "compose.yaml",
@@ -27,6 +28,8 @@ const DEFAULT_FILES: [&str; 4] = [
 pub(crate) struct Override {
     /// The service Traefik routes to.
     pub(crate) routed: String,
+    /// The writable binds that live outside the release, each with what was done to its place.
+    pub(crate) persistent: Vec<(PersistentBind, Placed)>,
     /// Why the routed service cannot run twice at once (zero-downtime rollout), if it cannot.
     pub(crate) rolling_blocker: Option<String>,
 }
@@ -38,6 +41,8 @@ pub(crate) struct Release<'a> {
     pub(crate) dir: PathBuf,
     pub(crate) compose_file: PathBuf,
     pub(crate) override_file: PathBuf,
+    /// `KELEV_DATA_DIR`, where persistent binds live.
+    data_dir: PathBuf,
     log_dir: PathBuf,
     env: Vec<(String, String)>,
 }
@@ -63,6 +68,7 @@ impl<'a> Release<'a> {
             commit: commit.clone(),
             override_file: layout.override_file(&project.name, commit),
             log_dir: layout.compose_logs(),
+            data_dir: data,
             dir,
             compose_file,
             env,
@@ -123,6 +129,13 @@ impl<'a> Release<'a> {
             .cloned()
             .unwrap_or_default();
         let routed = self.routed_service(&services)?;
+        let binds = persistent_binds(&services, &self.dir, &self.data_dir, |path| {
+            std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+        });
+        let mut persistent = Vec::with_capacity(binds.len());
+        for bind in &binds {
+            persistent.push((bind.clone(), prepare(bind, &self.dir)?));
+        }
         let text = override_json(
             self.project,
             &self.commit,
@@ -130,6 +143,7 @@ impl<'a> Release<'a> {
             &routed,
             traefik,
             secrets,
+            &binds,
         );
         // It may hold the project's secrets.
         crate::host::layout::write_private(&self.override_file, text.as_bytes())?;
@@ -146,6 +160,7 @@ impl<'a> Release<'a> {
             None
         };
         Ok(Override {
+            persistent,
             rolling_blocker: blocker.map(|b| format!("`{routed}` cannot run twice at once: {b}")),
             routed,
         })

@@ -22,6 +22,7 @@ use crate::release::docker::Docker;
 use crate::release::health::wait_until_up;
 use crate::release::network::Network;
 use crate::release::override_file::routing;
+use crate::release::persistent;
 use crate::release::release::Release;
 
 /// What the switch works with.
@@ -79,6 +80,7 @@ impl Engine<'_> {
         let release = switch.release;
         let secrets = Secrets::load(self.layout, &project.name)?;
         let written = release.write_override(self.compose, &self.config.traefik, &secrets)?;
+        persistent::announce(&written.persistent, progress);
         self.ensure_network(progress)?;
         if switch.build {
             let _ = writeln!(progress, "building {} at {}", project.name, release.commit);

@@ -132,5 +132,5 @@ fn is_unchanged(
     Ok(!containers.is_empty()
         && containers
             .iter()
-            .all(|c| c.is_up() && c.commit.as_deref() == Some(running.commit.as_str())))
+            .all(|c| c.is_up() && c.serves(&running.commit)))
 }
