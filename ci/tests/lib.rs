@@ -1,6 +1,7 @@
 //! The `kelev` binary on real git repositories and manifests.
 
 mod allow_ssh;
+mod decide;
 mod gen_config;
 mod hash;
 mod infra;
