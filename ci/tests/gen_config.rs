@@ -66,6 +66,30 @@ fn output_matches_the_golden_files_byte_for_byte() {
     assert_eq!(again.stdout, "");
 }
 
+/// `./scripts/gen_config.py`, the runbook's command, writes the same tree from the repository's
+/// root wherever it is started, and passes `--check` and its exit code on.
+#[test]
+fn gen_config_py_is_the_same_command() {
+    let tree = crate::scratch_tree();
+    let script = tree.path().join("scripts/gen_config.py");
+    let out = crate::script(&script, &[]).expect(0, "");
+    assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
+    for file in [
+        "root.hcl",
+        "region/us-east-1/terragrunt.hcl",
+        "region/eu-central-1/terragrunt.hcl",
+    ] {
+        let made = std::fs::read_to_string(tree.path().join("terraform").join(file)).unwrap();
+        let golden = std::fs::read_to_string(golden().join("terraform").join(file)).unwrap();
+        assert_eq!(made, golden, "{file}");
+    }
+    let out = crate::script(&script, &["--check"]).expect(0, "");
+    assert_eq!(out.stdout, "up to date: 3 files\n");
+    std::fs::write(tree.path().join("terraform/root.hcl"), "edited\n").unwrap();
+    crate::script(&script, &["--check"]).expect(1, "");
+    crate::script(&script, &["--frobnicate"]).expect(64, "--frobnicate");
+}
+
 #[test]
 fn check_names_stale_and_orphaned_files() {
     let tmp = copy_golden(true);
