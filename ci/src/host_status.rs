@@ -23,16 +23,7 @@ struct HostProject {
 
 impl HostStatus {
     pub(crate) fn load(path: &Path) -> Result<HostStatus, Error> {
-        let data_error = |message: String| Error::Data {
-            what: path.display().to_string(),
-            message,
-        };
-        let bytes = std::fs::read(path).map_err(|e| data_error(e.to_string()))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            data_error(format!(
-                "not the JSON of `status --json`: {e}\nhint: docs/commands.md#status shows its shape"
-            ))
-        })
+        crate::error::read_json(path)
     }
 
     /// The content hash `project` runs with every container up (state `running`); None when the

@@ -65,14 +65,7 @@ impl Summary {
         for entry in std::fs::read_dir(results).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "json") {
-                let data_error = |message: String| Error::Data {
-                    what: path.display().to_string(),
-                    message,
-                };
-                let bytes = std::fs::read(&path).map_err(|e| data_error(e.to_string()))?;
-                let outcome: Outcome =
-                    serde_json::from_slice(&bytes).map_err(|e| data_error(e.to_string()))?;
-                outcomes.push(outcome);
+                outcomes.push(crate::error::read_json::<Outcome>(&path)?);
             }
         }
         let rows = matrix

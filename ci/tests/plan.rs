@@ -88,7 +88,7 @@ fn host_status_gives_each_entry_what_the_host_runs_with_its_containers_up() {
         "--host-status",
         status_path,
     ])
-    .expect(65, "not the JSON of `status --json`");
+    .expect(65, "expected value");
     kelev(&[
         "plan",
         "--manifest",

@@ -340,15 +340,21 @@ fn rehearse(runner: &Runner, manifest: &serde_json::Value) -> Outcome {
     }
 }
 
-fn results(pairs: &[(&Remote, &str)]) -> BTreeMap<String, String> {
+/// Project name -> value, for comparing an outcome's `results` or `reasons`.
+fn by_project(pairs: &[(&Remote, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(r, s)| (r.name.clone(), s.to_string()))
         .collect()
 }
 
-fn reasons(pairs: &[(&Remote, &str)]) -> BTreeMap<String, String> {
-    results(pairs)
+/// A world with two sites, `a` (page `a1`) and `b` (page `b1`), and the manifest of both.
+fn two_sites() -> (World, Remote, Remote, serde_json::Value) {
+    let mut world = World::new();
+    let a = world.site("a", "a1\n");
+    let b = world.site("b", "b1\n");
+    let manifest = world.manifest(&[world.entry(&a), world.entry(&b)]);
+    (world, a, b, manifest)
 }
 
 e2e_test! {
@@ -357,17 +363,14 @@ e2e_test! {
     /// down. Each run posts one message to the notification webhook, and a webhook that fails
     /// fails nothing.
     fn deploy_workflow_rehearsal() {
-        let mut world = World::new();
-        let a = world.site("a", "a1\n");
-        let b = world.site("b", "b1\n");
-        let manifest = world.manifest(&[world.entry(&a), world.entry(&b)]);
+        let (world, a, b, manifest) = two_sites();
         let mut runner = Runner::new(&world);
         let hook = WebhookReceiver::start(200);
         runner.notify_to(&hook.url);
 
         let first = rehearse(&runner, &manifest);
-        assert_eq!(first.results, results(&[(&a, "deployed"), (&b, "deployed")]));
-        assert_eq!(first.reasons, reasons(&[(&a, "new content"), (&b, "new content")]));
+        assert_eq!(first.results, by_project(&[(&a, "deployed"), (&b, "deployed")]));
+        assert_eq!(first.reasons, by_project(&[(&a, "new content"), (&b, "new content")]));
         assert_eq!(first.deploy_calls, 2);
         assert!(first.summary.contains("2 deployed, 0 unchanged, 0 failed"), "{}", first.summary);
         assert!(first.summary.contains(&format!("| {} | deployed | new content | `", a.name)));
@@ -400,8 +403,8 @@ e2e_test! {
         let failing = WebhookReceiver::start(500);
         runner.notify_to(&failing.url);
         let second = rehearse(&runner, &manifest);
-        assert_eq!(second.results, results(&[(&a, "unchanged"), (&b, "unchanged")]));
-        assert_eq!(second.reasons, reasons(&[(&a, "host runs it"), (&b, "host runs it")]));
+        assert_eq!(second.results, by_project(&[(&a, "unchanged"), (&b, "unchanged")]));
+        assert_eq!(second.reasons, by_project(&[(&a, "host runs it"), (&b, "host runs it")]));
         assert_eq!(second.deploy_calls, 0);
         assert_eq!((world.images(&a.name), world.images(&b.name)), images);
         assert_eq!(releases(), files);
@@ -412,8 +415,8 @@ e2e_test! {
         a.write("www/index.html", "a2\n");
         a.commit("a2");
         let third = rehearse(&runner, &manifest);
-        assert_eq!(third.results, results(&[(&a, "deployed"), (&b, "unchanged")]));
-        assert_eq!(third.reasons, reasons(&[(&a, "new content"), (&b, "host runs it")]));
+        assert_eq!(third.results, by_project(&[(&a, "deployed"), (&b, "unchanged")]));
+        assert_eq!(third.reasons, by_project(&[(&a, "new content"), (&b, "host runs it")]));
         assert_eq!(third.deploy_calls, 1);
         assert_eq!(world.page(&a.name), "a2\n");
         assert_eq!(third.notify.trim(), "no KELEV_NOTIFY_URL secret: no notification");
@@ -424,7 +427,7 @@ e2e_test! {
         // b leaves the manifest: the plan job's remove step takes it down.
         let smaller = world.manifest(&[world.entry(&a)]);
         let fourth = rehearse(&runner, &smaller);
-        assert_eq!(fourth.results, results(&[(&a, "unchanged")]));
+        assert_eq!(fourth.results, by_project(&[(&a, "unchanged")]));
         let left = kelev_e2e::docker(&["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={}", b.name)]);
         assert_eq!(left.trim(), "");
     }
@@ -435,28 +438,25 @@ e2e_test! {
     /// run, and a host wiped after a full run gets every project again though every
     /// `deployed-<name>-<hash>` artifact is still there.
     fn rehearsal_converges_on_what_the_host_runs() {
-        let mut world = World::new();
-        let a = world.site("a", "a1\n");
-        let b = world.site("b", "b1\n");
-        let manifest = world.manifest(&[world.entry(&a), world.entry(&b)]);
+        let (world, a, b, manifest) = two_sites();
         let runner = Runner::new(&world);
         rehearse(&runner, &manifest);
         a.write("www/index.html", "a2\n");
         a.commit("a2");
-        assert_eq!(rehearse(&runner, &manifest).results, results(&[(&a, "deployed"), (&b, "unchanged")]));
+        assert_eq!(rehearse(&runner, &manifest).results, by_project(&[(&a, "deployed"), (&b, "unchanged")]));
 
         world.ssh(format!("rollback {}", a.name)).run().ok();
         assert_eq!(world.page(&a.name), "a1\n");
         let after_rollback = rehearse(&runner, &manifest);
-        assert_eq!(after_rollback.results, results(&[(&a, "deployed"), (&b, "unchanged")]));
-        assert_eq!(after_rollback.reasons, reasons(&[(&a, "host lacks it"), (&b, "host runs it")]));
+        assert_eq!(after_rollback.results, by_project(&[(&a, "deployed"), (&b, "unchanged")]));
+        assert_eq!(after_rollback.reasons, by_project(&[(&a, "host lacks it"), (&b, "host runs it")]));
         assert_eq!(world.page(&a.name), "a2\n");
 
         world.wipe();
         let artifacts = std::fs::read_dir(&runner.artifacts).unwrap().count();
         let rebuilt = rehearse(&runner, &manifest);
-        assert_eq!(rebuilt.results, results(&[(&a, "deployed"), (&b, "deployed")]));
-        assert_eq!(rebuilt.reasons, reasons(&[(&a, "host lacks it"), (&b, "host lacks it")]));
+        assert_eq!(rebuilt.results, by_project(&[(&a, "deployed"), (&b, "deployed")]));
+        assert_eq!(rebuilt.reasons, by_project(&[(&a, "host lacks it"), (&b, "host lacks it")]));
         assert_eq!(rebuilt.deploy_calls, 2);
         assert!(rebuilt.summary.contains("2 deployed, 0 unchanged, 0 failed"), "{}", rebuilt.summary);
         assert!(rebuilt.summary.contains(&format!("| {} | deployed | host lacks it | `", b.name)));
