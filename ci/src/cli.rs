@@ -40,6 +40,25 @@ pub(crate) enum Command {
         /// Only these projects (repeatable); default: all
         #[arg(long = "project", value_name = "NAME")]
         projects: Vec<String>,
+        /// The host's `status --json`: each entry gets `running`, the content hash the host
+        /// runs with its containers up (empty if none)
+        #[arg(long, value_name = "FILE")]
+        host_status: Option<PathBuf>,
+    },
+    /// Decide whether a deploy job deploys: print `deploy=true|false` and `reason=...`
+    Decide {
+        /// The content hash of the commit to deploy (`kelev hash`)
+        #[arg(long)]
+        hash: String,
+        /// The matrix entry's `running`: what the host runs with its containers up
+        #[arg(long, default_value = "")]
+        running: String,
+        /// How many `deployed-<name>-<hash>` artifacts record this content
+        #[arg(long, default_value_t = 0)]
+        artifacts: u32,
+        /// Deploy whatever the host runs
+        #[arg(long)]
+        force: bool,
     },
     /// Write the Terragrunt tree (terraform/root.hcl, terraform/region/<REGION>/terragrunt.hcl)
     /// from config.json
@@ -69,9 +88,16 @@ pub(crate) enum Command {
         /// The matrix `kelev plan` printed
         #[arg(long)]
         matrix: String,
-        /// A directory of `<project>.json` results: {"name","result","commit","hash"}
+        /// A directory of `<project>.json` results: {"name","result","reason","commit","hash"}
         #[arg(long)]
         results: PathBuf,
+        /// `markdown` for the job summary, `webhook` for the JSON a Slack or Discord incoming
+        /// webhook takes
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: crate::summary::Format,
+        /// A link to the run, put under the webhook message's table
+        #[arg(long, value_name = "URL")]
+        run_url: Option<String>,
     },
     /// Print a shell completion script
     Completions {
@@ -91,7 +117,17 @@ impl Command {
                 manifest,
                 project,
             } => crate::hash::run(&repo, &rev, manifest.as_deref(), project.as_deref(), stdout),
-            Command::Plan { manifest, projects } => crate::plan::run(&manifest, &projects, stdout),
+            Command::Plan {
+                manifest,
+                projects,
+                host_status,
+            } => crate::plan::run(&manifest, &projects, host_status.as_deref(), stdout),
+            Command::Decide {
+                hash,
+                running,
+                artifacts,
+                force,
+            } => crate::decision::run(&hash, &running, artifacts, force, stdout),
             Command::GenConfig {
                 config,
                 mapping,
@@ -107,7 +143,12 @@ impl Command {
                 stdout,
             ),
             Command::AllowSsh { ip, config } => crate::allow_ssh::run(&config, ip, stdout),
-            Command::Summary { matrix, results } => crate::summary::run(&matrix, &results, stdout),
+            Command::Summary {
+                matrix,
+                results,
+                format,
+                run_url,
+            } => crate::summary::run(&matrix, &results, format, run_url.as_deref(), stdout),
             Command::Completions { shell } => {
                 use clap::CommandFactory;
                 clap_complete::generate(shell, &mut Cli::command(), "kelev", stdout);

@@ -1,6 +1,6 @@
 //! Every way a `kelev` subcommand can fail, and its exit code (the agent's sysexits).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kelev_core::{ExitCode, ManifestError};
 
@@ -21,6 +21,14 @@ pub(crate) enum Error {
 }
 
 impl Error {
+    /// Bad data in the file at `path`.
+    pub(crate) fn data_at(path: &Path, message: String) -> Error {
+        Error::Data {
+            what: path.display().to_string(),
+            message,
+        }
+    }
+
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             Error::Manifest(_) | Error::UnknownProject { .. } | Error::Data { .. } => {
@@ -30,4 +38,10 @@ impl Error {
             Error::Unavailable { .. } => ExitCode::Unavailable,
         }
     }
+}
+
+/// Read and parse the JSON file at `path`; either failure is bad data there.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::data_at(path, e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::data_at(path, e.to_string()))
 }

@@ -86,13 +86,8 @@ fn io_error(path: &Path, e: std::io::Error) -> Error {
 }
 
 fn load_mapping(path: &Path) -> Result<BTreeMap<String, RegionImage>, Error> {
-    let data = |message: String| Error::Data {
-        what: path.display().to_string(),
-        message,
-    };
-    let bytes = std::fs::read(path).map_err(|e| data(e.to_string()))?;
-    let mapping: BTreeMap<String, RegionImage> =
-        serde_json::from_slice(&bytes).map_err(|e| data(e.to_string()))?;
+    let data = |message: String| Error::data_at(path, message);
+    let mapping: BTreeMap<String, RegionImage> = crate::error::read_json(path)?;
     for (region, image) in &mapping {
         let id = image.ami.strip_prefix("ami-").unwrap_or("");
         if !(8..=17).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_hexdigit()) {

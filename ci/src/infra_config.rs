@@ -41,14 +41,10 @@ pub(crate) struct DeployKey {
 
 impl InfraConfig {
     pub(crate) fn load(path: &Path) -> Result<InfraConfig, Error> {
-        let data = |message: String| Error::Data {
-            what: path.display().to_string(),
-            message,
-        };
-        let bytes = std::fs::read(path).map_err(|e| data(e.to_string()))?;
-        let config: InfraConfig =
-            serde_json::from_slice(&bytes).map_err(|e| data(e.to_string()))?;
-        config.validate().map_err(data)?;
+        let config: InfraConfig = crate::error::read_json(path)?;
+        config
+            .validate()
+            .map_err(|message| Error::data_at(path, message))?;
         Ok(config)
     }
 

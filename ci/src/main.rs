@@ -2,12 +2,15 @@
 
 mod allow_ssh;
 mod cli;
+mod decision;
 mod error;
 mod gen_config;
 mod hash;
+mod host_status;
 mod infra_config;
 mod plan;
 mod summary;
+mod webhook;
 
 use std::io::Write;
 

@@ -18,72 +18,151 @@ struct Entry {
     name: String,
 }
 
+/// One deploy job's `results/<name>.json`, as deploy.yml's `result` step writes it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Outcome {
     name: String,
     result: String,
     #[serde(default)]
+    reason: String,
+    #[serde(default)]
     commit: String,
     #[serde(default)]
     hash: String,
 }
 
-pub(crate) fn run(matrix: &str, results: &Path, out: &mut dyn Write) -> Result<i32, Error> {
-    let matrix: Matrix = serde_json::from_str(matrix).map_err(|e| Error::Data {
-        what: "--matrix".into(),
-        message: e.to_string(),
-    })?;
-    let mut outcomes = Vec::new();
-    for entry in std::fs::read_dir(results).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let bytes = std::fs::read(&path).map_err(|e| Error::Data {
-                what: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            let outcome: Outcome = serde_json::from_slice(&bytes).map_err(|e| Error::Data {
-                what: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            outcomes.push(outcome);
+/// How the table is printed: Markdown for the job summary, or the one JSON message of a
+/// notification webhook.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Format {
+    Markdown,
+    Webhook,
+}
+
+/// One project's line, in matrix order.
+pub(crate) struct Row {
+    pub(crate) name: String,
+    /// `deployed`, `unchanged` or `failed`.
+    pub(crate) result: &'static str,
+    /// Why it was deployed or skipped (`kelev decide`), empty if the job never got that far.
+    pub(crate) reason: String,
+    pub(crate) commit: String,
+    pub(crate) hash: String,
+}
+
+pub(crate) struct Summary {
+    pub(crate) rows: Vec<Row>,
+}
+
+impl Summary {
+    fn load(matrix: &str, results: &Path) -> Result<Summary, Error> {
+        let matrix: Matrix = serde_json::from_str(matrix).map_err(|e| Error::Data {
+            what: "--matrix".into(),
+            message: e.to_string(),
+        })?;
+        let mut outcomes = Vec::new();
+        for entry in std::fs::read_dir(results).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                outcomes.push(crate::error::read_json::<Outcome>(&path)?);
+            }
         }
+        let rows = matrix
+            .include
+            .into_iter()
+            .map(
+                |entry| match outcomes.iter().position(|o| o.name == entry.name) {
+                    Some(i) => {
+                        let o = outcomes.swap_remove(i);
+                        let result = match o.result.as_str() {
+                            "deployed" => "deployed",
+                            "unchanged" => "unchanged",
+                            _ => "failed",
+                        };
+                        Row {
+                            name: o.name,
+                            result,
+                            reason: o.reason,
+                            commit: o.commit,
+                            hash: o.hash,
+                        }
+                    }
+                    None => Row {
+                        name: entry.name,
+                        result: "failed",
+                        reason: String::new(),
+                        commit: String::new(),
+                        hash: String::new(),
+                    },
+                },
+            )
+            .collect();
+        Ok(Summary { rows })
     }
-    let mut table =
-        String::from("| project | result | commit | content hash |\n|---|---|---|---|\n");
-    let mut counts = [0usize; 3];
-    for entry in &matrix.include {
-        let outcome = outcomes.iter().find(|o| o.name == entry.name);
-        let (result, commit, hash) = match outcome {
-            Some(o) if ["deployed", "unchanged"].contains(&o.result.as_str()) => {
-                (o.result.as_str(), o.commit.as_str(), o.hash.as_str())
-            }
-            Some(o) => ("failed", o.commit.as_str(), o.hash.as_str()),
-            None => ("failed", "", ""),
-        };
-        counts[match result {
-            "deployed" => 0,
-            "unchanged" => 1,
-            _ => 2,
-        }] += 1;
-        let short = |s: &str| {
-            if s.is_empty() {
-                "-".to_owned()
-            } else {
-                format!("`{}`", &s[..s.len().min(12)])
-            }
-        };
-        table.push_str(&format!(
-            "| {} | {result} | {} | {} |\n",
-            entry.name,
-            short(commit),
-            short(hash)
-        ));
+
+    /// `1 deployed, 0 unchanged, 1 failed`
+    pub(crate) fn counts(&self) -> String {
+        let count = |result: &str| self.rows.iter().filter(|r| r.result == result).count();
+        format!(
+            "{} deployed, {} unchanged, {} failed",
+            count("deployed"),
+            count("unchanged"),
+            count("failed")
+        )
     }
-    let _ = write!(
-        out,
-        "### kelev deploy\n\n{} deployed, {} unchanged, {} failed\n\n{table}",
-        counts[0], counts[1], counts[2]
-    );
+
+    fn markdown(&self) -> String {
+        let mut text = format!(
+            "### kelev deploy\n\n{}\n\n| project | result | why | commit | content hash |\n|---|---|---|---|---|\n",
+            self.counts()
+        );
+        for row in &self.rows {
+            let code = |s: &str| {
+                if s.is_empty() {
+                    "-".to_owned()
+                } else {
+                    format!("`{}`", short(s))
+                }
+            };
+            text.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                row.name,
+                row.result,
+                or_dash(&row.reason),
+                code(&row.commit),
+                code(&row.hash)
+            ));
+        }
+        text
+    }
+}
+
+/// The first 12 hex digits of a commit or content hash, as docs/commands.md shows them.
+pub(crate) fn short(s: &str) -> &str {
+    &s[..s.len().min(12)]
+}
+
+pub(crate) fn or_dash(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
+}
+
+pub(crate) fn run(
+    matrix: &str,
+    results: &Path,
+    format: Format,
+    run_url: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<i32, Error> {
+    let summary = Summary::load(matrix, results)?;
+    let text = match format {
+        Format::Markdown => summary.markdown(),
+        Format::Webhook => format!("{}\n", crate::webhook::message(&summary, run_url)),
+    };
+    let _ = write!(out, "{text}");
     Ok(0)
 }

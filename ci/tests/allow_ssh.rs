@@ -47,3 +47,28 @@ fn adds_once_and_keeps_formatting() {
     ])
     .expect(65, "/nonexistent.json");
 }
+
+/// `scripts/allow_current_machine_ssh.sh --ip`: the address added, then the tree regenerated
+/// through `scripts/gen_config.py`, from the repository's root wherever it is started.
+#[test]
+fn the_script_adds_and_regenerates_the_tree() {
+    let tree = crate::scratch_tree();
+    let script = tree.path().join("scripts/allow_current_machine_ssh.sh");
+    let out = crate::script(&script, &["--ip", "198.51.100.23"]).expect(0, "");
+    assert!(
+        out.stdout.starts_with("added 198.51.100.23/32"),
+        "{}",
+        out.stdout
+    );
+    let config = std::fs::read_to_string(tree.path().join("config.json")).unwrap();
+    assert!(config.contains("\"198.51.100.23/32\""));
+    let hcl = std::fs::read_to_string(
+        tree.path()
+            .join("terraform/region/us-east-1/terragrunt.hcl"),
+    )
+    .unwrap();
+    assert!(hcl.contains("198.51.100.23/32"), "{hcl}");
+    let check = crate::script(&tree.path().join("scripts/gen_config.py"), &["--check"]);
+    assert_eq!(check.expect(0, "").stdout, "up to date: 3 files\n");
+    crate::script(&script, &["--ip", "not-an-ip"]).expect(64, "invalid value");
+}

@@ -44,19 +44,25 @@ fn copy_golden(with_tree: bool) -> tempfile::TempDir {
     tmp
 }
 
-#[test]
-fn output_matches_the_golden_files_byte_for_byte() {
-    let tmp = copy_golden(false);
-    gen(tmp.path(), &[]).expect(0, "");
+/// `dir/terraform` holds exactly the golden files' bytes.
+#[track_caller]
+fn assert_golden_tree(dir: &Path) {
     for file in [
         "root.hcl",
         "region/us-east-1/terragrunt.hcl",
         "region/eu-central-1/terragrunt.hcl",
     ] {
-        let made = std::fs::read_to_string(tmp.path().join("terraform").join(file)).unwrap();
+        let made = std::fs::read_to_string(dir.join("terraform").join(file)).unwrap();
         let golden = std::fs::read_to_string(golden().join("terraform").join(file)).unwrap();
         assert_eq!(made, golden, "{file}");
     }
+}
+
+#[test]
+fn output_matches_the_golden_files_byte_for_byte() {
+    let tmp = copy_golden(false);
+    gen(tmp.path(), &[]).expect(0, "");
+    assert_golden_tree(tmp.path());
     // Templates cannot be smuggled in through config values.
     let hcl = std::fs::read_to_string(golden().join("terraform/region/us-east-1/terragrunt.hcl"))
         .unwrap();
@@ -64,6 +70,22 @@ fn output_matches_the_golden_files_byte_for_byte() {
     // Deterministic: a second run writes nothing.
     let again = gen(tmp.path(), &[]).expect(0, "");
     assert_eq!(again.stdout, "");
+}
+
+/// `./scripts/gen_config.py`, the runbook's command, writes the same tree from the repository's
+/// root wherever it is started, and passes `--check` and its exit code on.
+#[test]
+fn gen_config_py_is_the_same_command() {
+    let tree = crate::scratch_tree();
+    let script = tree.path().join("scripts/gen_config.py");
+    let out = crate::script(&script, &[]).expect(0, "");
+    assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
+    assert_golden_tree(tree.path());
+    let out = crate::script(&script, &["--check"]).expect(0, "");
+    assert_eq!(out.stdout, "up to date: 3 files\n");
+    std::fs::write(tree.path().join("terraform/root.hcl"), "edited\n").unwrap();
+    crate::script(&script, &["--check"]).expect(1, "");
+    crate::script(&script, &["--frobnicate"]).expect(64, "--frobnicate");
 }
 
 #[test]

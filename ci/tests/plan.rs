@@ -32,6 +32,74 @@ fn matrix_for_every_or_some_projects() {
 }
 
 #[test]
+fn host_status_gives_each_entry_what_the_host_runs_with_its_containers_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = write(
+        tmp.path(),
+        r#"{"domain":"kelev.dev","projects":[
+            {"name":"up","repo":"file:///up"},
+            {"name":"degraded","repo":"file:///degraded"},
+            {"name":"never","repo":"file:///never"},
+            {"name":"absent","repo":"file:///absent"}]}"#,
+    );
+    let (h1, h2) = ("1".repeat(64), "2".repeat(64));
+    // The shape of `status --json` (docs/commands.md#status), fields the plan does not read
+    // included.
+    let status = format!(
+        r#"{{"projects":[
+        {{"checkout":null,"commit":"c","containers":[],"content_hash":"{h2}","deployed_at":null,"name":"degraded","rollout":"recreate","state":"degraded"}},
+        {{"checkout":null,"commit":null,"containers":[],"content_hash":null,"deployed_at":null,"name":"never","rollout":"recreate","state":"not-deployed"}},
+        {{"checkout":null,"commit":"c","containers":[],"content_hash":"{h2}","deployed_at":null,"name":"old","rollout":null,"state":"orphaned"}},
+        {{"checkout":"c","commit":"c","containers":[{{"health":null,"service":"web","state":"running"}}],"content_hash":"{h1}","deployed_at":"2026-11-27T15:10:28Z","name":"up","rollout":"recreate","state":"running"}}]}}"#
+    );
+    let status_path = tmp.path().join("host-status.json");
+    std::fs::write(&status_path, status).unwrap();
+    let status_path = status_path.to_str().unwrap();
+    let out = kelev(&[
+        "plan",
+        "--manifest",
+        &manifest,
+        "--host-status",
+        status_path,
+    ])
+    .expect(0, "");
+    let matrix: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let running: Vec<(&str, &str)> = matrix["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["running"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        running,
+        [
+            ("absent", ""),
+            ("degraded", ""),
+            ("never", ""),
+            ("up", h1.as_str())
+        ]
+    );
+
+    std::fs::write(tmp.path().join("host-status.json"), "error: denied\n").unwrap();
+    kelev(&[
+        "plan",
+        "--manifest",
+        &manifest,
+        "--host-status",
+        status_path,
+    ])
+    .expect(65, "expected value");
+    kelev(&[
+        "plan",
+        "--manifest",
+        &manifest,
+        "--host-status",
+        "/nonexistent",
+    ])
+    .expect(65, "`/nonexistent`");
+}
+
+#[test]
 fn bad_manifests_are_65_with_the_agents_messages() {
     let tmp = tempfile::tempdir().unwrap();
     for (json, message) in [
@@ -58,7 +126,7 @@ fn bad_manifests_are_65_with_the_agents_messages() {
 
 #[test]
 fn help_and_completions() {
-    for sub in ["hash", "plan", "summary", "completions"] {
+    for sub in ["hash", "plan", "decide", "summary", "completions"] {
         let out = kelev(&[sub, "--help"]).expect(0, "");
         assert!(out.stdout.contains("Usage: kelev"), "{sub}");
     }

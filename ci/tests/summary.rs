@@ -1,46 +1,130 @@
-//! `kelev summary`: the closing table, with missing results counted as failures.
+//! `kelev summary`: the closing table, with missing results counted as failures, as Markdown for
+//! the job summary and as the webhook message.
 
 use crate::kelev;
 
-#[test]
-fn table_counts_deployed_unchanged_and_failed() {
+const MATRIX: &str = r#"{"include":[{"name":"one","repo":"r","ref":"main"},{"name":"two","repo":"r","ref":"main"},{"name":"three","repo":"r","ref":"main"}]}"#;
+
+/// Results for `one` (deployed) and `two` (unchanged); `three` has none.
+fn results() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let h = "a".repeat(64);
     let c = "b".repeat(40);
     std::fs::write(
         tmp.path().join("one.json"),
-        format!(r#"{{"name":"one","result":"deployed","commit":"{c}","hash":"{h}"}}"#),
+        format!(
+            r#"{{"name":"one","result":"deployed","reason":"host lacks it","commit":"{c}","hash":"{h}"}}"#
+        ),
     )
     .unwrap();
     std::fs::write(
         tmp.path().join("two.json"),
-        format!(r#"{{"name":"two","result":"unchanged","commit":"{c}","hash":"{h}"}}"#),
+        format!(
+            r#"{{"name":"two","result":"unchanged","reason":"host runs it","commit":"{c}","hash":"{h}"}}"#
+        ),
     )
     .unwrap();
-    let matrix = r#"{"include":[{"name":"one","repo":"r","ref":"main"},{"name":"two","repo":"r","ref":"main"},{"name":"three","repo":"r","ref":"main"}]}"#;
+    tmp
+}
+
+fn summary(results: &std::path::Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "summary",
+        "--matrix",
+        MATRIX,
+        "--results",
+        results.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    kelev(&args).expect(0, "").stdout
+}
+
+#[test]
+fn table_counts_deployed_unchanged_and_failed_and_says_why() {
+    let tmp = results();
+    assert_eq!(
+        summary(tmp.path(), &[]),
+        "### kelev deploy
+
+1 deployed, 1 unchanged, 1 failed
+
+| project | result | why | commit | content hash |
+|---|---|---|---|---|
+| one | deployed | host lacks it | `bbbbbbbbbbbb` | `aaaaaaaaaaaa` |
+| two | unchanged | host runs it | `bbbbbbbbbbbb` | `aaaaaaaaaaaa` |
+| three | failed | - | - | - |
+"
+    );
+    kelev(&["summary", "--matrix", "nope", "--results", "/nonexistent"]).expect(65, "`--matrix`");
+}
+
+#[test]
+fn older_results_without_a_reason_still_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("one.json"),
+        r#"{"name":"one","result":"deployed","commit":"c","hash":"h"}"#,
+    )
+    .unwrap();
+    let out = summary(tmp.path(), &[]);
+    assert!(out.contains("| one | deployed | - | `c` | `h` |"), "{out}");
+}
+
+#[test]
+fn webhook_message_is_one_json_object_for_slack_and_discord() {
+    let tmp = results();
+    let out = summary(
+        tmp.path(),
+        &[
+            "--format",
+            "webhook",
+            "--run-url",
+            "https://github.com/o/k/actions/runs/7",
+        ],
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let message: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let text = "kelev deploy: 1 deployed, 1 unchanged, 1 failed
+```
+project  result     why            commit
+one      deployed   host lacks it  bbbbbbbbbbbb
+two      unchanged  host runs it   bbbbbbbbbbbb
+three    failed     -              -
+```
+https://github.com/o/k/actions/runs/7";
+    assert_eq!(
+        message,
+        serde_json::json!({"text": text, "content": text}),
+        "Slack reads `text`, Discord `content`"
+    );
+}
+
+#[test]
+fn webhook_message_stays_within_discords_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..60)
+        .map(|i| format!("{}{i:02}", "p".repeat(40)))
+        .collect();
+    let include: Vec<_> = names
+        .iter()
+        .map(|n| serde_json::json!({"name": n, "repo": "r", "ref": "main"}))
+        .collect();
+    let matrix = serde_json::json!({ "include": include }).to_string();
     let out = kelev(&[
         "summary",
         "--matrix",
-        matrix,
+        &matrix,
         "--results",
         tmp.path().to_str().unwrap(),
+        "--format",
+        "webhook",
     ])
-    .expect(0, "");
-    assert!(
-        out.stdout.contains("1 deployed, 1 unchanged, 1 failed"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("| one | deployed | `bbbbbbbbbbbb` | `aaaaaaaaaaaa` |"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("| three | failed | - | - |"),
-        "{}",
-        out.stdout
-    );
-    kelev(&["summary", "--matrix", "nope", "--results", "/nonexistent"]).expect(65, "`--matrix`");
+    .expect(0, "")
+    .stdout;
+    let message: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let content = message["content"].as_str().unwrap();
+    assert!(content.chars().count() <= 2000, "{}", content.len());
+    assert!(content.starts_with("kelev deploy: 0 deployed, 0 unchanged, 60 failed\n"));
+    assert!(content.contains(&format!("{} ", names[0])));
+    assert!(content.contains(" more (see the run)\n```"), "{content}");
 }
