@@ -1,6 +1,7 @@
-//! More faults that must leave the running release serving and lose nothing: an unreachable git
-//! remote, a full filesystem under the agent root (a small tmpfs of the test's own), a corrupt
-//! `state.json` and a missing manifest. Each gives one clear `error:` line and its exit code.
+//! Faults that must leave the running release serving and lose nothing: a failed build, a build
+//! past the deploy timeout, an unreachable or stalled git remote, a full filesystem under the
+//! agent root (a small tmpfs of the test's own), a corrupt `state.json` and a missing manifest.
+//! Each gives one clear `error:` line and its exit code.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -426,5 +427,54 @@ e2e_test! {
             assert_eq!(world.page(&name), "old\n");
         }
         drop(stalled);
+    }
+}
+
+e2e_test! {
+    fn failed_build_keeps_the_old_release_serving() {
+        let mut world = World::new();
+        let site = world.site("fail", "good\n");
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let good = site.head();
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+
+        site.write("Dockerfile", &dockerfile(Some("\"false\"")));
+        site.write("www/index.html", "broken\n");
+        let bad = site.commit("broken");
+        let out = world.ssh(format!("deploy {} {bad}", site.name)).run().code(1);
+        let out = out.stderr_has("compose build");
+        assert_eq!(out.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "{}", out.report());
+        assert_eq!(world.page(&site.name), "good\n");
+        let status = world.status(&site.name);
+        assert_eq!(status["commit"], good.as_str());
+        assert_eq!(status["checkout"], good.as_str());
+        assert_eq!(status["state"], "running");
+        let releases = world.root.join("projects").join(&site.name).join("releases");
+        for entry in std::fs::read_dir(releases).unwrap() {
+            let name = entry.unwrap().file_name();
+            assert!(!name.to_string_lossy().starts_with(".tmp"), "no partial release left");
+        }
+    }
+}
+
+e2e_test! {
+    /// A build that outlasts deploy_timeout_secs is stopped; the old release keeps serving.
+    fn deploy_timeout_stops_the_build() {
+        let mut world = World::new();
+        let site = world.site("timeout", "old\n");
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        world.write_config(&serde_json::json!({"deploy_timeout_secs": 3}));
+        site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"60\"")));
+        site.write("www/index.html", "new\n");
+        let slow = site.commit("slow");
+        let started = Instant::now();
+        world
+            .ssh(format!("deploy {} {slow}", site.name))
+            .run()
+            .code(1)
+            .stderr_has("interrupted by the deploy timeout");
+        assert!(started.elapsed() < Duration::from_secs(40));
+        assert_eq!(world.page(&site.name), "old\n");
     }
 }

@@ -1,7 +1,7 @@
-//! The Docker engine stopped in the middle of a build: a clear error and exit code, nothing of
+//! The Docker engine unreachable (69, nothing touched) or stopped in the middle of a build: a clear error and exit code, nothing of
 //! the agent's lost, and once the engine is back the old release serves and the next deploy
 //! works. The test runs its own dockerd (own socket, data and exec roots), so stopping it
-//! disturbs nothing else on the machine.
+//! disturbs nothing else on the machine; that engine also shows the build cache pruned.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -255,5 +255,23 @@ e2e_test! {
         let cache = build_cache(&engine);
         assert!(!has(&cache, "one"), "cache unused for 21 s survived: {cache:?}");
         assert!(has(&cache, "two"), "the last build's cache went: {cache:?}");
+    }
+}
+
+e2e_test! {
+    fn unreachable_docker_is_69() {
+        let mut world = World::new();
+        let site = world.site("nodocker", "x\n");
+        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let dead = "unix:///nonexistent/docker.sock";
+        world.write_config(&serde_json::json!({
+            "docker": ["docker", "-H", dead],
+            "compose": ["docker", "-H", dead, "compose"],
+        }));
+        for command in ["status".to_owned(), format!("deploy {}", site.name)] {
+            let out = world.ssh(command).run().code(69);
+            assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.report());
+            out.stderr_has("error: docker is unreachable");
+        }
     }
 }
