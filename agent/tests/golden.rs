@@ -59,5 +59,5 @@ fn grammar_refusals_are_exactly_the_golden_text() {
         write!(transcript, "$ {shown}\nexit {code}\n{}\n", out.stderr).unwrap();
         assert_eq!(test.audit()[0]["result"], "refused", "{shown}");
     }
-    assert_golden(golden("grammar-refusals.expected"), &transcript);
+    assert_golden(golden("grammar-refusals.expected"), &[], &transcript);
 }

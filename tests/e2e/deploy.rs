@@ -8,10 +8,8 @@ use crate::e2e_test;
 e2e_test! {
     /// deploy A, then B: the page changes; B again: `unchanged` and no image is built.
     fn deploy_change_and_unchanged() {
-        let mut world = World::new();
-        let site = world.site("fun", "version A\n");
+        let (world, site) = World::with_site("fun", "version A\n");
         let a = site.head();
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         let name = &site.name;
 
         let out = world.ssh(format!("deploy {name} {a}")).run().ok();
@@ -84,7 +82,7 @@ e2e_test! {
         assert_eq!(s2["commit"], s2["checkout"]);
         assert_eq!(world.page(&one.name), world.page(&two.name));
         let override_of = |name: &str, commit: &str| {
-            std::fs::read_to_string(world.root.join(format!("projects/{name}/overrides/{commit}.json")))
+            std::fs::read_to_string(world.override_file(&name, &commit))
                 .unwrap()
                 .replace(name, "NAME")
                 .replace(commit, "COMMIT")
@@ -114,7 +112,7 @@ e2e_test! {
         // (git http-backend's default), fetches the history it lacks.
         site.write("www/index.html", "over http 3\n");
         site.commit("3");
-        let mirror = world.root.join("projects").join(&site.name).join("repo.git");
+        let mirror = world.mirror_dir(&site.name);
         assert!(mirror.join("shallow").is_file(), "the mirror is shallow");
         let first = {
             let out = kelev_e2e::Run::new("git")
@@ -134,19 +132,17 @@ e2e_test! {
     /// Compose sees KELEV_PROJECT, KELEV_COMMIT and KELEV_DATA_DIR, and nothing of the SSH
     /// session's environment.
     fn compose_gets_only_the_documented_environment() {
-        let mut world = World::new();
-        let site = world.site("env", "env\n");
+        let (world, site) = World::with_site("env", "env\n");
         site.write(
             "compose.yaml",
             "services:\n  web:\n    build: .\n    init: true\n    environment:\n      KP: ${KELEV_PROJECT}\n      KC: ${KELEV_COMMIT}\n      KD: ${KELEV_DATA_DIR}\n      LEAK: ${SSH_CONNECTION:-none}/${SSH_ORIGINAL_COMMAND:-none}/${USER:-none}/${LANG:-none}\n    volumes:\n      - ${KELEV_DATA_DIR}:/data\n",
         );
         let commit = site.commit("env");
         let name = site.name.clone();
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         world.ssh_base("ci").args(["-o", "SendEnv=LANG"]).arg(format!("deploy {name}")).env("LANG", "de_DE.UTF-8").run().ok();
 
         let env: Vec<String> = serde_json::from_str(&docker(&["inspect", "-f", "{{json .Config.Env}}", &format!("{name}-web-1")])).unwrap();
-        let data = world.root.join("data").join(&name);
+        let data = world.data_dir(&name);
         assert!(env.contains(&format!("KP={name}")), "{env:?}");
         assert!(env.contains(&format!("KC={commit}")), "{env:?}");
         assert!(env.contains(&format!("KD={}", data.display())), "{env:?}");
@@ -173,7 +169,7 @@ e2e_test! {
         for commit in &commits {
             world.ssh(format!("deploy {} {commit}", site.name)).run().ok();
         }
-        let releases = world.root.join("projects").join(&site.name).join("releases");
+        let releases = world.releases_dir(&site.name);
         let mut kept: Vec<String> = std::fs::read_dir(&releases)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -196,12 +192,10 @@ const HEALTHCHECKED: &str = "services:\n  web:\n    build: .\n    init: true\n  
 
 e2e_test! {
     fn unhealthy_release_is_replaced_by_the_running_one() {
-        let mut world = World::new();
-        let site = world.site("health", "good\n");
+        let (world, site) = World::with_site("health", "good\n");
         site.write("compose.yaml", HEALTHCHECKED);
         site.write("www/ok", "ok\n");
         let good = site.commit("healthy");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         let name = site.name.clone();
         world.ssh(format!("deploy {name}")).run().ok();
         assert_eq!(world.status(&name)["containers"][0]["health"], "healthy");

@@ -7,12 +7,10 @@ use crate::e2e_test;
 e2e_test! {
     /// remove: only for projects gone from the manifest; containers go, data stays.
     fn remove_keeps_data() {
-        let mut world = World::new();
-        let site = world.site("gone", "bye\n");
+        let (world, site) = World::with_site("gone", "bye\n");
         let name = site.name.clone();
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         world.ssh(format!("deploy {name}")).run().ok();
-        let marker = world.root.join("data").join(&name).join("keep.txt");
+        let marker = world.data_dir(&name).join("keep.txt");
         std::fs::write(&marker, "precious").unwrap();
 
         world.ssh(format!("remove {name}")).run().code(65).stderr_has("still in the manifest");

@@ -6,10 +6,8 @@ use crate::e2e_test;
 
 e2e_test! {
     fn rollback_goes_back_without_building() {
-        let mut world = World::new();
-        let site = world.site("back", "A\n");
+        let (world, site) = World::with_site("back", "A\n");
         let a = site.head();
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         let name = site.name.clone();
         world.ssh(format!("rollback {name}")).run().code(1).stderr_has("nothing runs");
         world.ssh(format!("deploy {name} {a}")).run().ok();

@@ -1,6 +1,6 @@
 //! status through sshd: what runs, as Docker reports it, and the routing the override set.
 
-use kelev_e2e::{docker, World};
+use kelev_e2e::{assert_golden, docker, World};
 
 use crate::e2e_test;
 
@@ -9,11 +9,13 @@ e2e_test! {
     fn labels_networks_and_status() {
         let mut world = World::new();
         let site = world.site("fun", "hi\n");
+        // In the manifest, never deployed: a row of its own in the table.
+        let idle = world.site("idle", "idle\n");
         let name = site.name.clone();
         let mut entry = world.entry(&site);
         entry["domains"] = serde_json::json!(["a.kelev.test", "b.kelev.test"]);
         entry["port"] = serde_json::json!(80);
-        world.install_manifest(&world.manifest(&[entry]));
+        world.install_manifest(&world.manifest(&[entry, world.entry(&idle)]));
         let commit = site.head();
         world.ssh(format!("deploy {name}")).run().ok();
 
@@ -50,8 +52,16 @@ e2e_test! {
         assert!(status["deployed_at"].as_str().unwrap().ends_with('Z'));
         assert_eq!(status["containers"], serde_json::json!([{"service": "web", "state": "running", "health": null}]));
 
-        // The text table says the same.
-        world.ssh(format!("status {name}")).run().ok().stdout_has(&format!("{name}  running  {}", &commit[..12]));
+        // The text table says the same, whole: the volatile columns are put in, not skipped.
+        let values = [
+            ("prefix", world.prefix.as_str()),
+            ("commit", &commit[..12]),
+            ("deployed_at", status["deployed_at"].as_str().unwrap()),
+        ];
+        let table = world.ssh("status").run().ok().stderr_is("").stdout;
+        assert_golden(World::golden("status.expected"), &values, &table);
+        let one = world.ssh(format!("status {name}")).run().ok().stdout;
+        assert_golden(World::golden("status-one.expected"), &values, &one);
 
         // Stopped behind our back: status tells the truth.
         docker(&["stop", "-t", "1", &container]);
@@ -64,6 +74,6 @@ e2e_test! {
         world.ssh(format!("logs {name} --tail 5")).run().ok();
 
         // Data directory and variables reach compose.
-        assert!(world.root.join("data").join(&name).is_dir());
+        assert!(world.data_dir(&name).is_dir());
     }
 }

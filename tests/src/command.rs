@@ -250,16 +250,23 @@ impl Output {
     }
 }
 
-/// Assert that `actual` is the text of the golden file `path`; with `KELEV_BLESS=1` in the
-/// test's environment, write `actual` there instead (then review the diff).
+/// Assert that `actual` is the golden file `path` with `values` put in (see [`expected`]).
+/// With `KELEV_BLESS=1` in the test's environment, write `actual` there instead, each value
+/// turned back into its `{name}` (then review the diff).
 #[track_caller]
-pub fn assert_golden(path: impl AsRef<Path>, actual: &str) {
+pub fn assert_golden(path: impl AsRef<Path>, values: &[(&str, &str)], actual: &str) {
     let path = path.as_ref();
     if std::env::var_os("KELEV_BLESS").is_some() {
-        std::fs::write(path, actual).unwrap();
+        let mut values = values.to_vec();
+        values.sort_by_key(|(_, value)| std::cmp::Reverse(value.len()));
+        let mut text = actual.to_owned();
+        for (name, value) in values {
+            text = text.replace(value, &format!("{{{name}}}"));
+        }
+        std::fs::write(path, text).unwrap();
         return;
     }
-    let golden = expected(path, &[]);
+    let golden = expected(path, values);
     if golden != actual {
         panic!(
             "output differs from {} (KELEV_BLESS=1 rewrites it)\n--- expected\n{golden}--- actual\n{actual}---",

@@ -62,7 +62,8 @@ impl World {
     pub fn new() -> World {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let id = format!("{}{n}", std::process::id() % 100_000);
+        // Fixed width, so that a table of project names is the same width in every run.
+        let id = format!("{:05}{n:03}", std::process::id() % 100_000);
         let dir = Path::new(BASE).join(&id);
         let _ = std::fs::remove_dir_all(&dir);
         mkdir(Path::new(BASE));
@@ -127,6 +128,13 @@ impl World {
         }
         config["root"] = serde_json::json!(self.root);
         std::fs::write(&self.config, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    }
+
+    /// `tests/e2e/golden/<name>`, a golden file of the e2e suite.
+    pub fn golden(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("e2e/golden")
+            .join(name)
     }
 
     // The agent root, as agent/src/layout.rs lays it out.

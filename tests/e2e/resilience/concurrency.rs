@@ -12,12 +12,10 @@ use crate::e2e_test;
 
 e2e_test! {
     fn concurrent_deploys_serialize() {
-        let mut world = World::new();
-        let site = world.site("busy", "one\n");
+        let (world, site) = World::with_site("busy", "one\n");
         // A build that takes a while, so the two runs overlap.
         site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"2\"")));
         let commit = site.commit("slow");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         let name = &site.name;
 
         let first = world.ssh(format!("deploy {name} {commit} --force")).spawn();
@@ -33,14 +31,12 @@ e2e_test! {
 
 e2e_test! {
     fn lock_wait_times_out_with_75() {
-        let mut world = World::new();
-        let site = world.site("held", "x\n");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let (world, site) = World::with_site("held", "x\n");
         world.write_config(&serde_json::json!({"lock_timeout_secs": 1}));
-        let lock = world.root.join("locks").join(format!("{}.lock", site.name));
+        let lock = world.lock_file(&site.name);
         std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
         std::fs::write(&lock, "").unwrap();
-        Run::new("chown").args(["-R", kelev_e2e::DEPLOY_USER]).arg(world.root.join("locks")).run().ok();
+        Run::new("chown").args(["-R", kelev_e2e::DEPLOY_USER]).arg(world.locks_dir()).run().ok();
         // Someone else (here: flock(1), which keeps the lock to itself with -o) holds it.
         let mut holder = std::process::Command::new("flock")
             .arg("-o")
@@ -159,7 +155,7 @@ e2e_test! {
 
         for (site, a, b) in &sites {
             let name = &site.name;
-            let project = world.root.join("projects").join(name);
+            let project = world.project_dir(name);
             let state: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(project.join("state.json")).unwrap())
                     .expect("state.json parses");

@@ -198,17 +198,15 @@ fn phase(stdout: &str) -> &'static str {
 e2e_test! {
     /// 32 SIGKILLs spread over the whole length of a deploy, alternating between two commits.
     fn sigkill_at_random_moments_never_breaks_the_release() {
-        let mut world = World::new();
-        let site = world.site("crash", "A\n");
+        let (world, site) = World::with_site("crash", "A\n");
         let a = site.head();
         site.write("www/index.html", "B\n");
         let b = site.commit("b");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         // One kept release: every deploy checks out afresh (releases/.tmp-*), builds a fresh
         // image and prunes the other release, so a kill can land in every step there is.
         world.write_config(&serde_json::json!({"keep_releases": 1}));
         let name = site.name.clone();
-        let project = world.root.join("projects").join(&name);
+        let project = world.project_dir(&name);
         let commits = [(a.as_str(), "A\n"), (b.as_str(), "B\n")];
 
         // How long a whole deploy takes here: the kills are spread over that span.
@@ -324,16 +322,14 @@ e2e_test! {
     /// the removal takes a while) must not leave a half-deleted release that a later deploy of
     /// that commit takes for a whole one.
     fn sigkill_mid_prune_leaves_no_half_release_to_reuse() {
-        let mut world = World::new();
-        let site = world.site("prune", "A\n");
+        let (world, site) = World::with_site("prune", "A\n");
         let files = many_files(&site, 4_000);
         let a = site.commit("many files");
         site.write("www/index.html", "B\n");
         let b = site.commit("b");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         world.write_config(&serde_json::json!({"keep_releases": 1}));
         let name = site.name.clone();
-        let project = world.root.join("projects").join(&name);
+        let project = world.project_dir(&name);
         world.ssh(format!("deploy {name} {a}")).run().ok();
 
         // Deploy B; as soon as `current` moves to B the agent prunes A: kill it then.
@@ -396,9 +392,7 @@ e2e_test! {
     /// SIGTERM during a build: children stopped, no partial release, lock released, the old
     /// release still serving, and the next deploy works.
     fn sigterm_mid_build_aborts_cleanly() {
-        let mut world = World::new();
-        let site = world.site("term", "old\n");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let (world, site) = World::with_site("term", "old\n");
         world.ssh(format!("deploy {}", site.name)).run().ok();
         site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"30\"")));
         site.write("www/index.html", "new\n");
@@ -409,7 +403,7 @@ e2e_test! {
         let pid = child.id() as i32;
         // Wait until the build runs (the agent said so), then ask it to stop.
         let deadline = Instant::now() + Duration::from_secs(30);
-        let building = world.root.join("projects").join(&site.name).join("overrides").join(format!("{slow}.json"));
+        let building = world.override_file(&site.name, &slow);
         while !building.exists() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -433,9 +427,7 @@ e2e_test! {
 e2e_test! {
     /// The CI job's ssh dies mid-build; the deploy still finishes on the host.
     fn client_disconnect_does_not_abort() {
-        let mut world = World::new();
-        let site = world.site("hangup", "before\n");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let (world, site) = World::with_site("hangup", "before\n");
         site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"3\"")));
         site.write("www/index.html", "after\n");
         let commit = site.commit("slow");

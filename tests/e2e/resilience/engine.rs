@@ -155,7 +155,7 @@ e2e_test! {
         site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"20\"")));
         site.write("www/index.html", "new\n");
         let slow = site.commit("slow");
-        let project_dir = world.root.join("projects").join(&site.name);
+        let project_dir = world.project_dir(&site.name);
         let state_before = std::fs::read(project_dir.join("state.json")).unwrap();
         let deploy = world.ssh(format!("deploy {} {slow}", site.name)).spawn();
         let building = project_dir.join("overrides").join(format!("{slow}.json"));
@@ -260,9 +260,7 @@ e2e_test! {
 
 e2e_test! {
     fn unreachable_docker_is_69() {
-        let mut world = World::new();
-        let site = world.site("nodocker", "x\n");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let (world, site) = World::with_site("nodocker", "x\n");
         let dead = "unix:///nonexistent/docker.sock";
         world.write_config(&serde_json::json!({
             "docker": ["docker", "-H", dead],
