@@ -82,7 +82,7 @@ e2e_test! {
         assert_eq!(s2["commit"], s2["checkout"]);
         assert_eq!(world.page(&one.name), world.page(&two.name));
         let override_of = |name: &str, commit: &str| {
-            std::fs::read_to_string(world.override_file(&name, &commit))
+            std::fs::read_to_string(world.override_file(name, commit))
                 .unwrap()
                 .replace(name, "NAME")
                 .replace(commit, "COMMIT")

@@ -35,6 +35,10 @@ fn main() -> ExitCode {
 
 fn run(args: &[String]) -> Result<(), String> {
     let (verb, rest) = args.split_first().ok_or("no verb given")?;
+    if verb == "-h" || verb == "--help" {
+        print!("{USAGE}");
+        return Ok(());
+    }
     let mut dir = None;
     let mut agent = None;
     let mut keys = Vec::new();
@@ -85,10 +89,6 @@ fn run(args: &[String]) -> Result<(), String> {
         "down" => {
             kelev_e2e::stop(&dir.join("etc/sshd.pid"), "sshd");
             kelev_e2e::stop(&dir.join("etc/lighttpd.pid"), "lighttpd");
-            Ok(())
-        }
-        "-h" | "--help" => {
-            print!("{USAGE}");
             Ok(())
         }
         _ => Err(format!("unknown verb `{verb}`")),
