@@ -2,9 +2,14 @@
 
 use crate::Test;
 
+const NO_KEY_ID: &str = "\
+error: not permitted: no key id: the authorized_keys line must run `kelev-agent --key ID`
+hint: inside an SSH session every run counts as remote; to run locally use `env -u SSH_CONNECTION kelev-agent ...`
+";
+
 #[test]
 fn local_words_need_no_key() {
-    let out = Test::new().args(&["version"]).run().expect(0, "");
+    let out = Test::new().args(&["version"]).run().ok().stderr_is("");
     assert!(
         out.stdout.starts_with("kelev-agent 0.1.0 (commit "),
         "{}",
@@ -19,49 +24,54 @@ fn local_words_need_no_key() {
         .unwrap()
         .to_owned();
     assert!(commit == "unknown" || commit.len() == 40, "{commit}");
-    Test::new().args(&["help"]).run().expect(0, "");
+    // What `help` prints is golden.rs's.
+    Test::new().args(&["help"]).run().ok().stderr_is("");
 }
 
 #[test]
 fn over_ssh_the_key_policy_is_mandatory() {
-    Test::new()
-        .ssh(None, b"status")
+    let test = Test::new();
+    test.ssh(None, b"status")
         .run()
-        .expect(77, "error: not permitted: no key id");
-    Test::new()
-        .ssh(Some("ghost"), b"status")
+        .code(77)
+        .stdout_is("")
+        .stderr_is(NO_KEY_ID);
+    test.ssh(Some("ghost"), b"status")
         .run()
-        .expect(77, "key `ghost` is not in the agent config");
-    Test::new()
-        .ssh(Some("fun-ci"), b"rebuild fun-n-games")
+        .code(77)
+        .stderr_is("error: not permitted: key `ghost` is not in the agent config\n");
+    test.ssh(Some("fun-ci"), b"rebuild fun-n-games")
         .run()
-        .expect(77, "this key may not run `rebuild`");
-    Test::new()
-        .ssh(Some("fun-ci"), b"deploy other")
+        .code(77)
+        .stderr_is("error: not permitted: this key may not run `rebuild`\n");
+    test.ssh(Some("fun-ci"), b"deploy other")
         .run()
-        .expect(77, "this key may not touch project `other`");
+        .code(77)
+        .stderr_is("error: not permitted: this key may not touch project `other`\n");
     // SSH_CONNECTION alone (no SSH_ORIGINAL_COMMAND: an interactive login) is remote too.
-    Test::new()
-        .env("SSH_CONNECTION", b"1 2 3 4")
-        .args(&["--key", "ci"])
+    test.args(&["--key", "ci"])
+        .env("SSH_CONNECTION", "1 2 3 4")
         .run()
-        .expect(64, "no command given");
-    Test::new()
-        .env("SSH_CONNECTION", b"1 2 3 4")
-        .args(&["status"])
+        .code(64)
+        .stderr_is("error: no command given\nhint: try `help`\n");
+    test.args(&["status"])
+        .env("SSH_CONNECTION", "1 2 3 4")
         .run()
-        .expect(77, "no key id");
+        .code(77)
+        .stderr_is(NO_KEY_ID);
 }
 
 #[test]
 fn words_and_ssh_original_command_together_are_refused() {
     Test::new()
         .ssh(Some("ci"), b"status")
-        .args(&["version"])
+        .arg("version")
         .run()
-        .expect(
-            64,
-            "words on the command line and SSH_ORIGINAL_COMMAND together",
+        .code(64)
+        .stdout_is("")
+        .stderr_is(
+            "error: words on the command line and SSH_ORIGINAL_COMMAND together: \
+             the authorized_keys line must run `kelev-agent --key ID` with no words\n",
         );
 }
 
@@ -75,13 +85,17 @@ fn grammar_refusals_exit_64_with_one_line() {
         (b"deploy fun-n-games\nid", "0x0a"),
         (b"launch x", "unknown verb `launch`"),
     ] {
-        let test = Test::new().ssh(Some("ci"), raw);
-        let out = test.run().expect(64, reason);
+        let test = Test::new();
+        let out = test
+            .ssh(Some("ci"), raw)
+            .run()
+            .code(64)
+            .stdout_is("")
+            .stderr_has(reason);
         assert_eq!(
             out.stderr.lines().next().unwrap().matches("error:").count(),
             1
         );
-        assert!(out.stdout.is_empty());
         let audit = test.audit();
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0]["exit_code"], 64);
@@ -93,11 +107,14 @@ fn grammar_refusals_exit_64_with_one_line() {
 
 #[test]
 fn audit_line_has_every_field() {
-    let test = Test::new().ssh(
+    let test = Test::new();
+    test.ssh(
         Some("fun-ci"),
         b"deploy other 0123456789abcdef0123456789abcdef01234567",
-    );
-    test.run().expect(77, "may not touch");
+    )
+    .run()
+    .code(77)
+    .stderr_is("error: not permitted: this key may not touch project `other`\n");
     let line = &test.audit()[0];
     for field in [
         "time",
@@ -124,52 +141,59 @@ fn config_errors_are_65() {
     test.config(&serde_json::json!({"root": "relative"}));
     test.args(&["status"])
         .run()
-        .expect(65, "must be an absolute path");
+        .code(65)
+        .stderr_has("must be an absolute path");
     let test = Test::new();
     std::fs::remove_file(test.config_path()).unwrap();
     test.args(&["status"])
         .run()
-        .expect(65, "cannot read config");
+        .code(65)
+        .stderr_has("cannot read config");
     let test = Test::new();
     test.config(
         &serde_json::json!({"root": "/r", "keys": {"k": {"verbs": ["shell"], "projects": ["*"]}}}),
     );
     test.args(&["status"])
         .run()
-        .expect(65, "unknown verb `shell`");
+        .code(65)
+        .stderr_has("unknown verb `shell`");
 }
 
 #[test]
 fn unknown_project_is_65_and_missing_docker_is_69() {
-    Test::new()
-        .args(&["deploy", "nope"])
+    let test = Test::new();
+    test.args(&["deploy", "nope"])
         .run()
-        .expect(65, "project `nope` is not in the manifest");
-    Test::new()
-        .args(&["status"])
+        .code(65)
+        .stdout_is("")
+        .stderr_is("error: project `nope` is not in the manifest\n");
+    test.args(&["status"])
         .run()
-        .expect(69, "could not start `/nonexistent/docker");
+        .code(69)
+        .stderr_has("could not start `/nonexistent/docker");
 }
 
 #[test]
 fn unknown_options_are_words_and_refused_64() {
-    Test::new()
-        .args(&["--bogus"])
+    let test = Test::new();
+    test.args(&["--bogus"])
         .run()
-        .expect(64, "unknown verb `--bogus`");
-    Test::new()
-        .args(&["deploy", "fun-n-games", "--bogus"])
+        .code(64)
+        .stderr_is("error: unknown verb `--bogus`\nhint: try `help`\n");
+    test.args(&["deploy", "fun-n-games", "--bogus"])
         .run()
-        .expect(64, "takes no option `--bogus`");
+        .code(64)
+        .stderr_is("error: `deploy` takes no option `--bogus`\n");
 }
 
 #[test]
 fn an_unknown_key_learns_nothing_about_the_grammar() {
-    Test::new()
-        .ssh(Some("ghost"), b"deploy ;id")
+    let test = Test::new();
+    test.ssh(Some("ghost"), b"deploy ;id")
         .run()
-        .expect(77, "key `ghost` is not in the agent config");
-    Test::new().ssh(None, b"\xff").run().expect(77, "no key id");
+        .code(77)
+        .stderr_is("error: not permitted: key `ghost` is not in the agent config\n");
+    test.ssh(None, b"\xff").run().code(77).stderr_is(NO_KEY_ID);
 }
 
 #[test]
@@ -177,7 +201,8 @@ fn deploy_json_failure_is_still_one_json_object() {
     let out = Test::new()
         .args(&["deploy", "nope", "--json"])
         .run()
-        .expect(65, "not in the manifest");
+        .code(65)
+        .stderr_has("not in the manifest");
     let report: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert_eq!(report["result"], "failed");
     assert_eq!(report["project"], "nope");
@@ -187,7 +212,10 @@ fn deploy_json_failure_is_still_one_json_object() {
 
 #[test]
 fn manifest_verb_without_a_manifest_is_65() {
-    let test = Test::new().args(&["manifest"]);
-    std::fs::remove_file(test.root().join("projects.json")).unwrap();
-    test.run().expect(65, "I/O error at");
+    let test = Test::new();
+    std::fs::remove_file(test.manifest_path()).unwrap();
+    test.args(&["manifest"])
+        .run()
+        .code(65)
+        .stderr_has("I/O error at");
 }

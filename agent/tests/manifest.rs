@@ -5,18 +5,19 @@ use crate::{Test, MANIFEST};
 #[test]
 fn manifest_put_installs_and_reports_changes() {
     let next = r#"{"domain":"kelev.test","projects":[{"name":"fun-n-games","repo":"file:///nonexistent/fun.git","port":8080},{"name":"new","repo":"https://example.invalid/new.git"}]}"#;
-    let test = Test::new().ssh(Some("ci"), b"manifest-put").stdin(next);
-    let out = test.run().expect(0, "");
-    assert_eq!(
-        out.stdout,
-        "added new\nchanged fun-n-games\nremoved other\n"
-    );
-    assert_eq!(
-        std::fs::read_to_string(test.root().join("projects.json")).unwrap(),
-        next
-    );
-    let shown = Test::new().ssh(Some("ci"), b"manifest").run();
-    assert_eq!(shown.stdout, MANIFEST);
+    let test = Test::new();
+    test.ssh(Some("ci"), b"manifest-put")
+        .stdin(next)
+        .run()
+        .ok()
+        .stdout_is("added new\nchanged fun-n-games\nremoved other\n")
+        .stderr_is("");
+    assert_eq!(std::fs::read_to_string(test.manifest_path()).unwrap(), next);
+    Test::new()
+        .ssh(Some("ci"), b"manifest")
+        .run()
+        .ok()
+        .stdout_is(MANIFEST);
 }
 
 #[test]
@@ -32,10 +33,15 @@ fn bad_manifest_changes_nothing() {
         ),
         (b"[1,2", "not valid JSON"),
     ] {
-        let test = Test::new().ssh(Some("ci"), b"manifest-put").stdin(input);
-        test.run().expect(65, reason);
+        let test = Test::new();
+        test.ssh(Some("ci"), b"manifest-put")
+            .stdin(input)
+            .run()
+            .code(65)
+            .stdout_is("")
+            .stderr_has(reason);
         assert_eq!(
-            std::fs::read_to_string(test.root().join("projects.json")).unwrap(),
+            std::fs::read_to_string(test.manifest_path()).unwrap(),
             MANIFEST
         );
     }
@@ -44,7 +50,8 @@ fn bad_manifest_changes_nothing() {
         .args(&["manifest-put"])
         .stdin(big)
         .run()
-        .expect(65, "larger than 1048576 bytes");
+        .code(65)
+        .stderr_has("larger than 1048576 bytes");
 }
 
 #[test]
@@ -57,5 +64,6 @@ fn restricted_key_may_not_put_the_manifest() {
     test.ssh(Some("half"), b"manifest-put")
         .stdin(MANIFEST)
         .run()
-        .expect(77, "only a key for all projects");
+        .code(77)
+        .stderr_has("only a key for all projects");
 }

@@ -38,9 +38,7 @@ fn through(port: u16, request: &[u8]) -> Option<Vec<u8>> {
 
 e2e_test! {
     fn forwarding_ptys_and_file_transfer_are_refused() {
-        let mut world = World::new();
-        let site = world.site("fun", "still here\n");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let (world, site) = World::with_site("fun", "still here\n");
         world.ssh(format!("deploy {}", site.name)).run().ok();
         let before = world.snapshot();
 

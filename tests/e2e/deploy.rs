@@ -8,10 +8,8 @@ use crate::e2e_test;
 e2e_test! {
     /// deploy A, then B: the page changes; B again: `unchanged` and no image is built.
     fn deploy_change_and_unchanged() {
-        let mut world = World::new();
-        let site = world.site("fun", "version A\n");
+        let (world, site) = World::with_site("fun", "version A\n");
         let a = site.head();
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         let name = &site.name;
 
         let out = world.ssh(format!("deploy {name} {a}")).run().ok();
@@ -59,70 +57,6 @@ e2e_test! {
 }
 
 e2e_test! {
-    /// The override puts the routed service on the `web` network with Traefik's labels.
-    fn labels_networks_and_status() {
-        let mut world = World::new();
-        let site = world.site("fun", "hi\n");
-        let name = site.name.clone();
-        let mut entry = world.entry(&site);
-        entry["domains"] = serde_json::json!(["a.kelev.test", "b.kelev.test"]);
-        entry["port"] = serde_json::json!(80);
-        world.install_manifest(&world.manifest(&[entry]));
-        let commit = site.head();
-        world.ssh(format!("deploy {name}")).run().ok();
-
-        let container = format!("{name}-web-1");
-        let labels: serde_json::Value =
-            serde_json::from_str(&docker(&["inspect", "-f", "{{json .Config.Labels}}", &container])).unwrap();
-        let router = format!("traefik.http.routers.{name}");
-        assert_eq!(labels["traefik.enable"], "true");
-        assert_eq!(labels[format!("{router}.rule")], "Host(`a.kelev.test`) || Host(`b.kelev.test`)");
-        assert_eq!(labels[format!("{router}.entrypoints")], "websecure");
-        assert_eq!(labels[format!("{router}.tls.certresolver")], "letsencrypt");
-        assert_eq!(labels[format!("traefik.http.services.{name}.loadbalancer.server.port")], "80");
-        assert_eq!(labels["traefik.docker.network"], "web");
-        assert_eq!(labels["dev.kelev.commit"], commit.as_str());
-
-        let networks: serde_json::Value = serde_json::from_str(&docker(&[
-            "inspect", "-f", "{{json .NetworkSettings.Networks}}", &container,
-        ]))
-        .unwrap();
-        assert!(networks.get("web").is_some(), "joined web: {networks}");
-        assert!(networks.get(format!("{name}_default")).is_some(), "kept default: {networks}");
-        let restart = docker(&["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", &container]);
-        assert_eq!(restart.trim(), "unless-stopped");
-        let image = docker(&["inspect", "-f", "{{.Config.Image}}", &container]);
-        assert_eq!(image.trim(), format!("kelev-{name}-web:{commit}"));
-
-        // status --json, the contract's shape.
-        let status = world.status(&name);
-        assert_eq!(status["name"], name.as_str());
-        assert_eq!(status["commit"], commit.as_str());
-        assert_eq!(status["checkout"], commit.as_str());
-        assert_eq!(status["state"], "running");
-        assert_eq!(status["content_hash"].as_str().unwrap().len(), 64);
-        assert!(status["deployed_at"].as_str().unwrap().ends_with('Z'));
-        assert_eq!(status["containers"], serde_json::json!([{"service": "web", "state": "running", "health": null}]));
-
-        // The text table says the same.
-        world.ssh(format!("status {name}")).run().ok().stdout_has(&format!("{name}  running  {}", &commit[..12]));
-
-        // Stopped behind our back: status tells the truth.
-        docker(&["stop", "-t", "1", &container]);
-        assert_eq!(world.status(&name)["state"], "stopped");
-        // ...and deploy does not call a stopped release unchanged.
-        world.ssh(format!("deploy {name} {commit}")).run().ok().stdout_has("starting");
-        assert_eq!(world.status(&name)["state"], "running");
-
-        // logs shows the container's output.
-        world.ssh(format!("logs {name} --tail 5")).run().ok();
-
-        // Data directory and variables reach compose.
-        assert!(world.root.join("data").join(&name).is_dir());
-    }
-}
-
-e2e_test! {
     /// `clone` then `rebuild` ends where `deploy` ends.
     fn clone_then_rebuild_equals_deploy() {
         let mut world = World::new();
@@ -148,7 +82,7 @@ e2e_test! {
         assert_eq!(s2["commit"], s2["checkout"]);
         assert_eq!(world.page(&one.name), world.page(&two.name));
         let override_of = |name: &str, commit: &str| {
-            std::fs::read_to_string(world.root.join(format!("projects/{name}/overrides/{commit}.json")))
+            std::fs::read_to_string(world.override_file(name, commit))
                 .unwrap()
                 .replace(name, "NAME")
                 .replace(commit, "COMMIT")
@@ -178,7 +112,7 @@ e2e_test! {
         // (git http-backend's default), fetches the history it lacks.
         site.write("www/index.html", "over http 3\n");
         site.commit("3");
-        let mirror = world.root.join("projects").join(&site.name).join("repo.git");
+        let mirror = world.mirror_dir(&site.name);
         assert!(mirror.join("shallow").is_file(), "the mirror is shallow");
         let first = {
             let out = kelev_e2e::Run::new("git")
@@ -195,50 +129,20 @@ e2e_test! {
 }
 
 e2e_test! {
-    /// remove: only for projects gone from the manifest; containers go, data stays.
-    fn remove_keeps_data() {
-        let mut world = World::new();
-        let site = world.site("gone", "bye\n");
-        let name = site.name.clone();
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
-        world.ssh(format!("deploy {name}")).run().ok();
-        let marker = world.root.join("data").join(&name).join("keep.txt");
-        std::fs::write(&marker, "precious").unwrap();
-
-        world.ssh(format!("remove {name}")).run().code(65).stderr_has("still in the manifest");
-        assert_eq!(world.status(&name)["state"], "running");
-
-        world
-            .ssh("manifest-put")
-            .stdin(serde_json::to_vec(&world.manifest(&[])).unwrap())
-            .run()
-            .ok()
-            .stdout_has(&format!("removed {name}"));
-        assert_eq!(world.status(&name)["state"], "orphaned");
-        world.ssh(format!("remove {name}")).run().ok();
-        let left = docker(&["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={name}")]);
-        assert_eq!(left.trim(), "");
-        assert_eq!(std::fs::read_to_string(&marker).unwrap(), "precious");
-    }
-}
-
-e2e_test! {
     /// Compose sees KELEV_PROJECT, KELEV_COMMIT and KELEV_DATA_DIR, and nothing of the SSH
     /// session's environment.
     fn compose_gets_only_the_documented_environment() {
-        let mut world = World::new();
-        let site = world.site("env", "env\n");
+        let (world, site) = World::with_site("env", "env\n");
         site.write(
             "compose.yaml",
             "services:\n  web:\n    build: .\n    init: true\n    environment:\n      KP: ${KELEV_PROJECT}\n      KC: ${KELEV_COMMIT}\n      KD: ${KELEV_DATA_DIR}\n      LEAK: ${SSH_CONNECTION:-none}/${SSH_ORIGINAL_COMMAND:-none}/${USER:-none}/${LANG:-none}\n    volumes:\n      - ${KELEV_DATA_DIR}:/data\n",
         );
         let commit = site.commit("env");
         let name = site.name.clone();
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         world.ssh_base("ci").args(["-o", "SendEnv=LANG"]).arg(format!("deploy {name}")).env("LANG", "de_DE.UTF-8").run().ok();
 
         let env: Vec<String> = serde_json::from_str(&docker(&["inspect", "-f", "{{json .Config.Env}}", &format!("{name}-web-1")])).unwrap();
-        let data = world.root.join("data").join(&name);
+        let data = world.data_dir(&name);
         assert!(env.contains(&format!("KP={name}")), "{env:?}");
         assert!(env.contains(&format!("KC={commit}")), "{env:?}");
         assert!(env.contains(&format!("KD={}", data.display())), "{env:?}");
@@ -265,7 +169,7 @@ e2e_test! {
         for commit in &commits {
             world.ssh(format!("deploy {} {commit}", site.name)).run().ok();
         }
-        let releases = world.root.join("projects").join(&site.name).join("releases");
+        let releases = world.releases_dir(&site.name);
         let mut kept: Vec<String> = std::fs::read_dir(&releases)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -280,5 +184,41 @@ e2e_test! {
         for (i, commit) in commits.iter().enumerate() {
             assert_eq!(images.contains(commit.as_str()), i >= 2, "image of release {i}: {images}");
         }
+    }
+}
+
+/// A compose file whose healthcheck fetches /ok from the site itself.
+const HEALTHCHECKED: &str = "services:\n  web:\n    build: .\n    init: true\n    healthcheck:\n      test: [\"CMD\", \"/bin/busybox\", \"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1/ok\"]\n      interval: 1s\n      timeout: 2s\n      retries: 2\n";
+
+e2e_test! {
+    fn unhealthy_release_is_replaced_by_the_running_one() {
+        let (world, site) = World::with_site("health", "good\n");
+        site.write("compose.yaml", HEALTHCHECKED);
+        site.write("www/ok", "ok\n");
+        let good = site.commit("healthy");
+        let name = site.name.clone();
+        world.ssh(format!("deploy {name}")).run().ok();
+        assert_eq!(world.status(&name)["containers"][0]["health"], "healthy");
+
+        // The next release serves no /ok: its healthcheck fails.
+        std::fs::remove_file(site.work.join("www/ok")).unwrap();
+        site.write("www/index.html", "broken\n");
+        let bad = site.commit("unhealthy");
+        let out = world.ssh(format!("deploy {name} {bad}")).run().code(1);
+        let out = out.stderr_has("did not come up: `web` is unhealthy");
+        assert!(out.stdout.contains("putting back"), "{}", out.report());
+        assert!(out.stdout.contains("last 20 log lines of `web`"), "{}", out.report());
+        assert_eq!(world.page(&name), "good\n");
+        let status = world.status(&name);
+        assert_eq!(status["commit"], good.as_str());
+        assert_eq!(status["checkout"], good.as_str());
+        assert_eq!(status["state"], "running");
+
+        // A release that crashes on start is refused the same way.
+        site.write("Dockerfile", "FROM scratch\nCOPY busybox /bin/busybox\nCOPY www /www\nCMD [\"/bin/busybox\", \"false\"]\n");
+        let crashing = site.commit("crash");
+        world.ssh(format!("deploy {name} {crashing}")).run().code(1).stderr_has("did not come up");
+        assert_eq!(world.page(&name), "good\n");
+        assert_eq!(world.status(&name)["commit"], good.as_str());
     }
 }

@@ -27,7 +27,7 @@ e2e_test! {
             "{}",
             out.report()
         );
-        let project = world.root.join("projects").join(&site.name);
+        let project = world.project_dir(&site.name);
         assert!(!project.join("current").exists(), "a release was made");
         assert!(world.status(&site.name)["containers"].as_array().unwrap().is_empty());
 

@@ -4,24 +4,20 @@
 //! They need what `scripts/setup` installs and run only with `--features e2e` (scripts/test
 //! turns it on); without it each one is listed as ignored, never skipped silently.
 
-mod chaos;
-mod concurrency;
 mod connections;
-mod crash;
 mod deploy;
-mod engine;
-mod faults;
-mod faults_more;
-mod hostile;
 mod https;
 mod manifest;
 mod private;
 mod rebuild_all;
 mod rehearsal;
+mod remove;
+mod resilience;
 mod restore;
+mod rollback;
 mod rollout;
-mod safety;
 mod secrets;
+mod status;
 
 /// The attribute every test here carries.
 macro_rules! e2e_test {

@@ -40,7 +40,7 @@ e2e_test! {
         assert_eq!(world.page(&site.name), "private page\n");
 
         // The fallback for every project, once the project's own file is gone.
-        std::fs::remove_file(world.root.join("git-credentials").join(&token_file)).unwrap();
+        std::fs::remove_file(world.credential_file(&token_file)).unwrap();
         world.put_credential("default.token", &format!("{GIT_HTTP_TOKEN}\n"), 0o600);
         site.write("www/index.html", "private page 2\n");
         let next = site.commit("2");
@@ -48,7 +48,7 @@ e2e_test! {
         assert_eq!(world.page(&site.name), "private page 2\n");
 
         // The token is in no output and in no audit line.
-        let audit = std::fs::read_to_string(world.root.join("audit.log")).unwrap();
+        let audit = std::fs::read_to_string(world.audit_log()).unwrap();
         for text in [&out.stdout, &out.stderr, &second.stdout, &second.stderr, &audit] {
             assert!(!text.contains(GIT_HTTP_TOKEN), "the token leaked:\n{text}");
         }
@@ -130,7 +130,7 @@ e2e_test! {
         deploy().code(1).stderr_has("hostkey");
 
         let _known = KnownHost::add(&known);
-        std::fs::remove_file(world.root.join("git-credentials").join(&key_file)).unwrap();
+        std::fs::remove_file(world.credential_file(&key_file)).unwrap();
         deploy()
             .code(1)
             .stderr_has("the repository needs credentials; put a token or deploy key in");

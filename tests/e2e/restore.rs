@@ -78,7 +78,7 @@ e2e_test! {
 
         let mut before = BTreeMap::new();
         for (i, name) in [&one.name, &two.name].into_iter().enumerate() {
-            let data = world.root.join("data").join(name);
+            let data = world.data_dir(name);
             std::fs::create_dir_all(data.join("uploads/2026")).unwrap();
             std::fs::write(data.join("app.db"), noise(256 << 10, i as u64 + 1)).unwrap();
             std::fs::write(data.join("uploads/2026/photo.bin"), noise(64 << 10, i as u64 + 7)).unwrap();

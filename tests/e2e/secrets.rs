@@ -22,10 +22,8 @@ fn env_of(world: &World, project: &str) -> Vec<String> {
 e2e_test! {
     fn secrets_reach_the_container_and_nowhere_else() {
         let syslog = kelev_e2e::SyslogCapture::start();
-        let mut world = World::new();
-        let site = world.site("fun", "s\n");
-        let other = world.site("other", "o\n");
-        world.install_manifest(&world.manifest(&[world.entry(&site), world.entry(&other)]));
+        let (world, sites) = World::with_sites(&[("fun", "s\n"), ("other", "o\n")]);
+        let [site, other] = <[_; 2]>::try_from(sites).ok().unwrap();
         let name = site.name.clone();
         let put = format!("secrets-put {name}");
 
@@ -41,7 +39,7 @@ e2e_test! {
         let out = world.ssh(put.as_str()).stdin(format!("DB_PASSWORD={PLANTED}\nAPI_KEY=k-1\n")).run().ok();
         assert!(out.stdout.contains("set for") && out.stdout.contains("API_KEY, DB_PASSWORD"), "{}", out.report());
         outputs.push(out);
-        let file = world.root.join("secrets").join(format!("{name}.env"));
+        let file = world.secrets_file(&name);
         let meta = std::fs::metadata(&file).unwrap();
         assert_eq!(meta.mode() & 0o777, 0o600);
         assert_eq!(meta.uid().to_string(), kelev_e2e::Run::new("id").args(["-u", kelev_e2e::DEPLOY_USER]).run().ok().stdout.trim());
@@ -94,7 +92,7 @@ e2e_test! {
         assert!(!env_of(&world, &name).iter().any(|e| e.starts_with("API_KEY=")));
 
         // The planted value appears in no output, no error, no audit line, no status.
-        let audit = std::fs::read_to_string(world.root.join("audit.log")).unwrap();
+        let audit = std::fs::read_to_string(world.audit_log()).unwrap();
         let value_part = "pl4nted-s3cret";
         for out in &outputs {
             assert!(!out.stdout.contains(value_part) && !out.stderr.contains(value_part), "leaked:\n{}", out.report());

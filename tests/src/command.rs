@@ -1,29 +1,36 @@
-//! Running a command and asserting on its result, printing everything on failure.
+//! The one test harness of the workspace: run a real binary in a sealed environment and assert
+//! on its exit status, stdout and stderr, printing command, cwd, status and both outputs on
+//! failure. `agent/tests` (the agent without Docker) and `tests/e2e` (through sshd and Docker)
+//! both use it.
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// A command to run: build it, then call [`Run::run`].
+/// The only PATH a command run here sees.
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A command to run: build it, then call [`Run::run`]. The environment starts empty but for
+/// `PATH` (and whatever [`Run::env`] adds), so nothing of the caller's leaks in.
 #[must_use]
 pub struct Run {
     command: Command,
     stdin: Vec<u8>,
     shown: String,
+    cwd: Option<PathBuf>,
 }
 
 impl Run {
     pub fn new(program: impl Into<OsString>) -> Run {
         let program = program.into();
         let mut command = Command::new(&program);
-        command.env_clear().env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        );
+        command.env_clear().env("PATH", PATH);
         Run {
             command,
             stdin: Vec::new(),
             shown: program.to_string_lossy().into_owned(),
+            cwd: None,
         }
     }
 
@@ -50,12 +57,21 @@ impl Run {
     }
 
     pub fn env(mut self, key: &str, value: impl Into<OsString>) -> Run {
-        self.command.env(key, value.into());
+        let value = value.into();
+        self.shown = format!("{key}={value:?} {}", self.shown);
+        self.command.env(key, value);
         self
     }
 
-    pub fn dir(mut self, dir: impl AsRef<std::path::Path>) -> Run {
-        self.command.current_dir(dir);
+    /// [`Run::env`] with a value that need not be UTF-8 (what sshd may hand over).
+    pub fn env_bytes(self, key: &str, value: &[u8]) -> Run {
+        use std::os::unix::ffi::OsStrExt;
+        self.env(key, std::ffi::OsStr::from_bytes(value))
+    }
+
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> Run {
+        self.command.current_dir(dir.as_ref());
+        self.cwd = Some(dir.as_ref().to_owned());
         self
     }
 
@@ -126,8 +142,13 @@ impl Run {
         });
         let output = child.wait_with_output().expect("wait");
         let _ = writer.join();
+        let cwd = self
+            .cwd
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default();
         Output {
             shown: self.shown,
+            cwd,
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -138,6 +159,7 @@ impl Run {
 #[derive(Debug)]
 pub struct Output {
     pub shown: String,
+    pub cwd: PathBuf,
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
@@ -156,6 +178,30 @@ impl Output {
     #[track_caller]
     pub fn ok(self) -> Output {
         self.code(0)
+    }
+
+    /// Assert that stdout is exactly `expected`.
+    #[track_caller]
+    pub fn stdout_is(self, expected: &str) -> Output {
+        if self.stdout != expected {
+            panic!(
+                "stdout differs\n--- expected stdout\n{expected}\n{}",
+                self.report()
+            );
+        }
+        self
+    }
+
+    /// Assert that stderr is exactly `expected`.
+    #[track_caller]
+    pub fn stderr_is(self, expected: &str) -> Output {
+        if self.stderr != expected {
+            panic!(
+                "stderr differs\n--- expected stderr\n{expected}\n{}",
+                self.report()
+            );
+        }
+        self
     }
 
     #[track_caller]
@@ -194,8 +240,50 @@ impl Output {
 
     pub fn report(&self) -> String {
         format!(
-            "command: {}\nstatus: {:?}\n--- stdout\n{}\n--- stderr\n{}\n---",
-            self.shown, self.code, self.stdout, self.stderr
+            "command: {}\ncwd: {}\nstatus: {:?}\n--- stdout\n{}\n--- stderr\n{}\n---",
+            self.shown,
+            self.cwd.display(),
+            self.code,
+            self.stdout,
+            self.stderr
         )
     }
+}
+
+/// Assert that `actual` is the golden file `path` with `values` put in (see [`expected`]).
+/// With `KELEV_BLESS=1` in the test's environment, write `actual` there instead, each value
+/// turned back into its `{name}` (then review the diff).
+#[track_caller]
+pub fn assert_golden(path: impl AsRef<Path>, values: &[(&str, &str)], actual: &str) {
+    let path = path.as_ref();
+    if std::env::var_os("KELEV_BLESS").is_some() {
+        let mut values = values.to_vec();
+        values.sort_by_key(|(_, value)| std::cmp::Reverse(value.len()));
+        let mut text = actual.to_owned();
+        for (name, value) in values {
+            text = text.replace(value, &format!("{{{name}}}"));
+        }
+        std::fs::write(path, text).unwrap();
+        return;
+    }
+    let golden = expected(path, values);
+    if golden != actual {
+        panic!(
+            "output differs from {} (KELEV_BLESS=1 rewrites it)\n--- expected\n{golden}--- actual\n{actual}---",
+            path.display()
+        );
+    }
+}
+
+/// The golden file `path` (tealdeer's `*.expected`) with each `{name}` of `values` put in: the
+/// volatile parts of an output (a commit, a time) are filled in by the test, never skipped.
+#[track_caller]
+pub fn expected(path: impl AsRef<Path>, values: &[(&str, &str)]) -> String {
+    let path = path.as_ref();
+    let mut text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read golden file {}: {e}", path.display()));
+    for (name, value) in values {
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    text
 }

@@ -1,4 +1,6 @@
-//! The end-to-end harness: a throwaway host in a directory. Each [`World`] has its own copy of
+//! The test harness of the workspace. [`Run`] runs a real binary in a sealed environment and
+//! asserts on its output (the agent's integration tests use it too); [`expected`] reads a golden
+//! file. For the end-to-end tests: a throwaway host in a directory. Each [`World`] has its own copy of
 //! `kelev-agent`, agent root, git remotes (file:// and smart HTTP through lighttpd +
 //! `git http-backend`), and its own sshd on a loopback port whose `authorized_keys` holds the
 //! documented `restrict,command=...` lines. Docker is the machine's real engine; every compose
@@ -6,18 +8,21 @@
 
 mod command;
 mod git;
+mod host;
 mod sshd;
 mod syslog;
 mod webhook;
 mod wipe;
 mod world;
 
-pub use command::{Output, Run};
+pub use command::{assert_golden, expected, Output, Run};
 pub use git::{dockerfile, Remote};
+pub use host::{Host, Key, Login, DEPLOY_USER};
 pub use sshd::GIT_HTTP_TOKEN;
+pub use sshd::{git_http, stop, Daemon};
 pub use syslog::SyslogCapture;
 pub use webhook::{Received, WebhookReceiver};
-pub use world::{docker, http_get, workspace_binary, World, DEPLOY_USER};
+pub use world::{docker, http_get, workspace_binary, World};
 
 /// Full commit ids used where a syntactically valid but absent commit is needed.
 pub const ABSENT_COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";

@@ -13,6 +13,35 @@ pub struct Daemon {
     pub port: u16,
 }
 
+impl Daemon {
+    /// Leave the daemon running past this process (`kelev-host up`); its pid goes to `pidfile`.
+    pub fn detach(self, pidfile: &Path) {
+        std::fs::write(pidfile, format!("{}\n", self.child.id())).unwrap();
+        std::mem::forget(self);
+    }
+}
+
+/// Stop the daemon `pidfile` names, only while that pid is still a `name` (a reused pid is left
+/// alone), and remove the pid file; `kelev-host down`.
+pub fn stop(pidfile: &Path, name: &str) {
+    let Ok(pid) = std::fs::read_to_string(pidfile) else {
+        return;
+    };
+    let _ = std::fs::remove_file(pidfile);
+    let pid = pid.trim();
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) || comm.trim() != name {
+        return;
+    }
+    if Run::new("kill").arg(pid).run().code != Some(0) {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -66,11 +95,7 @@ pub fn sshd(etc: &Path, user: &str) -> (Daemon, String) {
 /// The same sshd, its files' names starting with `prefix`: a second one beside the first.
 pub fn sshd_with_files(etc: &Path, user: &str, prefix: &str) -> (Daemon, String) {
     let host_key = etc.join(format!("{prefix}host_key"));
-    Run::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&host_key)
-        .run()
-        .ok();
+    let public = crate::host::keygen(&host_key, "kelev test host");
     let port = free_port();
     let config = format!(
         "ListenAddress 127.0.0.1\nPort {port}\nHostKey {host}\nPidFile none\n\
@@ -96,7 +121,6 @@ pub fn sshd_with_files(etc: &Path, user: &str, prefix: &str) -> (Daemon, String)
         &log,
         port,
     );
-    let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
     let known = format!("[127.0.0.1]:{port} {}", public.trim());
     (daemon, known)
 }

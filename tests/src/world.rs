@@ -1,4 +1,5 @@
-//! A throwaway host: agent binary, config, root, remotes, keys and sshd in one directory.
+//! A world for one test: a throwaway [`Host`], git remotes, and the compose projects it
+//! creates (taken down when it is dropped), with the paths of the agent root at hand.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -8,10 +9,8 @@ use std::time::Duration;
 
 use crate::command::Run;
 use crate::git::Remote;
+use crate::host::{deploy_uid, keygen, mkdir, Host, Key, Login, DEPLOY_USER};
 use crate::sshd::{self, Daemon};
-
-/// The system user scripts/setup creates; sshd logs the keys in as this user.
-pub const DEPLOY_USER: &str = "kelev-test";
 
 /// Where worlds live: outside /tmp, because sshd's StrictModes rejects a keys file below a
 /// world-writable directory, and every directory must be traversable by the deploy user.
@@ -29,12 +28,11 @@ pub struct World {
     pub dir: PathBuf,
     pub agent: PathBuf,
     pub config: PathBuf,
+    /// The agent root; a test may point it elsewhere (then [`World::write_config`]).
     pub root: PathBuf,
     /// Prefix of every project name in this world, so parallel tests never share containers.
     pub prefix: String,
-    etc: PathBuf,
-    known_hosts: PathBuf,
-    sshd: Daemon,
+    host: Host,
     http: Option<Daemon>,
     git_sshd: Option<Daemon>,
     https: Option<Daemon>,
@@ -54,26 +52,6 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     path
 }
 
-fn deploy_uid() -> (u32, u32) {
-    let id = |flag| {
-        Run::new("id")
-            .args([flag, DEPLOY_USER])
-            .run()
-            .ok()
-            .stdout
-            .trim()
-            .parse::<u32>()
-            .unwrap()
-    };
-    (id("-u"), id("-g"))
-}
-
-fn mkdir(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(path).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 impl Default for World {
     fn default() -> World {
         World::new()
@@ -84,53 +62,29 @@ impl World {
     pub fn new() -> World {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let id = format!("{}{n}", std::process::id() % 100_000);
+        // Fixed width, so that a table of project names is the same width in every run.
+        let id = format!("{:05}{n:03}", std::process::id() % 100_000);
         let dir = Path::new(BASE).join(&id);
         let _ = std::fs::remove_dir_all(&dir);
         mkdir(Path::new(BASE));
-        let (etc, bin, root) = (dir.join("etc"), dir.join("bin"), dir.join("root"));
-        for d in [&dir, &etc, &bin, &dir.join("remotes"), &dir.join("work")] {
+        let keys: Vec<Key> = KEYS
+            .iter()
+            .map(|(name, id)| Key {
+                name: (*name).to_owned(),
+                login: Login::Agent(id.map(str::to_owned)),
+            })
+            .collect();
+        let host = Host::up(&dir, &workspace_binary("kelev-agent"), &keys);
+        for d in [&dir.join("remotes"), &dir.join("work")] {
             mkdir(d);
         }
-        // A copy, so the deploy user can execute it whatever the checkout's permissions are.
-        let agent = bin.join("kelev-agent");
-        std::fs::copy(workspace_binary("kelev-agent"), &agent).unwrap();
-        mkdir(&root);
-        let (uid, gid) = deploy_uid();
-        std::os::unix::fs::chown(&root, Some(uid), Some(gid)).unwrap();
-
-        let config = dir.join("agent.json");
-        let mut authorized = String::new();
-        for (file, key) in KEYS {
-            let private = etc.join(format!("client-{file}"));
-            Run::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-C", file, "-f"])
-                .arg(&private)
-                .run()
-                .ok();
-            let public = std::fs::read_to_string(private.with_extension("pub")).unwrap();
-            let key_arg = key.map(|k| format!(" --key {k}")).unwrap_or_default();
-            authorized.push_str(&format!(
-                "restrict,command=\"{} --config {}{key_arg}\" {}",
-                agent.display(),
-                config.display(),
-                public
-            ));
-        }
-        std::fs::write(etc.join("authorized_keys"), authorized).unwrap();
-        let (sshd, known) = sshd::sshd(&etc, DEPLOY_USER);
-        let known_hosts = etc.join("known_hosts");
-        std::fs::write(&known_hosts, format!("{known}\n")).unwrap();
-
         let world = World {
             prefix: format!("t{id}-"),
             dir,
-            agent,
-            config,
-            root,
-            etc,
-            known_hosts,
-            sshd,
+            agent: host.agent.clone(),
+            config: host.config.clone(),
+            root: host.root.clone(),
+            host,
             http: None,
             git_sshd: None,
             https: None,
@@ -140,10 +94,28 @@ impl World {
         world
     }
 
+    /// A world with one site for project `short` serving `page`, in the installed manifest:
+    /// how most tests begin.
+    pub fn with_site(short: &str, page: &str) -> (World, Remote) {
+        let (world, mut sites) = World::with_sites(&[(short, page)]);
+        (world, sites.remove(0))
+    }
+
+    /// A world with a site for each `(short, page)`, all in the installed manifest.
+    pub fn with_sites(sites: &[(&str, &str)]) -> (World, Vec<Remote>) {
+        let mut world = World::new();
+        let sites: Vec<Remote> = sites
+            .iter()
+            .map(|(short, page)| world.site(short, page))
+            .collect();
+        let entries: Vec<serde_json::Value> = sites.iter().map(|s| world.entry(s)).collect();
+        world.install_manifest(&world.manifest(&entries));
+        (world, sites)
+    }
+
     /// Write agent.json: root, the test keys, and `extra` fields on top.
     pub fn write_config(&self, extra: &serde_json::Value) {
         let mut config = serde_json::json!({
-            "root": self.root,
             "lock_timeout_secs": 120,
             "settle_secs": 1,
             "keys": {
@@ -154,7 +126,89 @@ impl World {
         for (k, v) in extra.as_object().unwrap() {
             config[k] = v.clone();
         }
+        config["root"] = serde_json::json!(self.root);
         std::fs::write(&self.config, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    }
+
+    /// `tests/e2e/golden/<name>`, a golden file of the e2e suite.
+    pub fn golden(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("e2e/golden")
+            .join(name)
+    }
+
+    // The agent root, as agent/src/layout.rs lays it out.
+
+    /// `<root>/projects/<name>`: mirror, releases, overrides, `current` and state.json.
+    pub fn project_dir(&self, project: &str) -> PathBuf {
+        self.root.join("projects").join(project)
+    }
+
+    /// `<root>/projects/<name>/releases`.
+    pub fn releases_dir(&self, project: &str) -> PathBuf {
+        self.project_dir(project).join("releases")
+    }
+
+    /// `<root>/projects/<name>/releases/<commit>`: one complete checkout.
+    pub fn release_dir(&self, project: &str, commit: &str) -> PathBuf {
+        self.releases_dir(project).join(commit)
+    }
+
+    /// `<root>/projects/<name>/current`, the link to the release in use.
+    pub fn current_link(&self, project: &str) -> PathBuf {
+        self.project_dir(project).join("current")
+    }
+
+    /// `<root>/projects/<name>/repo.git`, the bare mirror.
+    pub fn mirror_dir(&self, project: &str) -> PathBuf {
+        self.project_dir(project).join("repo.git")
+    }
+
+    /// `<root>/projects/<name>/state.json`: what is running.
+    pub fn state_file(&self, project: &str) -> PathBuf {
+        self.project_dir(project).join("state.json")
+    }
+
+    /// `<root>/projects/<name>/overrides/<commit>.json`, the compose override of a release.
+    pub fn override_file(&self, project: &str, commit: &str) -> PathBuf {
+        self.project_dir(project)
+            .join("overrides")
+            .join(format!("{commit}.json"))
+    }
+
+    /// `<root>/data/<name>`, the project's persistent data (KELEV_DATA_DIR).
+    pub fn data_dir(&self, project: &str) -> PathBuf {
+        self.root.join("data").join(project)
+    }
+
+    /// `<root>/secrets/<name>.env`.
+    pub fn secrets_file(&self, project: &str) -> PathBuf {
+        self.root.join("secrets").join(format!("{project}.env"))
+    }
+
+    /// `<root>/locks`, and [`World::lock_file`] in it.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.root.join("locks")
+    }
+
+    /// `<root>/locks/<name>.lock`.
+    pub fn lock_file(&self, project: &str) -> PathBuf {
+        self.locks_dir().join(format!("{project}.lock"))
+    }
+
+    /// `<root>/git-credentials/<file>`.
+    pub fn credential_file(&self, file: &str) -> PathBuf {
+        self.root.join("git-credentials").join(file)
+    }
+
+    /// `<root>/projects.json`, the manifest.
+    pub fn manifest_file(&self) -> PathBuf {
+        self.root.join("projects.json")
+    }
+
+    /// `<root>/audit.log`.
+    pub fn audit_log(&self) -> PathBuf {
+        self.root.join("audit.log")
     }
 
     /// The world-unique project name for `short`.
@@ -172,7 +226,7 @@ impl World {
     /// Start lighttpd + git http-backend over this world's remotes; returns the base URL.
     pub fn git_http(&mut self) -> String {
         if self.http.is_none() {
-            self.http = Some(sshd::git_http(&self.etc, &self.dir.join("remotes")));
+            self.http = Some(sshd::git_http(&self.host.etc, &self.dir.join("remotes")));
         }
         format!("http://127.0.0.1:{}", self.http.as_ref().unwrap().port)
     }
@@ -180,7 +234,7 @@ impl World {
     /// lighttpd + git http-backend over TLS for this world's remotes, its certificate from a
     /// CA of the test's own. Returns the base URL and the CA certificate's path.
     pub fn git_https(&mut self) -> (String, PathBuf) {
-        let (daemon, ca) = sshd::git_https(&self.etc, &self.dir.join("remotes"));
+        let (daemon, ca) = sshd::git_https(&self.host.etc, &self.dir.join("remotes"));
         let url = format!("https://127.0.0.1:{}", daemon.port);
         self.https = Some(daemon);
         (url, ca)
@@ -191,19 +245,14 @@ impl World {
     /// prefix of this world's remotes (`ssh://kelev-test@127.0.0.1:<port>/.../remotes`), the
     /// server's `known_hosts` line and the private key.
     pub fn git_ssh(&mut self) -> (String, String, PathBuf) {
-        let key = self.etc.join("git-deploy-key");
-        Run::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "deploy key", "-f"])
-            .arg(&key)
-            .run()
-            .ok();
-        let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+        let key = self.host.etc.join("git-deploy-key");
+        let public = keygen(&key, "deploy key");
         std::fs::write(
-            self.etc.join("git-authorized_keys"),
+            self.host.etc.join("git-authorized_keys"),
             format!("restrict {public}"),
         )
         .unwrap();
-        let (daemon, known) = sshd::sshd_with_files(&self.etc, DEPLOY_USER, "git-");
+        let (daemon, known) = sshd::sshd_with_files(&self.host.etc, DEPLOY_USER, "git-");
         let url = format!(
             "ssh://{DEPLOY_USER}@127.0.0.1:{}{}",
             daemon.port,
@@ -215,7 +264,7 @@ impl World {
 
     /// Install `manifest` directly as the agent's projects.json (owned by the deploy user).
     pub fn install_manifest(&self, manifest: &serde_json::Value) {
-        let path = self.root.join("projects.json");
+        let path = self.manifest_file();
         std::fs::write(&path, serde_json::to_vec_pretty(manifest).unwrap()).unwrap();
         let (uid, gid) = deploy_uid();
         std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
@@ -256,39 +305,20 @@ impl World {
 
     /// ssh with the options of a CI job, before the remote command.
     pub fn ssh_base(&self, key: &str) -> Run {
-        Run::new("ssh")
-            .args([
-                "-q",
-                "-T",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=yes",
-            ])
-            .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
-            .args(["-o", "IdentitiesOnly=yes", "-i"])
-            .arg(self.etc.join(format!("client-{key}")))
-            .args([
-                "-p",
-                &self.sshd.port.to_string(),
-                "-l",
-                DEPLOY_USER,
-                "127.0.0.1",
-            ])
+        self.host.ssh(key)
     }
 
     pub fn ssh_port(&self) -> u16 {
-        self.sshd.port
+        self.host.ssh_port()
     }
 
     /// The private key file of `key` (ci, fun-ci, ghost, nokey).
     pub fn client_key(&self, key: &str) -> PathBuf {
-        self.etc.join(format!("client-{key}"))
+        self.host.client_key(key)
     }
 
     pub fn known_hosts(&self) -> String {
-        std::fs::read_to_string(&self.known_hosts).unwrap()
+        std::fs::read_to_string(self.host.known_hosts_file()).unwrap()
     }
 
     /// Run the agent locally as the deploy user (no SSH, so no key policy).
@@ -326,7 +356,7 @@ impl World {
     }
 
     pub fn audit_lines(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.root.join("audit.log"))
+        std::fs::read_to_string(self.audit_log())
             .unwrap_or_default()
             .lines()
             .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))

@@ -1,6 +1,7 @@
-//! More faults that must leave the running release serving and lose nothing: an unreachable git
-//! remote, a full filesystem under the agent root (a small tmpfs of the test's own), a corrupt
-//! `state.json` and a missing manifest. Each gives one clear `error:` line and its exit code.
+//! Faults that must leave the running release serving and lose nothing: a failed build, a build
+//! past the deploy timeout, an unreachable or stalled git remote, a full filesystem under the
+//! agent root (a small tmpfs of the test's own), a corrupt `state.json` and a missing manifest.
+//! Each gives one clear `error:` line and its exit code.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ struct Kept {
 }
 
 fn kept(world: &World, name: &str) -> Kept {
-    let project = world.root.join("projects").join(name);
+    let project = world.project_dir(name);
     let mut releases: Vec<String> = std::fs::read_dir(project.join("releases"))
         .into_iter()
         .flatten()
@@ -81,9 +82,7 @@ e2e_test! {
     /// The repository URL points at a port nothing listens on, then at a file:// path that was
     /// deleted: 1, one `error:` line, and the running release is untouched.
     fn unreachable_remote_is_1_and_keeps_serving() {
-        let mut world = World::new();
-        let site = world.site("unreach", "old\n");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let (world, site) = World::with_site("unreach", "old\n");
         let name = site.name.clone();
         world.ssh(format!("deploy {name}")).run().ok();
         let before = kept(&world, &name);
@@ -198,7 +197,7 @@ impl Drop for Tmpfs {
 }
 
 fn no_partial_release(world: &World, name: &str) {
-    let releases = world.root.join("projects").join(name).join("releases");
+    let releases = world.releases_dir(name);
     for entry in std::fs::read_dir(releases).unwrap() {
         let file = entry.unwrap().file_name();
         assert!(
@@ -218,7 +217,7 @@ fn world_on_tmpfs(short: &str, size: &str) -> (World, Tmpfs, kelev_e2e::Remote, 
     world.write_config(&serde_json::json!({}));
     world.install_manifest(&world.manifest(&[world.entry(&site)]));
     world.ssh(format!("deploy {}", site.name)).run().ok();
-    let data = world.root.join("data").join(&site.name).join("keep.txt");
+    let data = world.data_dir(&site.name).join("keep.txt");
     std::fs::write(&data, "precious\n").unwrap();
     (world, mount, site, data)
 }
@@ -251,7 +250,7 @@ e2e_test! {
         let out = world.ssh(format!("deploy {name}")).run().code(1);
         let error = one_error(&out, &[&format!("project `{name}`"), "No space left on device"]);
         eprintln!("fetch on a full disk: {error}");
-        let pack = world.root.join("projects").join(&name).join("repo.git/objects/pack");
+        let pack = world.mirror_dir(&name).join("objects/pack");
         for entry in std::fs::read_dir(&pack).unwrap() {
             let file = entry.unwrap().file_name();
             assert!(file.to_string_lossy().starts_with("pack-"), "the failed fetch left {file:?}");
@@ -295,7 +294,7 @@ e2e_test! {
         let b = site.commit("slow build");
 
         let child = world.local(&["deploy", &name, &b]).spawn();
-        let building = world.root.join("projects").join(&name).join("overrides").join(format!("{b}.json"));
+        let building = world.override_file(&name, &b);
         let deadline = Instant::now() + Duration::from_secs(60);
         while !building.exists() {
             assert!(Instant::now() < deadline, "the deploy never wrote its override");
@@ -326,12 +325,10 @@ e2e_test! {
     /// A corrupt state.json: every verb that reads it says so (65) with the file's path and the
     /// way out, the file is left as it is, and the running containers are not touched.
     fn corrupt_state_is_65_and_touches_nothing() {
-        let mut world = World::new();
-        let site = world.site("corrupt", "A\n");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let (world, site) = World::with_site("corrupt", "A\n");
         let name = site.name.clone();
         world.ssh(format!("deploy {name}")).run().ok();
-        let state = world.root.join("projects").join(&name).join("state.json");
+        let state = world.state_file(&name);
         let torn = &std::fs::read(&state).unwrap()[..40];
         std::fs::write(&state, torn).unwrap();
         let before = kept(&world, &name);
@@ -378,7 +375,7 @@ e2e_test! {
         let name = site.name.clone();
         world.ssh(format!("deploy {name}")).run().ok();
         let before = kept(&world, &name);
-        let path = world.root.join("projects.json");
+        let path = world.manifest_file();
         std::fs::remove_file(&path).unwrap();
 
         for command in ["status".to_owned(), format!("status {name}"), format!("deploy {name}"), format!("rebuild {name}")] {
@@ -402,9 +399,7 @@ e2e_test! {
     /// A remote that accepts the connection and never answers (a hung forge, a black-holing
     /// proxy): `deploy` and `clone` end at `deploy_timeout_secs` with 1, and nothing changed.
     fn a_stalled_remote_ends_at_the_deploy_timeout() {
-        let mut world = World::new();
-        let site = world.site("stall", "old\n");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
+        let (world, site) = World::with_site("stall", "old\n");
         let name = site.name.clone();
         world.ssh(format!("deploy {name}")).run().ok();
         let before = kept(&world, &name);
@@ -426,5 +421,50 @@ e2e_test! {
             assert_eq!(world.page(&name), "old\n");
         }
         drop(stalled);
+    }
+}
+
+e2e_test! {
+    fn failed_build_keeps_the_old_release_serving() {
+        let (world, site) = World::with_site("fail", "good\n");
+        let good = site.head();
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+
+        site.write("Dockerfile", &dockerfile(Some("\"false\"")));
+        site.write("www/index.html", "broken\n");
+        let bad = site.commit("broken");
+        let out = world.ssh(format!("deploy {} {bad}", site.name)).run().code(1);
+        let out = out.stderr_has("compose build");
+        assert_eq!(out.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "{}", out.report());
+        assert_eq!(world.page(&site.name), "good\n");
+        let status = world.status(&site.name);
+        assert_eq!(status["commit"], good.as_str());
+        assert_eq!(status["checkout"], good.as_str());
+        assert_eq!(status["state"], "running");
+        let releases = world.releases_dir(&site.name);
+        for entry in std::fs::read_dir(releases).unwrap() {
+            let name = entry.unwrap().file_name();
+            assert!(!name.to_string_lossy().starts_with(".tmp"), "no partial release left");
+        }
+    }
+}
+
+e2e_test! {
+    /// A build that outlasts deploy_timeout_secs is stopped; the old release keeps serving.
+    fn deploy_timeout_stops_the_build() {
+        let (world, site) = World::with_site("timeout", "old\n");
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        world.write_config(&serde_json::json!({"deploy_timeout_secs": 3}));
+        site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"60\"")));
+        site.write("www/index.html", "new\n");
+        let slow = site.commit("slow");
+        let started = Instant::now();
+        world
+            .ssh(format!("deploy {} {slow}", site.name))
+            .run()
+            .code(1)
+            .stderr_has("interrupted by the deploy timeout");
+        assert!(started.elapsed() < Duration::from_secs(40));
+        assert_eq!(world.page(&site.name), "old\n");
     }
 }

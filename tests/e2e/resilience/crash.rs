@@ -2,14 +2,15 @@
 //! prunes an old release). Whatever instant the process dies, `current` points at a complete
 //! release, `state.json` parses, the site serves one of the two releases once the agent's
 //! children are done (compose finishes a recreate the agent died in), and a normal deploy
-//! afterwards succeeds.
+//! afterwards succeeds. And the agent interrupted rather than killed: SIGTERM mid-build aborts
+//! cleanly, a client that hangs up mid-deploy does not abort it.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use kelev_e2e::{docker, Remote, World};
+use kelev_e2e::{docker, dockerfile, Remote, World};
 
 use crate::e2e_test;
 
@@ -197,17 +198,15 @@ fn phase(stdout: &str) -> &'static str {
 e2e_test! {
     /// 32 SIGKILLs spread over the whole length of a deploy, alternating between two commits.
     fn sigkill_at_random_moments_never_breaks_the_release() {
-        let mut world = World::new();
-        let site = world.site("crash", "A\n");
+        let (world, site) = World::with_site("crash", "A\n");
         let a = site.head();
         site.write("www/index.html", "B\n");
         let b = site.commit("b");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         // One kept release: every deploy checks out afresh (releases/.tmp-*), builds a fresh
         // image and prunes the other release, so a kill can land in every step there is.
         world.write_config(&serde_json::json!({"keep_releases": 1}));
         let name = site.name.clone();
-        let project = world.root.join("projects").join(&name);
+        let project = world.project_dir(&name);
         let commits = [(a.as_str(), "A\n"), (b.as_str(), "B\n")];
 
         // How long a whole deploy takes here: the kills are spread over that span.
@@ -323,16 +322,14 @@ e2e_test! {
     /// the removal takes a while) must not leave a half-deleted release that a later deploy of
     /// that commit takes for a whole one.
     fn sigkill_mid_prune_leaves_no_half_release_to_reuse() {
-        let mut world = World::new();
-        let site = world.site("prune", "A\n");
+        let (world, site) = World::with_site("prune", "A\n");
         let files = many_files(&site, 4_000);
         let a = site.commit("many files");
         site.write("www/index.html", "B\n");
         let b = site.commit("b");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
         world.write_config(&serde_json::json!({"keep_releases": 1}));
         let name = site.name.clone();
-        let project = world.root.join("projects").join(&name);
+        let project = world.project_dir(&name);
         world.ssh(format!("deploy {name} {a}")).run().ok();
 
         // Deploy B; as soon as `current` moves to B the agent prunes A: kill it then.
@@ -389,4 +386,72 @@ fn count_files(dir: &Path) -> usize {
             }
         })
         .sum()
+}
+
+e2e_test! {
+    /// SIGTERM during a build: children stopped, no partial release, lock released, the old
+    /// release still serving, and the next deploy works.
+    fn sigterm_mid_build_aborts_cleanly() {
+        let (world, site) = World::with_site("term", "old\n");
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"30\"")));
+        site.write("www/index.html", "new\n");
+        let slow = site.commit("slow");
+
+        let started = Instant::now();
+        let child = world.local(&["deploy", &site.name, &slow]).spawn();
+        let pid = child.id() as i32;
+        // Wait until the build runs (the agent said so), then ask it to stop.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let building = world.override_file(&site.name, &slow);
+        while !building.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        terminate(pid);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(25), "the 30 s build was stopped");
+        assert_eq!(world.page(&site.name), "old\n");
+        assert_ne!(world.status(&site.name)["commit"], slow.as_str());
+        // The lock is free again.
+        site.write("Dockerfile", &dockerfile(None));
+        let fixed = site.commit("fixed");
+        world.ssh(format!("deploy {} {fixed}", site.name)).run().ok();
+        assert_eq!(world.page(&site.name), "new\n");
+    }
+}
+
+e2e_test! {
+    /// The CI job's ssh dies mid-build; the deploy still finishes on the host.
+    fn client_disconnect_does_not_abort() {
+        let (world, site) = World::with_site("hangup", "before\n");
+        site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"3\"")));
+        site.write("www/index.html", "after\n");
+        let commit = site.commit("slow");
+        let mut client = world.ssh(format!("deploy {} {commit}", site.name)).spawn();
+        std::thread::sleep(Duration::from_millis(1500));
+        client.kill().unwrap();
+        let _ = client.wait();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let status = world.status(&site.name);
+            if status["commit"] == commit.as_str() && status["state"] == "running" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "deploy did not finish after the client left: {status}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        assert_eq!(world.page(&site.name), "after\n");
+    }
+}
+
+/// SIGTERM to `pid`, as systemd or an operator's `kill` sends it.
+fn terminate(pid: i32) {
+    kelev_e2e::Run::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .run()
+        .ok();
 }

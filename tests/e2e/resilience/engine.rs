@@ -1,7 +1,7 @@
-//! The Docker engine stopped in the middle of a build: a clear error and exit code, nothing of
+//! The Docker engine unreachable (69, nothing touched) or stopped in the middle of a build: a clear error and exit code, nothing of
 //! the agent's lost, and once the engine is back the old release serves and the next deploy
 //! works. The test runs its own dockerd (own socket, data and exec roots), so stopping it
-//! disturbs nothing else on the machine.
+//! disturbs nothing else on the machine; that engine also shows the build cache pruned.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -155,7 +155,7 @@ e2e_test! {
         site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"20\"")));
         site.write("www/index.html", "new\n");
         let slow = site.commit("slow");
-        let project_dir = world.root.join("projects").join(&site.name);
+        let project_dir = world.project_dir(&site.name);
         let state_before = std::fs::read(project_dir.join("state.json")).unwrap();
         let deploy = world.ssh(format!("deploy {} {slow}", site.name)).spawn();
         let building = project_dir.join("overrides").join(format!("{slow}.json"));
@@ -255,5 +255,21 @@ e2e_test! {
         let cache = build_cache(&engine);
         assert!(!has(&cache, "one"), "cache unused for 21 s survived: {cache:?}");
         assert!(has(&cache, "two"), "the last build's cache went: {cache:?}");
+    }
+}
+
+e2e_test! {
+    fn unreachable_docker_is_69() {
+        let (world, site) = World::with_site("nodocker", "x\n");
+        let dead = "unix:///nonexistent/docker.sock";
+        world.write_config(&serde_json::json!({
+            "docker": ["docker", "-H", dead],
+            "compose": ["docker", "-H", dead, "compose"],
+        }));
+        for command in ["status".to_owned(), format!("deploy {}", site.name)] {
+            let out = world.ssh(command).run().code(69);
+            assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.report());
+            out.stderr_has("error: docker is unreachable");
+        }
     }
 }

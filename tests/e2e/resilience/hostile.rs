@@ -162,10 +162,8 @@ fn hostile(fun: &str, other: &str) -> Vec<(&'static str, Vec<u8>, i32)> {
 
 e2e_test! {
     fn hostile_commands_are_refused_logged_and_change_nothing() {
-        let mut world = World::new();
-        let fun = world.site("fun", "serving\n");
-        let other = world.site("other", "other\n");
-        world.install_manifest(&world.manifest(&[world.entry(&fun), world.entry(&other)]));
+        let (world, sites) = World::with_sites(&[("fun", "serving\n"), ("other", "other\n")]);
+        let [fun, other] = <[_; 2]>::try_from(sites).ok().unwrap();
         world.ssh(format!("deploy {}", fun.name)).run().ok();
         let before = world.snapshot();
         let status_before = world.ssh("status --json").run().ok().stdout;
@@ -200,10 +198,8 @@ e2e_test! {
 e2e_test! {
     /// The restricted key can do what its policy says, and sees only its project.
     fn restricted_key_sees_only_its_project() {
-        let mut world = World::new();
-        let fun = world.site("fun", "fun\n");
-        let other = world.site("other", "other\n");
-        world.install_manifest(&world.manifest(&[world.entry(&fun), world.entry(&other)]));
+        let (world, sites) = World::with_sites(&[("fun", "fun\n"), ("other", "other\n")]);
+        let [fun, _other] = <[_; 2]>::try_from(sites).ok().unwrap();
         world.ssh_as("fun-ci", format!("deploy {}", fun.name)).run().ok();
         let status = world.ssh_as("fun-ci", "status --json").run().ok().json();
         let names: Vec<&str> = status["projects"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
