@@ -14,3 +14,4 @@ pub(crate) mod prune;
 #[allow(clippy::module_inception)]
 pub(crate) mod release;
 pub(crate) mod rollout;
+pub(crate) mod switch;

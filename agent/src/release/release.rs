@@ -30,6 +30,8 @@ pub(crate) struct Override {
     pub(crate) routed: String,
     /// The writable binds that live outside the release, each with what was done to its place.
     pub(crate) persistent: Vec<(PersistentBind, Placed)>,
+    /// Every service of the release.
+    pub(crate) services: Vec<String>,
     /// Why the routed service cannot run twice at once (zero-downtime rollout), if it cannot.
     pub(crate) rolling_blocker: Option<String>,
 }
@@ -161,6 +163,7 @@ impl<'a> Release<'a> {
         };
         Ok(Override {
             persistent,
+            services: services.keys().cloned().collect(),
             rolling_blocker: blocker.map(|b| format!("`{routed}` cannot run twice at once: {b}")),
             routed,
         })
@@ -191,12 +194,35 @@ impl<'a> Release<'a> {
         self.stream(compose, &["build"], out)
     }
 
-    pub(crate) fn up(&self, compose: &Compose, out: &mut dyn Write) -> Result<(), Error> {
-        self.stream(
-            compose,
-            &["up", "-d", "--no-build", "--remove-orphans"],
-            out,
-        )
+    /// Bring every service up: compose recreates those whose configuration changed, or with
+    /// `recreate_all` every one.
+    pub(crate) fn up(
+        &self,
+        compose: &Compose,
+        recreate_all: bool,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let mut args = vec!["up", "-d", "--no-build", "--remove-orphans"];
+        if recreate_all {
+            args.push("--force-recreate");
+        }
+        self.stream(compose, &args, out)
+    }
+
+    /// Recreate `services`, whether or not their configuration changed (the others, once a
+    /// zero-downtime rollout replaced the routed one).
+    pub(crate) fn recreate(
+        &self,
+        compose: &Compose,
+        services: &[&str],
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        if services.is_empty() {
+            return Ok(());
+        }
+        let mut args = vec!["up", "-d", "--no-build", "--no-deps", "--force-recreate"];
+        args.extend(services);
+        self.stream(compose, &args, out)
     }
 
     /// Run `count` containers of `service` from this release, keeping the ones that run (of

@@ -23,7 +23,8 @@ use crate::release::health::wait_until_up;
 use crate::release::network::Network;
 use crate::release::override_file::routing;
 use crate::release::persistent;
-use crate::release::release::Release;
+use crate::release::release::{Override, Release};
+use crate::release::switch::Switch;
 
 /// What the switch works with.
 pub(crate) struct Engine<'a> {
@@ -31,39 +32,6 @@ pub(crate) struct Engine<'a> {
     pub(crate) layout: &'a Layout,
     pub(crate) docker: &'a Docker,
     pub(crate) compose: &'a Compose,
-}
-
-/// One switch: the release to bring up and how to record it.
-pub(crate) struct Switch<'r> {
-    pub(crate) release: &'r Release<'r>,
-    pub(crate) content_hash: String,
-    /// Build its images first (deploy, rebuild); a rollback or a restart runs the kept ones.
-    pub(crate) build: bool,
-    /// A commit that leaves the history once the switch is recorded (what a rollback leaves).
-    pub(crate) forget: Option<CommitId>,
-    /// Keep the recorded deploy time: a restart for new secrets deploys nothing new.
-    pub(crate) keep_deployed_at: bool,
-}
-
-impl<'r> Switch<'r> {
-    /// A switch to a release built now (deploy, rebuild).
-    pub(crate) fn build(release: &'r Release<'r>, content_hash: String) -> Switch<'r> {
-        Switch {
-            release,
-            content_hash,
-            build: true,
-            forget: None,
-            keep_deployed_at: false,
-        }
-    }
-
-    /// A switch to a release whose images are kept (rollback, restart).
-    pub(crate) fn kept(release: &'r Release<'r>, content_hash: String) -> Switch<'r> {
-        Switch {
-            build: false,
-            ..Switch::build(release, content_hash)
-        }
-    }
 }
 
 impl Engine<'_> {
@@ -102,7 +70,7 @@ impl Engine<'_> {
             }
             _ => None,
         };
-        self.start(project, release, state, rolling, progress)?;
+        self.start(project, &switch, &written, state, rolling, progress)?;
         let before = state.clone();
         if let Some(forget) = &switch.forget {
             state.history.retain(|c| c != forget);
@@ -156,11 +124,13 @@ impl Engine<'_> {
     fn start(
         &self,
         project: &Project,
-        release: &Release,
+        switch: &Switch,
+        written: &Override,
         state: &State,
         rolling: Option<&str>,
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
+        let release = switch.release;
         let how = if rolling.is_some() {
             "zero-downtime"
         } else {
@@ -172,9 +142,23 @@ impl Engine<'_> {
             project.name, release.commit
         );
         let result = match rolling {
-            Some(service) => self.roll(project, release, service, progress),
+            Some(service) => self
+                .roll(project, release, service, progress)
+                .and_then(|()| {
+                    if !switch.recreate_all {
+                        return Ok(());
+                    }
+                    let others: Vec<&str> = written
+                        .services
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|s| *s != service)
+                        .collect();
+                    release.recreate(self.compose, &others, progress)?;
+                    self.wait_until_up(project, &release.commit, progress)
+                }),
             None => release
-                .up(self.compose, progress)
+                .up(self.compose, switch.recreate_all, progress)
                 .and_then(|()| self.wait_until_up(project, &release.commit, progress)),
         };
         if let Err(error) = result {
@@ -259,7 +243,7 @@ impl Engine<'_> {
             self.docker.best_effort(&["rm", "--force", id]);
         }
         release.scale(self.compose, service, 1, progress)?;
-        release.up(self.compose, progress)?;
+        release.up(self.compose, false, progress)?;
         self.wait_until_up(project, &release.commit, progress)
     }
 
@@ -285,7 +269,7 @@ impl Engine<'_> {
         );
         let restored = Release::from_files(self.layout, project, commit, &previous.compose_files)
             .and_then(|release| {
-                release.up(self.compose, progress)?;
+                release.up(self.compose, false, progress)?;
                 self.wait_until_up(project, commit, progress)
             });
         if let Err(e) = restored {

@@ -13,7 +13,7 @@ use crate::release::checkout;
 use crate::release::release::Release;
 use crate::release::override_file::routing;
 use crate::release::prune::prune;
-use crate::release::rollout::Switch;
+use crate::release::switch::Switch;
 use crate::verbs::report::Report;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
@@ -25,6 +25,8 @@ pub(crate) struct Deploy {
     pub(crate) commit: Option<CommitId>,
     pub(crate) force: bool,
     pub(crate) json: bool,
+    /// Recreate every container, unchanged services too (implies `force`).
+    pub(crate) recreate_all: bool,
 }
 
 impl Verb for Deploy {
@@ -32,8 +34,9 @@ impl Verb for Deploy {
         Ok(Deploy {
             project: args.project()?,
             commit: args.optional_commit()?,
-            force: args.flag("--force"),
+            force: args.flag("--force") || args.flag("--force-recreate"),
             json: args.flag("--json"),
+            recreate_all: args.flag("--force-recreate"),
         })
     }
 
@@ -104,7 +107,10 @@ impl Deploy {
         }
         checkout::make_release(&agent.layout, &mirror, &held, &commit)?;
         let release = Release::new(&agent.layout, project, &commit)?;
-        let switch = Switch::build(&release, hash.to_string());
+        let switch = Switch {
+            recreate_all: self.recreate_all,
+            ..Switch::build(&release, hash.to_string())
+        };
         agent.engine()?.switch(&held, switch, &mut state, progress)?;
         agent.layout.set_checkout(&project.name, &commit)?;
         prune(&agent.config, &agent.layout, &agent.docker, &held, &state);

@@ -28,24 +28,30 @@ impl Verb for Help {
 }
 
 /// The width of the usage column.
-const USAGE: usize = 48;
+const WIDTH: usize = 48;
 
 pub(crate) fn text(verbs: &[Spec]) -> String {
     let mut text = String::from(
         "kelev-agent: deploys this host's compose projects\n\n\
          usage (over ssh): ssh deploy@HOST <command>\n\ncommands:\n",
     );
+    let usage = |spec: &Spec| match spec.usage {
+        "" => spec.name.to_owned(),
+        usage => format!("{} {usage}", spec.name),
+    };
     let mut bare = Vec::new();
     for spec in verbs {
         if spec.about.is_empty() {
             bare.push(spec.name);
             continue;
         }
-        let usage = match spec.usage {
-            "" => spec.name.to_owned(),
-            usage => format!("{} {usage}", spec.name),
-        };
-        text.push_str(&format!("  {usage:<USAGE$} {}\n", spec.about));
+        let usage = usage(spec);
+        if usage.len() > WIDTH {
+            // Too long for the column: the help line goes under it.
+            text.push_str(&format!("  {usage}\n  {:WIDTH$} {}\n", "", spec.about));
+        } else {
+            text.push_str(&format!("  {usage:<WIDTH$} {}\n", spec.about));
+        }
     }
     text.push_str(&format!("  {}\n", bare.join(", ")));
     text.push_str(

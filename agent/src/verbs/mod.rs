@@ -67,12 +67,14 @@ macro_rules! verbs {
 }
 
 verbs! {
-    Deploy in deploy: Spec::new("deploy", "<project> [<commit>] [--force] [--json]",
+    Deploy in deploy: Spec::new("deploy", "<project> [<commit>] [--force] [--force-recreate] [--json]",
         "fetch, build and start; `unchanged` if already running")
-        .options(&[Opt::flag("--force"), Opt::flag("--json")]),
+        .options(&[Opt::flag("--force"), Opt::flag("--json"), Opt::flag("--force-recreate")]),
     Clone in clone: Spec::new("clone", "<project> [<commit>]",
         "fetch and check out, without building"),
-    Rebuild in rebuild: Spec::new("rebuild", "<project>", "build and (re)start the checkout"),
+    Rebuild in rebuild: Spec::new("rebuild", "<project> [--force-recreate]",
+        "build and (re)start the checkout")
+        .options(&[Opt::flag("--force-recreate")]),
     RebuildAll in rebuild_all: Spec::new("rebuild-all", "",
         "rebuild every project; a summary table at the end"),
     Status in status: Spec::new("status", "[<project>] [--json]", "what runs, from Docker itself")

@@ -39,6 +39,7 @@ fn accepted() {
                 commit: None,
                 force: false,
                 json: false,
+                recreate_all: false,
             }),
         ),
         (
@@ -48,6 +49,7 @@ fn accepted() {
                 commit: CommitId::parse(SHA1),
                 force: true,
                 json: true,
+                recreate_all: false,
             }),
         ),
         (
@@ -57,6 +59,7 @@ fn accepted() {
                 commit: CommitId::parse(&sha256),
                 force: false,
                 json: true,
+                recreate_all: false,
             }),
         ),
         (
@@ -68,7 +71,27 @@ fn accepted() {
         ),
         (
             "rebuild a".into(),
-            Command::Rebuild(Rebuild { project: name("a") }),
+            Command::Rebuild(Rebuild {
+                project: name("a"),
+                recreate_all: false,
+            }),
+        ),
+        (
+            "rebuild a --force-recreate".into(),
+            Command::Rebuild(Rebuild {
+                project: name("a"),
+                recreate_all: true,
+            }),
+        ),
+        (
+            "deploy a --force-recreate".into(),
+            Command::Deploy(Deploy {
+                project: name("a"),
+                commit: None,
+                force: true,
+                json: false,
+                recreate_all: true,
+            }),
         ),
         ("rebuild-all".into(), Command::RebuildAll(RebuildAll)),
         (
@@ -202,7 +225,10 @@ fn words_follow_the_same_rules() {
     assert!(Command::parse_words(&[]).is_err());
     assert_eq!(
         Command::parse_words(&["rebuild", "a"]),
-        Ok(Command::Rebuild(Rebuild { project: name("a") }))
+        Ok(Command::Rebuild(Rebuild {
+            project: name("a"),
+            recreate_all: false,
+        }))
     );
 }
 

@@ -121,9 +121,10 @@ kelev-agent: deploys this host's compose projects
 usage (over ssh): ssh deploy@HOST <command>
 
 commands:
-  deploy <project> [<commit>] [--force] [--json]   fetch, build and start; `unchanged` if already running
+  deploy <project> [<commit>] [--force] [--force-recreate] [--json]
+                                                   fetch, build and start; `unchanged` if already running
   clone <project> [<commit>]                       fetch and check out, without building
-  rebuild <project>                                build and (re)start the checkout
+  rebuild <project> [--force-recreate]             build and (re)start the checkout
   rebuild-all                                      rebuild every project; a summary table at the end
   status [<project>] [--json]                      what runs, from Docker itself
   logs <project> [--tail N]                        the last N lines (default 200, at most 10000)

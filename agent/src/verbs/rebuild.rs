@@ -11,7 +11,7 @@ use crate::host::state::State;
 use crate::release::checkout;
 use crate::release::release::Release;
 use crate::release::prune::prune;
-use crate::release::rollout::Switch;
+use crate::release::switch::Switch;
 use crate::verbs::report::Report;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
@@ -20,12 +20,15 @@ use crate::wire::grammar::{Args, GrammarError};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rebuild {
     pub(crate) project: ProjectName,
+    /// Recreate every container, unchanged services too.
+    pub(crate) recreate_all: bool,
 }
 
 impl Verb for Rebuild {
     fn parse(args: &mut Args) -> Result<Rebuild, GrammarError> {
         Ok(Rebuild {
             project: args.project()?,
+            recreate_all: args.flag("--force-recreate"),
         })
     }
 
@@ -36,7 +39,7 @@ impl Verb for Rebuild {
     fn run(&self, agent: &Agent, io: &mut Io) -> Result<(), Error> {
         let held = agent.take(&self.project, "rebuild", io.out)?;
         io.trail.commit = agent.layout.checkout(&self.project);
-        let report = rebuild(agent, &held, io.out)?;
+        let report = rebuild(agent, &held, self.recreate_all, io.out)?;
         let _ = writeln!(io.out, "{}", report.line());
         Ok(())
     }
@@ -46,6 +49,7 @@ impl Verb for Rebuild {
 pub(crate) fn rebuild(
     agent: &Agent,
     held: &ProjectLock,
+    recreate_all: bool,
     progress: &mut dyn Write,
 ) -> Result<Report, Error> {
     let started = Instant::now();
@@ -60,7 +64,10 @@ pub(crate) fn rebuild(
     let hash = checkout::mirror(&agent.layout, project)?.content_hash(&commit)?;
     let mut state = State::load(&agent.layout, name)?;
     let release = Release::new(&agent.layout, project, &commit)?;
-    let switch = Switch::build(&release, hash.to_string());
+    let switch = Switch {
+        recreate_all,
+        ..Switch::build(&release, hash.to_string())
+    };
     agent.engine()?.switch(held, switch, &mut state, progress)?;
     prune(&agent.config, &agent.layout, &agent.docker, held, &state);
     Ok(Report {

@@ -41,7 +41,7 @@ impl Verb for RebuildAll {
                 if agent.layout.checkout(name).is_none() {
                     fetch(agent, &held, None, out)?;
                 }
-                rebuild(agent, &held, out)
+                rebuild(agent, &held, false, out)
             });
             match result {
                 Ok(report) => rows.push([

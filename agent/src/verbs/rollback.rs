@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::host::state::State;
 use crate::release::checkout;
 use crate::release::release::Release;
-use crate::release::rollout::Switch;
+use crate::release::switch::Switch;
 use crate::verbs::report::Report;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};

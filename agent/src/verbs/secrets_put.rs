@@ -10,7 +10,7 @@ use crate::host::lock::ProjectLock;
 use crate::host::secret_store::{Secrets, MAX_INPUT, MAX_KEYS};
 use crate::host::state::State;
 use crate::release::release::Release;
-use crate::release::rollout::Switch;
+use crate::release::switch::Switch;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
