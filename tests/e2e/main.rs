@@ -17,6 +17,7 @@ mod restore;
 mod rollback;
 mod rollout;
 mod secrets;
+mod stateful;
 mod status;
 
 /// The attribute every test here carries.

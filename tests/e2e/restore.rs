@@ -70,11 +70,19 @@ e2e_test! {
         one.write("www/index.html", "one B\n");
         let one_b = one.commit("b");
         let two = world.site("two", "two A\n");
-        world.install_manifest(&world.manifest(&[world.entry(&one), world.entry(&two)]));
+        // A project with a `./data` bind and a database-like service on a named volume.
+        let state = crate::stateful::stateful_site(&mut world);
+        let mut state_entry = world.entry(&state);
+        state_entry["service"] = "web".into();
+        world.install_manifest(&world.manifest(&[world.entry(&one), world.entry(&two), state_entry]));
         // `one` runs its second release, so the restore must bring back B, not the first.
         world.ssh(format!("deploy {} {one_a}", one.name)).run().ok();
         world.ssh(format!("deploy {} {one_b}", one.name)).run().ok();
         world.ssh(format!("deploy {}", two.name)).run().ok();
+        world.ssh(format!("deploy {}", state.name)).run().ok();
+        let state_data = world.data_dir(&state.name).join("data");
+        let state_before = files(&state_data);
+        let db_before = docker(&["exec", &world.container(&state.name, "db"), "/bin/busybox", "cat", "/var/lib/db/starts"]);
 
         let mut before = BTreeMap::new();
         for (i, name) in [&one.name, &two.name].into_iter().enumerate() {
@@ -97,7 +105,9 @@ e2e_test! {
         // The old host is gone: its files, its containers, networks and images.
         let old_host = world.dir.join("old-host-root");
         std::fs::rename(&world.root, &old_host).unwrap();
-        for name in before.keys() {
+        // Docker's data-root is on the data volume (bootstrap/init.sh), so the snapshot holds
+        // the named volumes: they stay, as the copy of the root does; the rest goes.
+        for name in before.keys().chain([&state.name]) {
             forget(name);
         }
         world.root = restored.clone();
@@ -114,11 +124,12 @@ e2e_test! {
         for name in before.keys() {
             pages.insert(name.clone(), world.page(name));
         }
+        pages.insert(state.name.clone(), world.page(&state.name));
         let total = started.elapsed();
         eprintln!(
             "restore drill: {} projects serving again in {:.1}s (copy {:.1}s, teardown {:.1}s, \
              rebuild-all {:.1}s; images rebuilt from the copied releases, Docker's build cache warm)",
-            before.len(),
+            before.len() + 1,
             total.as_secs_f64(),
             copied.as_secs_f64(),
             (torn_down - copied).as_secs_f64(),
@@ -144,5 +155,18 @@ e2e_test! {
                 "state.json still names the old root: {state}"
             );
         }
+        // The stateful project: its bind byte for byte, one start more (the restore's own), and
+        // the database's volume with what it held.
+        let restored_state = restored.join("data").join(&state.name).join("data");
+        let after = files(&restored_state);
+        assert_eq!(after.keys().collect::<Vec<_>>(), state_before.keys().collect::<Vec<_>>());
+        for (file, bytes) in &state_before {
+            assert!(after[file].starts_with(bytes), "{file} kept what it held");
+        }
+        let starts = String::from_utf8(after["starts"].clone()).unwrap();
+        assert_eq!(crate::stateful::lines(&starts), 2, "one start before the drill, one after");
+        let db_after = docker(&["exec", &world.container(&state.name, "db"), "/bin/busybox", "cat", "/var/lib/db/starts"]);
+        assert!(db_after.starts_with(&db_before), "the database's volume kept what it held");
+        assert_eq!(pages[&state.name], "page 1\n");
     }
 }

@@ -457,6 +457,13 @@ impl Drop for World {
                 docker(&args);
             }
             docker(&["network", "rm", &format!("{project}_default")]);
+            let volumes = docker(&["volume", "ls", "-q", "--filter", &filter]);
+            let volumes: Vec<&str> = volumes.split_whitespace().collect();
+            if !volumes.is_empty() {
+                let mut args = vec!["volume", "rm", "-f"];
+                args.extend(volumes);
+                docker(&args);
+            }
             let images = docker(&[
                 "images",
                 "-q",

@@ -113,32 +113,9 @@ fn every_verb_is_declared_whole() {
     }
 }
 
+/// `help` is the table rendered: the same text the binary's golden test expects.
 #[test]
 fn help_is_the_table() {
-    let expected = "\
-kelev-agent: deploys this host's compose projects
-
-usage (over ssh): ssh deploy@HOST <command>
-
-commands:
-  deploy <project> [<commit>] [--force] [--force-recreate] [--json]
-                                                   fetch, build and start; `unchanged` if already running
-  clone <project> [<commit>]                       fetch and check out, without building
-  rebuild <project> [--force-recreate]             build and (re)start the checkout
-  rebuild-all                                      rebuild every project; a summary table at the end
-  status [<project>] [--json]                      what runs, from Docker itself
-  logs <project> [--tail N]                        the last N lines (default 200, at most 10000)
-  manifest                                         print the installed projects.json
-  manifest-put                                     install projects.json from stdin
-  remove <project>                                 take down a project no longer in the manifest
-  rollback <project>                               back to the previous release, without building
-  secrets-put <project> [--restart]                set runtime secrets from KEY=value lines on stdin
-  secrets <project>                                list secret keys with a digest of each value
-  secrets-unset <project> KEY...                   remove secrets
-  help, version
-
-a commit is a full 40- or 64-digit lowercase hex id; exit codes: 0 ok, 1 failed, 64 bad command,
-65 bad data, 69 docker unreachable, 75 locked, 77 not permitted
-";
+    let expected = include_str!("../../tests/golden/help.expected");
     assert_eq!(super::help::text(VERBS), expected);
 }
