@@ -6,7 +6,9 @@ use serde::Serialize;
 use kelev_core::{CommitId, ProjectName};
 
 use crate::error::Error;
+use crate::host::secret_store::Secrets;
 use crate::host::state::State;
+use crate::release::override_file::routing;
 use crate::host::table::render;
 use crate::release::docker::Container;
 use crate::verbs::agent::Agent;
@@ -29,6 +31,9 @@ struct ProjectStatus {
     state: &'static str,
     /// How a new release replaces this one (from the manifest; null for orphans).
     rollout: Option<&'static str>,
+    /// Whether what runs was routed from today's manifest entry, Traefik settings and secrets:
+    /// false when a deploy is due although the content is the same (null: nothing runs).
+    routing_current: Option<bool>,
     containers: Vec<ContainerStatus>,
 }
 
@@ -82,7 +87,15 @@ impl Verb for Status {
                 .filter(|c| c.project == name.as_str())
                 .collect();
             let running = state.running.as_ref();
+            let routing_current = match (running, manifest.project(&name)) {
+                (Some(running), Some(project)) => {
+                    let secrets = Secrets::load(&agent.layout, &name)?;
+                    Some(running.routing == routing(&agent.config, project, &secrets))
+                }
+                _ => None,
+            };
             statuses.push(ProjectStatus {
+                routing_current,
                 commit: running.map(|r| r.commit.clone()),
                 checkout: agent.layout.checkout(&name),
                 content_hash: running.map(|r| r.content_hash.clone()),
