@@ -15,6 +15,7 @@
 //!     releases/<commit>/           complete checkouts (renamed into place when whole)
 //!     releases/.tmp-*              checkouts in progress, removed on failure or next run
 //!     overrides/<commit>.json      the compose override the agent writes
+//!     overrides/<commit>.config.json  `compose config` of that release, kept (it never changes)
 //!     current -> releases/<commit> the checkout, swapped atomically
 //!     state.json                   what is running
 //! ```

@@ -1,7 +1,11 @@
 //! What a project keeps after a successful deploy: the newest `keep_releases` releases that ran,
 //! the checkout and the running one (their directories, overrides and images). Everything else
 //! of the project goes, and so do its dangling images and the engine's build cache unused for
-//! `build_cache_max_age_secs`.
+//! `build_cache_max_age_secs`. What costs Docker calls runs only when it can find something: the
+//! images when a release directory went, the build cache at most once an hour.
+
+use std::path::Path;
+use std::time::Duration;
 
 use kelev_core::CommitId;
 
@@ -28,6 +32,7 @@ pub(crate) fn prune(
     keep.extend(state.running_commit());
     let checkout = layout.checkout(name);
     keep.extend(checkout.as_ref());
+    let mut released = false;
     for entry in std::fs::read_dir(layout.releases(name))
         .into_iter()
         .flatten()
@@ -48,8 +53,43 @@ pub(crate) fn prune(
         if std::fs::rename(entry.path(), &doomed).is_ok() {
             let _ = std::fs::remove_dir_all(&doomed);
         }
-        let _ = std::fs::remove_file(layout.override_file(name, &commit));
+        released = true;
+        let override_file = layout.override_file(name, &commit);
+        let _ = std::fs::remove_file(override_file.with_extension("config.json"));
+        let _ = std::fs::remove_file(override_file);
     }
+    // An image outlives its release only until this prune: each is tagged by its commit, and
+    // a rebuild of a kept commit makes the same image again.
+    if released {
+        prune_images(docker, name, &keep);
+    }
+    // The build cache is the engine's, shared by every project and not labelled by any: what
+    // no build has used for a while goes, whoever made it. BuildKit keeps what a running build
+    // uses, and a kept release needs its image, never the cache.
+    let max_age = Duration::from_secs(config.build_cache_max_age_secs);
+    if !max_age.is_zero() && due(&layout.locks().join(".builder-prune"), max_age) {
+        let until = format!("until={}s", config.build_cache_max_age_secs);
+        docker.best_effort(&["builder", "prune", "--force", "--all", "--filter", &until]);
+    }
+}
+
+/// How often the engine's build cache is looked at, at most (and at most `max_age`).
+const BUILDER_PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Whether the stamp at `path` is older than [`BUILDER_PRUNE_EVERY`] or `max_age` (or missing);
+/// if so it is touched now, so that one deploy in that time does the work.
+fn due(path: &Path, max_age: Duration) -> bool {
+    let every = BUILDER_PRUNE_EVERY.min(max_age);
+    let fresh = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|at| at.elapsed().ok())
+        .is_some_and(|age| age < every);
+    !fresh && crate::host::layout::write_atomic(path, b"").is_ok()
+}
+
+/// The images of `name` whose commit is not kept, and its dangling ones.
+fn prune_images(docker: &Docker, name: &kelev_core::ProjectName, keep: &[&CommitId]) {
     let images = docker
         .images(&format!("kelev-{name}-*"))
         .unwrap_or_default();
@@ -61,11 +101,4 @@ pub(crate) fn prune(
     }
     let label = format!("label=com.docker.compose.project={name}");
     docker.best_effort(&["image", "prune", "--force", "--filter", &label]);
-    // The build cache is the engine's, shared by every project and not labelled by any: what
-    // no build has used for a while goes, whoever made it. BuildKit keeps what a running build
-    // uses, and a kept release needs its image, never the cache.
-    if config.build_cache_max_age_secs > 0 {
-        let until = format!("until={}s", config.build_cache_max_age_secs);
-        docker.best_effort(&["builder", "prune", "--force", "--all", "--filter", &until]);
-    }
 }

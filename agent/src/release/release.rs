@@ -105,14 +105,18 @@ impl<'a> Release<'a> {
         compose.argv(self.project.name.as_str(), &files, Some(&self.dir), args)
     }
 
-    /// Compute the override for this release from the project's normalized compose config and
-    /// write it next to (not inside) the checkout.
-    pub(crate) fn write_override(
-        &self,
-        compose: &Compose,
-        traefik: &Traefik,
-        secrets: &Secrets,
-    ) -> Result<Override, Error> {
+    /// The project's compose file as compose normalizes it (`compose config`), kept beside the
+    /// override once made: a release directory never changes, so neither does this (the cache
+    /// names the compose file it was made from, in case the manifest points at another one).
+    fn normalized(&self, compose: &Compose) -> Result<Value, Error> {
+        let cache = self.override_file.with_extension("config.json");
+        let cached: Option<Value> = std::fs::read(&cache)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let source = self.compose_file.display().to_string();
+        if let Some(cached) = cached.filter(|c| c["compose_file"] == source.as_str()) {
+            return Ok(cached["config"].clone());
+        }
         let argv = self.argv(compose, false, &["config", "--format", "json"]);
         let out = child::capture(&argv, &self.env)?;
         if !out.status.success() {
@@ -125,6 +129,21 @@ impl<'a> Release<'a> {
                 reason: e.to_string(),
             })
         })?;
+        let entry = serde_json::json!({"compose_file": source, "config": config});
+        // It may hold values interpolated from the project's `.env`.
+        crate::host::layout::write_private(&cache, entry.to_string().as_bytes())?;
+        Ok(config)
+    }
+
+    /// Compute the override for this release from the project's normalized compose config and
+    /// write it next to (not inside) the checkout.
+    pub(crate) fn write_override(
+        &self,
+        compose: &Compose,
+        traefik: &Traefik,
+        secrets: &Secrets,
+    ) -> Result<Override, Error> {
+        let config = self.normalized(compose)?;
         let services = config
             .get("services")
             .and_then(Value::as_object)
@@ -195,14 +214,16 @@ impl<'a> Release<'a> {
     }
 
     /// Bring every service up: compose recreates those whose configuration changed, or with
-    /// `recreate_all` every one.
+    /// `recreate_all` every one; with `build`, it builds the images first.
     pub(crate) fn up(
         &self,
         compose: &Compose,
+        build: bool,
         recreate_all: bool,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        let mut args = vec!["up", "-d", "--no-build", "--remove-orphans"];
+        let mut args = vec!["up", "-d", "--remove-orphans"];
+        args.push(if build { "--build" } else { "--no-build" });
         if recreate_all {
             args.push("--force-recreate");
         }
