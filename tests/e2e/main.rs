@@ -22,6 +22,7 @@ mod restore;
 mod rollout;
 mod safety;
 mod secrets;
+mod traefik;
 
 /// The attribute every test here carries.
 macro_rules! e2e_test {

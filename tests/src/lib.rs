@@ -8,12 +8,14 @@ mod command;
 mod git;
 mod sshd;
 mod syslog;
+mod traefik;
 mod world;
 
 pub use command::{Output, Run};
 pub use git::{dockerfile, Remote};
 pub use sshd::GIT_HTTP_TOKEN;
 pub use syslog::SyslogCapture;
+pub use traefik::{Proxy, Visit};
 pub use world::{docker, http_get, workspace_binary, World, DEPLOY_USER};
 
 /// Full commit ids used where a syntactically valid but absent commit is needed.

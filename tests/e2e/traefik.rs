@@ -1,0 +1,276 @@
+//! The request path for real: the pinned Traefik of bootstrap/traefik, with the `.env` init.sh
+//! renders, ordering certificates from Pebble over HTTP-01, in front of projects the agent
+//! deploys through sshd. Every request is a visitor's: HTTPS with SNI, verified against Pebble's
+//! root (`scripts/traefik-up` starts it all; [`Proxy`] wraps it).
+//!
+//! The last two tests measure rather than assert: how long after `deploy` exits Traefik serves
+//! the new release, and how many requests plain clients lose through Traefik during a
+//! `zero-downtime` deploy, a rollback and a `recreate` deploy (figures for docs/benchmarks.md).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use kelev_e2e::{Proxy, Remote, World};
+
+use crate::e2e_test;
+
+/// Long enough for a first certificate (an order, an HTTP-01 validation, issuance).
+const FIRST_CERTIFICATE: Duration = Duration::from_secs(60);
+
+/// Routing domains for a project: `<name>.kelev.dev` and `www.<name>.kelev.dev`.
+fn domains(name: &str) -> Vec<String> {
+    vec![format!("{name}.kelev.dev"), format!("www.{name}.kelev.dev")]
+}
+
+fn put_manifest(world: &World, entries: &[serde_json::Value]) {
+    world
+        .ssh("manifest-put")
+        .stdin(serde_json::to_vec(&world.manifest(entries)).unwrap())
+        .run()
+        .ok();
+}
+
+/// Every domain serves `page` with a certificate for that name from Pebble.
+#[track_caller]
+fn assert_serves(proxy: &Proxy, domains: &[String], page: &str) {
+    for domain in domains {
+        let (_, visit) = proxy.wait_for(domain, page, FIRST_CERTIFICATE);
+        assert!(
+            visit.names.contains(domain),
+            "certificate of {domain}: {visit:?}"
+        );
+        assert!(visit.issuer.contains("Pebble"), "issuer: {visit:?}");
+    }
+}
+
+e2e_test! {
+    /// Two projects side by side, one on its default domain: each name serves its page with its
+    /// own certificate; http redirects permanently; unknown hosts get 404; a domain added in the
+    /// manifest starts routing; a removed project's domains stop.
+    fn traefik_routes_every_domain_with_its_certificate() {
+        let proxy = Proxy::start();
+        let mut world = World::new();
+        let a = world.site("a", "page a\n");
+        let b = world.site("b", "page b\n");
+        let mut entry_a = world.entry(&a);
+        entry_a["domains"] = serde_json::json!(domains(&a.name));
+        let entry_b = world.entry(&b); // the manifest's `domain`: <name>.kelev.test
+        put_manifest(&world, &[entry_a.clone(), entry_b.clone()]);
+        world.ssh(format!("deploy {}", a.name)).run().ok();
+        world.ssh(format!("deploy {}", b.name)).run().ok();
+
+        assert_serves(&proxy, &domains(&a.name), "page a\n");
+        let default_b = format!("{}.kelev.test", b.name);
+        assert_serves(&proxy, std::slice::from_ref(&default_b), "page b\n");
+
+        let plain = proxy.get("http", &domains(&a.name)[0]);
+        // Permanent: Traefik answers a GET with 301 (other methods with 308).
+        assert_eq!(plain.status, 301, "http is redirected permanently: {plain:?}");
+        assert_eq!(plain.location, format!("https://{}/", domains(&a.name)[0]));
+        let unknown = proxy.get("https", &format!("nobody.{}", domains(&a.name)[0]));
+        assert_eq!(unknown.status, 0, "no certificate for an unknown host: {unknown:?}");
+        let unknown = kelev_e2e::Run::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "--resolve"])
+            .arg("nobody.kelev.dev:443:127.0.0.1")
+            .arg("https://nobody.kelev.dev/")
+            .run();
+        assert_eq!(unknown.stdout, "404", "unknown host: {}", unknown.report());
+
+        // A domain added in the manifest routes after the next deploy.
+        let added = format!("new.{}.kelev.dev", a.name);
+        entry_a["domains"].as_array_mut().unwrap().push(added.clone().into());
+        put_manifest(&world, &[entry_a.clone(), entry_b]);
+        world.ssh(format!("deploy {}", a.name)).run().ok();
+        assert_serves(&proxy, &[added], "page a\n");
+
+        // A project taken out of the manifest and removed stops answering.
+        put_manifest(&world, &[entry_a]);
+        world.ssh(format!("remove {}", b.name)).run().ok();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let gone = proxy.get("https", &default_b);
+            if gone.status == 404 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{default_b} still answers: {gone:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_serves(&proxy, &domains(&a.name), "page a\n");
+    }
+}
+
+e2e_test! {
+    /// After a Traefik restart the same certificate serves and Pebble gets no new order; the
+    /// staging switch orders into its own storage file and leaves acme.json alone, and
+    /// switching back serves the first certificate again.
+    fn traefik_keeps_certificates_across_restarts_and_the_staging_switch() {
+        let proxy = Proxy::start();
+        let mut world = World::new();
+        let site = world.site("keep", "kept\n");
+        let mut entry = world.entry(&site);
+        entry["domains"] = serde_json::json!(domains(&site.name));
+        put_manifest(&world, &[entry]);
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        let domain = &domains(&site.name)[0];
+        let (_, first) = proxy.wait_for(domain, "kept\n", FIRST_CERTIFICATE);
+        assert_serves(&proxy, &domains(&site.name), "kept\n");
+        let orders = proxy.orders(domain);
+        assert_eq!(orders, 1, "one order for {domain}");
+        let acme = std::fs::read(proxy.data_file("acme.json")).unwrap();
+        assert!(String::from_utf8_lossy(&acme).contains(domain.as_str()));
+
+        proxy.restart();
+        let (_, again) = proxy.wait_for(domain, "kept\n", Duration::from_secs(20));
+        assert_eq!(again.serial, first.serial, "the same certificate after a restart");
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(proxy.orders(domain), orders, "no new order after a restart");
+
+        proxy.set_staging(true);
+        let (_, staging) = proxy.wait_for(domain, "kept\n", FIRST_CERTIFICATE);
+        assert_ne!(staging.serial, first.serial, "staging has certificates of its own");
+        let staging_file = std::fs::read_to_string(proxy.data_file("acme-staging.json")).unwrap();
+        assert!(staging_file.contains(domain.as_str()), "{staging_file}");
+        assert_eq!(
+            std::fs::read(proxy.data_file("acme.json")).unwrap(),
+            acme,
+            "acme.json untouched by staging"
+        );
+
+        proxy.set_staging(false);
+        let (_, back) = proxy.wait_for(domain, "kept\n", Duration::from_secs(20));
+        assert_eq!(back.serial, first.serial, "production's certificate again");
+    }
+}
+
+/// A deployed project whose page says `v1`, already served through Traefik.
+fn served_site(
+    proxy: &Proxy,
+    world: &mut World,
+    short: &str,
+    rollout: &str,
+    compose: Option<&str>,
+) -> Remote {
+    let site = world.site(short, "v1\n");
+    if let Some(compose) = compose {
+        site.write("compose.yaml", compose);
+        site.commit("compose");
+    }
+    let mut entry = world.entry(&site);
+    entry["domains"] = serde_json::json!([format!("{}.kelev.dev", site.name)]);
+    entry["rollout"] = serde_json::json!(rollout);
+    put_manifest(world, &[entry]);
+    world.ssh(format!("deploy {}", site.name)).run().ok();
+    proxy.wait_for(
+        &format!("{}.kelev.dev", site.name),
+        "v1\n",
+        FIRST_CERTIFICATE,
+    );
+    site
+}
+
+const HEALTHCHECKED: &str = "services:\n  web:\n    build: .\n    init: true\n    healthcheck:\n      test: [\"CMD\", \"/bin/busybox\", \"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1/\"]\n      interval: 1s\n      timeout: 2s\n      retries: 2\n";
+
+e2e_test! {
+    /// When `deploy` exits 0, does Traefik already serve the new release? Measured for a
+    /// service without a healthcheck and one with, both rollouts; printed, not asserted.
+    fn traefik_time_from_deploy_exit_to_new_content() {
+        let proxy = Proxy::start();
+        let mut world = World::new();
+        for (short, rollout, compose) in [
+            ("plain-zd", "zero-downtime", None),
+            ("health-zd", "zero-downtime", Some(HEALTHCHECKED)),
+            ("plain-rc", "recreate", None),
+            ("health-rc", "recreate", Some(HEALTHCHECKED)),
+        ] {
+            let site = served_site(&proxy, &mut world, short, rollout, compose);
+            let domain = format!("{}.kelev.dev", site.name);
+            site.write("www/index.html", "v2\n");
+            let second = site.commit("v2");
+            world.ssh(format!("deploy {} {second}", site.name)).run().ok();
+            let at_exit = proxy.get("https", &domain);
+            let servers = proxy.servers(&site.name);
+            let (lag, _) = proxy.wait_for(&domain, "v2\n", Duration::from_secs(30));
+            eprintln!(
+                "deploy exit -> v2 through Traefik: {short} ({rollout}): {} ms; at exit: {} {:?}; \
+                 Traefik's servers at exit: {servers:?}",
+                lag.as_millis(),
+                at_exit.status,
+                at_exit.body.trim()
+            );
+        }
+    }
+}
+
+/// Three plain HTTPS clients (one curl each request, one try, no retry) request `domain` until
+/// `stop`; returns (answered, failed) where failed is anything but a 200 with `v1` or `v2`.
+fn clients(proxy: &Proxy, domain: &str, stop: &AtomicBool) -> (usize, usize) {
+    std::thread::scope(|scope| {
+        let loops: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    let (mut ok, mut failed) = (0, 0);
+                    while !stop.load(Ordering::SeqCst) {
+                        let visit = proxy.get("https", domain);
+                        if visit.status == 200 && (visit.body == "v1\n" || visit.body == "v2\n") {
+                            ok += 1;
+                        } else {
+                            failed += 1;
+                            eprintln!(
+                                "failed request: {} {:?} {}",
+                                visit.status, visit.body, visit.error
+                            );
+                        }
+                    }
+                    (ok, failed)
+                })
+            })
+            .collect();
+        loops
+            .into_iter()
+            .map(|l| l.join().unwrap())
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
+    })
+}
+
+/// Run `step` under load and count the requests it cost.
+fn under_load(proxy: &Proxy, domain: &str, step: impl FnOnce()) -> (usize, usize) {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let counts = scope.spawn(|| clients(proxy, domain, &stop));
+        std::thread::sleep(Duration::from_secs(1));
+        step();
+        // The old container drains for a while after the deploy returns.
+        std::thread::sleep(Duration::from_secs(3));
+        stop.store(true, Ordering::SeqCst);
+        counts.join().unwrap()
+    })
+}
+
+e2e_test! {
+    /// Failed requests through Traefik during a `zero-downtime` deploy and a rollback, and a
+    /// `recreate` deploy beside them. Printed, not asserted: plain clients still see failures
+    /// with zero-downtime while the agent does not wait for Traefik (the numbers are in
+    /// docs/benchmarks.md).
+    fn traefik_failed_requests_zero_downtime_against_recreate() {
+        let proxy = Proxy::start();
+        let mut world = World::new();
+        for (short, rollout) in [("zd", "zero-downtime"), ("rc", "recreate")] {
+            let site = served_site(&proxy, &mut world, short, rollout, None);
+            let domain = format!("{}.kelev.dev", site.name);
+            site.write("www/index.html", "v2\n");
+            let second = site.commit("v2");
+            let (ok, failed) = under_load(&proxy, &domain, || {
+                let out = world.ssh(format!("deploy {} {second}", site.name)).run().ok();
+                assert!(out.stdout.contains(&format!("({rollout})")), "{}", out.report());
+            });
+            eprintln!("through Traefik, {rollout} deploy: {ok} answered, {failed} failed");
+            assert!(ok > 20, "the clients ran: {ok}");
+            proxy.wait_for(&domain, "v2\n", Duration::from_secs(30));
+            let (ok, failed) = under_load(&proxy, &domain, || {
+                world.ssh(format!("rollback {}", site.name)).run().ok();
+            });
+            eprintln!("through Traefik, {rollout} project's rollback: {ok} answered, {failed} failed");
+            assert!(ok > 20, "the clients ran: {ok}");
+        }
+    }
+}
