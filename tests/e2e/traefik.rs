@@ -201,9 +201,11 @@ e2e_test! {
             site.write("www/index.html", "v2\n");
             let second = site.commit("v2");
             world.ssh(format!("deploy {} {second}", site.name)).run().ok();
+            let exited = Instant::now();
             let at_exit = proxy.get("https", &domain);
             let servers = proxy.servers(&site.name);
-            let (lag, _) = proxy.wait_for(&domain, "v2\n", Duration::from_secs(30));
+            proxy.wait_for(&domain, "v2\n", Duration::from_secs(30));
+            let lag = exited.elapsed();
             eprintln!(
                 "deploy exit -> v2 through Traefik: {short} ({rollout}): {} ms; at exit: {} {:?}; \
                  Traefik's servers at exit: {servers:?}",
