@@ -1,58 +1,79 @@
-//! Every way an invocation can fail, and the exit code each one maps to.
+//! Every way an invocation can fail, and the exit code each one maps to (docs/commands.md).
+//! Variants carry what went wrong as fields; the words are in the `#[error]` lines alone.
 
 use std::path::PathBuf;
 
-use kelev_core::{ManifestError, ProjectName};
+use kelev_core::{CommitId, ExitCode, ManifestError, ProjectName};
 
-use crate::command::GrammarError;
-
-pub(crate) const EXIT_FAILED: i32 = 1;
-pub(crate) const EXIT_USAGE: i32 = 64;
-pub(crate) const EXIT_DATA: i32 = 65;
-pub(crate) const EXIT_UNAVAILABLE: i32 = 69;
-pub(crate) const EXIT_TEMPFAIL: i32 = 75;
-pub(crate) const EXIT_NOPERM: i32 = 77;
+use crate::wire::grammar::GrammarError;
+use crate::wire::policy::Denied;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
     #[error("{0}")]
     Grammar(#[from] GrammarError),
-    #[error("{message}")]
-    Usage { message: String },
-    #[error("not permitted: {message}")]
-    NotPermitted { message: String },
+    #[error(
+        "words on the command line and SSH_ORIGINAL_COMMAND together: the authorized_keys \
+         line must run `kelev-agent --key ID` with no words"
+    )]
+    WordsAndOriginalCommand,
+    #[error("not permitted: {0}")]
+    Denied(#[from] Denied),
     #[error("cannot read config `{path}`: {source}")]
     ConfigRead {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("config `{path}`: {message}")]
-    Config { path: PathBuf, message: String },
+    #[error("config `{path}`: {problem}")]
+    Config { path: PathBuf, problem: String },
     #[error("{0}")]
     Manifest(#[from] ManifestError),
     #[error("project `{project}` is not in the manifest")]
     UnknownProject { project: ProjectName },
-    #[error("project `{project}`: {message}")]
-    ProjectData {
+    #[error("project `{project}`: is still in the manifest\nhint: install a manifest without it (`manifest-put`) first")]
+    StillInManifest { project: ProjectName },
+    #[error("project `{project}`: has no checkout yet\nhint: run `clone {project}` or `deploy {project}` first")]
+    NoCheckout { project: ProjectName },
+    #[error("project `{project}`: {problem}")]
+    ComposeFile {
         project: ProjectName,
-        message: String,
+        problem: ComposeProblem,
     },
-    #[error("state of project `{project}` at `{path}` is unreadable: {message}\nhint: remove the file and run `rebuild {project}`")]
+    #[error("project `{project}`: secrets file `{}`: {problem}", .path.display())]
+    SecretsFile {
+        project: ProjectName,
+        path: PathBuf,
+        problem: String,
+    },
+    #[error("project `{project}`: secrets on stdin: {problem}")]
+    SecretsInput {
+        project: ProjectName,
+        problem: String,
+    },
+    #[error("state of project `{project}` at `{}` is unreadable: {problem}\nhint: remove the file and run `rebuild {project}`", .path.display())]
     State {
         project: ProjectName,
         path: PathBuf,
-        message: String,
+        problem: String,
     },
     #[error("could not start `{program}`: {source}")]
     Spawn {
         program: String,
         source: std::io::Error,
     },
-    #[error("docker is unreachable: {message}")]
-    Unavailable { message: String },
-    #[error("project `{project}` is locked by {holder}; gave up after {waited_secs}s")]
+    #[error("docker is unreachable: {line}")]
+    DockerUnreachable { line: String },
+    #[error("docker is unreachable: `{argv}` failed ({status}): {stderr}")]
+    Docker {
+        argv: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("docker is unreachable: cannot create network `{network}`: {stderr}")]
+    NetworkCreate { network: String, stderr: String },
+    #[error("{what} is locked by {holder}; gave up after {waited_secs}s")]
     LockTimeout {
-        project: String,
+        what: Locked,
         holder: String,
         waited_secs: u64,
     },
@@ -60,7 +81,20 @@ pub(crate) enum Error {
     Git {
         project: ProjectName,
         action: &'static str,
+        /// libgit2's own words.
         message: String,
+    },
+    #[error("project `{project}`: git fetch failed: commit `{commit}` is not in `{repo}`")]
+    CommitMissing {
+        project: ProjectName,
+        commit: CommitId,
+        repo: String,
+    },
+    #[error("project `{project}`: git fetch failed: `{repo}` has no branch or tag `{git_ref}`")]
+    RefMissing {
+        project: ProjectName,
+        repo: String,
+        git_ref: String,
     },
     #[error("project `{project}`: `{command}` failed ({status}){}", tail_hint(.tail))]
     Compose {
@@ -69,17 +103,25 @@ pub(crate) enum Error {
         status: String,
         tail: String,
     },
-    #[error("project `{project}`: the new release did not come up: {detail}")]
+    #[error("project `{project}`: the new release did not come up: {failed}")]
     Unhealthy {
         project: ProjectName,
-        detail: String,
+        /// Each failed container, as `` `web` exited with code 1 ``.
+        failed: String,
     },
-    #[error("project `{project}`: {message}")]
-    Rollback {
+    #[error(
+        "project `{project}`: the new release did not come up: not up after {secs}s: {waiting}"
+    )]
+    NotUp {
         project: ProjectName,
-        message: String,
+        secs: u64,
+        waiting: String,
     },
-    #[error("I/O error at `{path}`: {source}")]
+    #[error("project `{project}`: nothing runs, so there is nothing to roll back from")]
+    NothingToRollBack { project: ProjectName },
+    #[error("project `{project}`: no earlier release is kept on this host")]
+    NoEarlierRelease { project: ProjectName },
+    #[error("I/O error at `{}`: {source}", .path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -90,6 +132,41 @@ pub(crate) enum Error {
     RebuildAll { failed: usize, total: usize },
 }
 
+/// What a lock that could not be had guards.
+#[derive(Debug)]
+pub(crate) enum Locked {
+    Project(ProjectName),
+    Manifest,
+    Network(String),
+}
+
+impl std::fmt::Display for Locked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Locked::Project(project) => write!(f, "project `{project}`"),
+            Locked::Manifest => f.write_str("the manifest"),
+            Locked::Network(network) => write!(f, "the Traefik network `{network}`"),
+        }
+    }
+}
+
+/// What is wrong with a release's compose file, as the agent reads it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ComposeProblem {
+    #[error("no compose file in the repository (looked for {looked_for})")]
+    Missing { looked_for: String },
+    #[error("`{name}` is not a regular file")]
+    NotRegular { name: String },
+    #[error("`compose config` refused the compose file: {reason}")]
+    Refused { reason: String },
+    #[error("cannot read `compose config` output: {reason}")]
+    Unreadable { reason: String },
+    #[error("the compose file has no service `{service}` (it has: {has})")]
+    NoSuchService { service: String, has: String },
+    #[error("the compose file has {count} services; set `service` in the manifest to the one to route to")]
+    WhichService { count: usize },
+}
+
 fn tail_hint(tail: &str) -> String {
     match tail.lines().rev().find(|line| !line.trim().is_empty()) {
         Some(last) => format!(": {}", last.trim()),
@@ -98,42 +175,41 @@ fn tail_hint(tail: &str) -> String {
 }
 
 impl Error {
-    pub(crate) fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Grammar(_) | Error::Usage { .. } => EXIT_USAGE,
-            Error::NotPermitted { .. } => EXIT_NOPERM,
+            Error::Grammar(_) | Error::WordsAndOriginalCommand => ExitCode::Usage,
+            Error::Denied(_) => ExitCode::NotPermitted,
             Error::ConfigRead { .. }
             | Error::Config { .. }
             | Error::Manifest(_)
             | Error::UnknownProject { .. }
-            | Error::ProjectData { .. }
-            | Error::State { .. } => EXIT_DATA,
-            Error::Spawn { .. } | Error::Unavailable { .. } => EXIT_UNAVAILABLE,
-            Error::LockTimeout { .. } => EXIT_TEMPFAIL,
+            | Error::StillInManifest { .. }
+            | Error::NoCheckout { .. }
+            | Error::ComposeFile { .. }
+            | Error::SecretsFile { .. }
+            | Error::SecretsInput { .. }
+            | Error::State { .. } => ExitCode::Data,
+            Error::Spawn { .. }
+            | Error::DockerUnreachable { .. }
+            | Error::Docker { .. }
+            | Error::NetworkCreate { .. } => ExitCode::Unavailable,
+            Error::LockTimeout { .. } => ExitCode::TryAgain,
             Error::Git { .. }
+            | Error::CommitMissing { .. }
+            | Error::RefMissing { .. }
             | Error::Compose { .. }
             | Error::Unhealthy { .. }
-            | Error::Rollback { .. }
+            | Error::NotUp { .. }
+            | Error::NothingToRollBack { .. }
+            | Error::NoEarlierRelease { .. }
             | Error::Io { .. }
             | Error::Interrupted { .. }
-            | Error::RebuildAll { .. } => EXIT_FAILED,
+            | Error::RebuildAll { .. } => ExitCode::Failed,
         }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
-    }
-
-    /// A word for the audit log's `result` field.
-    pub(crate) fn kind(&self) -> &'static str {
-        match self.exit_code() {
-            EXIT_USAGE => "refused",
-            EXIT_NOPERM => "denied",
-            EXIT_DATA => "bad-data",
-            EXIT_UNAVAILABLE => "unavailable",
-            EXIT_TEMPFAIL => "locked",
-            _ => "failed",
-        }
     }
 }

@@ -1,73 +1,88 @@
 //! From process start to a permitted, typed command: where the words come from, which key is
-//! speaking, and whether that key may say them.
+//! speaking, whether that key may say them; then the verb runs.
 
 use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
-use crate::agent::Agent;
-use crate::audit::Trail;
-use crate::command::Command;
-use crate::config::Config;
 use crate::error::Error;
-use crate::Cli;
+use crate::host::audit::Trail;
+use crate::host::config::Config;
+use crate::host::layout::{create_dir, Layout};
+use crate::verbs::{Agent, Command, Io, VERBS};
+use crate::wire::policy::Denied;
 
-pub(crate) fn run(cli: &Cli, trail: &mut Trail) -> Result<(), Error> {
+/// What the process was started with (from `main`'s command line).
+pub(crate) struct Invocation {
+    pub(crate) config: PathBuf,
+    /// The id of the SSH key this runs for, from `authorized_keys`.
+    pub(crate) key: Option<String>,
+    /// The command's words, when run locally.
+    pub(crate) words: Vec<String>,
+}
+
+pub(crate) fn run(invocation: &Invocation, trail: &mut Trail) -> Result<(), Error> {
     let original = std::env::var_os("SSH_ORIGINAL_COMMAND");
     let remote = original.is_some() || std::env::var_os("SSH_CONNECTION").is_some();
-    trail.key = cli.key.clone();
+    let words: Vec<&str> = invocation.words.iter().map(String::as_str).collect();
+    trail.key = invocation.key.clone();
     trail.raw = match &original {
         Some(line) => line.as_bytes().to_vec(),
-        None => cli.words.join(" ").into_bytes(),
+        None => words.join(" ").into_bytes(),
     };
 
     // Locally, `help` and `version` answer even on a host without a config.
     if !remote {
-        let words: Vec<&str> = cli.words.iter().map(String::as_str).collect();
-        if let Ok(command @ (Command::Help | Command::Version)) = Command::parse_words(&words) {
-            trail.command = Some(command.clone());
-            crate::agent::print_about(&command, &mut std::io::stdout());
-            return Ok(());
+        if let Ok(command) = Command::parse_words(&words) {
+            if command.answer(&mut std::io::sink()) {
+                note(trail, &command);
+                command.answer(&mut std::io::stdout());
+                return Ok(());
+            }
         }
     }
-    let config = Config::load(&cli.config)?;
-    trail.log = Some(crate::layout::Layout::new(&config.root).audit_log());
-    crate::layout::create_dir(&config.root)?;
+    let config = Config::load(&invocation.config, VERBS)?;
+    trail.log = Some(Layout::new(&config.root).audit_log());
+    create_dir(&config.root)?;
 
     // Over SSH, who is speaking is settled before what they said is read: an unknown key
     // learns nothing, not even whether its command would parse.
     let policy = match remote {
         true => {
-            let key = cli.key.as_deref().ok_or_else(|| Error::NotPermitted {
-                message: "no key id: the authorized_keys line must run `kelev-agent --key ID`\n\
-                          hint: inside an SSH session every run counts as remote; \
-                          to run locally use `env -u SSH_CONNECTION kelev-agent ...`"
-                    .into(),
-            })?;
-            let policy = config.keys.get(key).ok_or_else(|| Error::NotPermitted {
-                message: format!("key `{}` is not in the agent config", key.escape_default()),
+            let key = invocation.key.as_deref().ok_or(Denied::NoKeyId)?;
+            let policy = config.keys.get(key).ok_or_else(|| Denied::UnknownKey {
+                key: key.to_owned(),
             })?;
             Some(policy.clone())
         }
         false => None,
     };
-    if original.is_some() && !cli.words.is_empty() {
-        return Err(Error::Usage {
-            message: "words on the command line and SSH_ORIGINAL_COMMAND together: the \
-                      authorized_keys line must run `kelev-agent --key ID` with no words"
-                .into(),
-        });
+    if original.is_some() && !words.is_empty() {
+        return Err(Error::WordsAndOriginalCommand);
     }
     let command = match &original {
         Some(_) => Command::parse_line(&trail.raw)?,
-        None => {
-            let words: Vec<&str> = cli.words.iter().map(String::as_str).collect();
-            Command::parse_words(&words)?
-        }
+        None => Command::parse_words(&words)?,
     };
-    trail.command = Some(command.clone());
+    note(trail, &command);
     if let Some(policy) = &policy {
-        policy
-            .check(&command)
-            .map_err(|message| Error::NotPermitted { message })?;
+        policy.check(command.spec(), command.project())?;
     }
-    Agent::new(config, cli.key.clone(), policy).execute(&command, trail)
+    if command.answer(&mut std::io::stdout()) {
+        return Ok(());
+    }
+    let agent = Agent::new(config, invocation.key.clone(), policy);
+    let mut io = Io {
+        verbs: VERBS,
+        out: &mut std::io::stdout(),
+        err: &mut std::io::stderr(),
+        input: &mut std::io::stdin().lock(),
+        trail,
+    };
+    command.run(&agent, &mut io)
+}
+
+fn note(trail: &mut Trail, command: &Command) {
+    trail.verb = Some(command.spec().name);
+    trail.project = command.project().cloned();
+    trail.requested = command.commit().cloned();
 }

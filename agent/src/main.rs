@@ -1,41 +1,13 @@
 //! `kelev-agent`: the deploy agent that an SSH forced command runs. See `docs/commands.md`.
 
-mod agent;
-mod audit;
-mod child;
-mod command;
-mod compose;
-mod config;
-mod deploy;
-mod docker;
-mod error;
-mod health;
-mod invocation;
-mod layout;
-mod lock;
-mod manifest_put;
-mod mirror;
-mod policy;
-mod rebuild_all;
-mod remove;
-mod rollback;
-mod secrets;
-mod signals;
-mod state;
-mod status;
-mod timefmt;
-
-use std::io::Write;
-use std::time::Instant;
-
 use clap::Parser;
 
 /// Deploys compose projects on this host; meant to run as the forced command of an SSH key.
 #[derive(Parser)]
 #[command(name = "kelev-agent", version, disable_help_subcommand = true)]
-pub(crate) struct Cli {
+struct Cli {
     /// agent.json to read
-    #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CONFIG)]
+    #[arg(long, value_name = "PATH", default_value = kelev_agent::DEFAULT_CONFIG)]
     config: std::path::PathBuf,
     /// The id of the SSH key this runs for (set in authorized_keys); its policy applies
     #[arg(long, value_name = "ID")]
@@ -50,7 +22,6 @@ pub(crate) struct Cli {
 }
 
 fn main() {
-    signals::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -59,19 +30,9 @@ fn main() {
         }
         Err(e) => {
             let _ = e.print();
-            std::process::exit(error::EXIT_USAGE);
+            std::process::exit(kelev_core::ExitCode::Usage.code());
         }
     };
-    let started = Instant::now();
-    let mut trail = audit::Trail::default();
-    let result = invocation::run(&cli, &mut trail);
-    let code = match &result {
-        Ok(()) => 0,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e}");
-            e.exit_code()
-        }
-    };
-    trail.finish(result.as_ref().err(), code, started.elapsed());
-    std::process::exit(code);
+    let code = kelev_agent::run(cli.config, cli.key, cli.words);
+    std::process::exit(code.code());
 }

@@ -520,7 +520,7 @@ fn fn_string_literal(source: &str, name: &str) -> String {
 
 #[test]
 fn traefik_names_match_the_agents_defaults() {
-    let config = read(&repo().join("agent/src/config.rs"));
+    let config = read(&repo().join("agent/src/host/config.rs"));
     let network = fn_string_literal(&config, "default_network");
     let entrypoint = fn_string_literal(&config, "default_entrypoints");
     let resolver = fn_string_literal(&config, "default_cert_resolver");

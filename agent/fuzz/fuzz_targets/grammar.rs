@@ -5,25 +5,22 @@
 
 #![no_main]
 
+use kelev_agent::fuzzing::{parse_line, MAX_COMMAND_BYTES};
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/command.rs"]
-#[allow(dead_code)]
-mod command;
-
 fuzz_target!(|data: &[u8]| {
-    if let Ok(parsed) = command::Command::parse_line(data) {
-        assert!(data.len() <= command::MAX_COMMAND_BYTES);
+    if let Some((_verb, project, commit, parsed)) = parse_line(data) {
+        assert!(data.len() <= MAX_COMMAND_BYTES);
         assert!(data
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || b" ._=-".contains(b)));
-        if let Some(project) = parsed.project() {
-            assert!(kelev_core::ProjectName::parse(project.as_str()).is_some());
+        if let Some(project) = project {
+            assert!(kelev_core::ProjectName::parse(&project).is_some());
         }
-        if let Some(commit) = parsed.commit() {
-            assert!(matches!(commit.as_str().len(), 40 | 64));
+        if let Some(commit) = commit {
+            assert!(kelev_core::CommitId::parse(&commit).is_some());
         }
         // Parsing is deterministic: the same bytes, the same command.
-        assert_eq!(command::Command::parse_line(data).ok(), Some(parsed));
+        assert_eq!(parse_line(data).map(|p| p.3), Some(parsed));
     }
 });

@@ -1,0 +1,205 @@
+//! What Docker says is running: the containers of compose projects, read with `docker ps` and
+//! `docker inspect` rather than trusted from our own state.
+
+use kelev_core::CommitId;
+
+use crate::error::Error;
+use crate::host::child;
+
+pub(crate) const COMMIT_LABEL: &str = "dev.kelev.commit";
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Container {
+    pub(crate) id: String,
+    pub(crate) project: String,
+    pub(crate) service: String,
+    pub(crate) state: String,
+    pub(crate) health: Option<String>,
+    pub(crate) exit_code: i64,
+    pub(crate) commit: Option<String>,
+}
+
+impl Container {
+    /// Whether it belongs to the release of `commit`: it carries that commit, or no commit at
+    /// all (a service from an image that no commit changes is part of every release).
+    pub(crate) fn serves(&self, commit: &CommitId) -> bool {
+        self.commit.as_deref().is_none_or(|c| c == commit.as_str())
+    }
+
+    pub(crate) fn is_up(&self) -> bool {
+        self.state == "running" && matches!(self.health.as_deref(), None | Some("healthy"))
+    }
+}
+
+/// One line of the `docker ps` template in [`Docker::containers`]; `None` for what is not a
+/// container compose made (`docker run` of a compose-built image inherits the image's project
+/// and service labels, but only compose's own containers carry a container number) and for
+/// one-off containers.
+fn parse_ps_line(line: &str) -> Option<Container> {
+    let fields: Vec<&str> = line.split('\t').collect();
+    let [id, state, status, project, service, commit, oneoff, number] = fields[..] else {
+        return None;
+    };
+    if number.is_empty() || oneoff == "True" || project.is_empty() {
+        return None;
+    }
+    let health = if status.contains("(healthy)") {
+        Some("healthy")
+    } else if status.contains("(unhealthy)") {
+        Some("unhealthy")
+    } else if status.contains("(health: starting)") {
+        Some("starting")
+    } else {
+        None
+    };
+    // "Exited (137) 2 seconds ago", "Restarting (1) 3 seconds ago"
+    let exit_code = status
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(code, _)| code.parse().ok())
+        .unwrap_or(0);
+    Some(Container {
+        id: id.to_owned(),
+        project: project.to_owned(),
+        service: service.to_owned(),
+        state: state.to_owned(),
+        health: health.map(str::to_owned),
+        exit_code,
+        commit: (!commit.is_empty()).then(|| commit.to_owned()),
+    })
+}
+
+pub(crate) struct Docker {
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Docker {
+    pub(crate) fn new(argv: &[String]) -> Docker {
+        Docker {
+            argv: argv.to_vec(),
+            env: child::base_env(),
+        }
+    }
+
+    pub(crate) fn argv(&self, args: &[&str]) -> Vec<String> {
+        let mut argv = self.argv.clone();
+        argv.extend(args.iter().map(|s| s.to_string()));
+        argv
+    }
+
+    /// Run `docker args`; its output, whatever its status.
+    pub(crate) fn capture(&self, args: &[&str]) -> Result<child::Captured, Error> {
+        child::capture(&self.argv(args), &self.env)
+    }
+
+    /// Run `docker args`; its output, or what it said when it failed.
+    pub(crate) fn run(&self, args: &[&str]) -> Result<child::Captured, Error> {
+        let argv = self.argv(args);
+        let out = child::capture(&argv, &self.env)?;
+        if out.status.success() {
+            Ok(out)
+        } else {
+            Err(Error::Docker {
+                argv: argv.join(" "),
+                status: child::describe(out.status),
+                stderr: out.stderr.trim().to_owned(),
+            })
+        }
+    }
+
+    /// Containers of compose project `project`, or of every compose project, one-off
+    /// (`compose run`) containers left out. One `docker ps`, its labels and status read from a
+    /// template, rather than `ps` then `inspect`: this is on the path of every `status` and of
+    /// every `unchanged` answer.
+    pub(crate) fn containers(&self, project: Option<&str>) -> Result<Vec<Container>, Error> {
+        let filter = match project {
+            Some(p) => format!("label=com.docker.compose.project={p}"),
+            None => "label=com.docker.compose.project".to_owned(),
+        };
+        let format = [
+            "{{.ID}}",
+            "{{.State}}",
+            "{{.Status}}",
+            "{{.Label \"com.docker.compose.project\"}}",
+            "{{.Label \"com.docker.compose.service\"}}",
+            &format!("{{{{.Label \"{COMMIT_LABEL}\"}}}}"),
+            "{{.Label \"com.docker.compose.oneoff\"}}",
+            "{{.Label \"com.docker.compose.container-number\"}}",
+        ]
+        .join("\t");
+        let out = self.run(&[
+            "ps",
+            "-a",
+            "--no-trunc",
+            "--filter",
+            &filter,
+            "--format",
+            &format,
+        ])?;
+        let mut containers: Vec<Container> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(parse_ps_line)
+            .collect();
+        containers.sort_by(|a, b| (&a.project, &a.service).cmp(&(&b.project, &b.service)));
+        Ok(containers)
+    }
+
+    /// The last `lines` lines a container printed (for a failed start's report).
+    pub(crate) fn logs_tail(&self, id: &str, lines: u32) -> String {
+        let argv = self.argv(&["logs", "--tail", &lines.to_string(), id]);
+        match child::capture(&argv, &self.env) {
+            Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned() + &out.stderr,
+            Err(e) => format!("(no logs: {e})"),
+        }
+    }
+
+    /// Image references (`repo:tag`) matching `reference` (a docker filter pattern).
+    pub(crate) fn images(&self, reference: &str) -> Result<Vec<String>, Error> {
+        let filter = format!("reference={reference}");
+        let out = self.run(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            &filter,
+        ])?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Best effort: remove what `args` names, ignoring refusals (an image still in use stays).
+    pub(crate) fn best_effort(&self, args: &[&str]) {
+        let _ = child::capture(&self.argv(args), &self.env);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ps_lines() {
+        let c = parse_ps_line("abc\trunning\tUp 3 minutes (healthy)\tp\tweb\tdeadbeef\tFalse\t1")
+            .unwrap();
+        assert_eq!(
+            (c.state.as_str(), c.health.as_deref(), c.commit.as_deref()),
+            ("running", Some("healthy"), Some("deadbeef"))
+        );
+        let c =
+            parse_ps_line("abc\texited\tExited (137) 2 seconds ago\tp\tweb\t\tFalse\t2").unwrap();
+        assert_eq!((c.exit_code, c.health, c.commit), (137, None, None));
+        let c = parse_ps_line("abc\trunning\tUp 1 second (health: starting)\tp\tweb\tx\tFalse\t1")
+            .unwrap();
+        assert_eq!(c.health.as_deref(), Some("starting"));
+        let c =
+            parse_ps_line("abc\trunning\tUp 1 second (unhealthy)\tp\tweb\tx\tFalse\t1").unwrap();
+        assert_eq!(c.health.as_deref(), Some("unhealthy"));
+        // `docker run` of a compose-built image, and `compose run`, are not the project's.
+        assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\t\t").is_none());
+        assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\tTrue\t1").is_none());
+        assert!(parse_ps_line("garbage").is_none());
+    }
+}

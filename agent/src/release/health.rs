@@ -1,0 +1,184 @@
+//! The health gate: a started release counts as up only when Docker says so. Containers with a
+//! healthcheck must report `healthy`; the others must stay running for `settle_secs`. A
+//! container that exits non-zero, restarts, or turns `unhealthy` fails the release at once.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use kelev_core::{CommitId, ProjectName};
+
+use crate::error::Error;
+use crate::host::config::Config;
+use crate::host::signals;
+use crate::release::docker::{Container, Docker};
+
+const LOG_LINES: u32 = 20;
+
+enum Verdict {
+    Failed(Vec<Container>, String),
+    Waiting(String),
+    /// Up; `settling` when some containers have no healthcheck to vouch for them.
+    Up {
+        settling: bool,
+    },
+}
+
+fn judge(containers: &[Container]) -> Verdict {
+    if containers.is_empty() {
+        return Verdict::Waiting("no container yet".into());
+    }
+    let failed: Vec<Container> = containers
+        .iter()
+        .filter(|c| {
+            matches!(c.state.as_str(), "dead" | "restarting" | "removing")
+                || (c.state == "exited" && c.exit_code != 0)
+                || c.health.as_deref() == Some("unhealthy")
+        })
+        .cloned()
+        .collect();
+    if !failed.is_empty() {
+        let what = failed
+            .iter()
+            .map(|c| match (&c.health, c.state.as_str()) {
+                (Some(h), _) if h == "unhealthy" => format!("`{}` is unhealthy", c.service),
+                (_, "exited") => format!("`{}` exited with code {}", c.service, c.exit_code),
+                (_, state) => format!("`{}` is {state}", c.service),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Verdict::Failed(failed, what);
+    }
+    if let Some(c) = containers
+        .iter()
+        .find(|c| c.state == "created" || c.health.as_deref() == Some("starting"))
+    {
+        return Verdict::Waiting(format!(
+            "`{}` is {}",
+            c.service,
+            c.health.as_deref().unwrap_or(&c.state)
+        ));
+    }
+    Verdict::Up {
+        settling: containers
+            .iter()
+            .any(|c| c.state == "running" && c.health.is_none()),
+    }
+}
+
+/// Wait until the containers of `commit` are up, or say why they are not.
+pub(crate) fn wait_until_up(
+    docker: &Docker,
+    config: &Config,
+    project: &ProjectName,
+    commit: &CommitId,
+    progress: &mut dyn Write,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let timeout = Duration::from_secs(config.health_timeout_secs);
+    let settle = Duration::from_secs(config.settle_secs);
+    let mut up_since: Option<Instant> = None;
+    let mut said = String::new();
+    loop {
+        signals::check()?;
+        let containers: Vec<Container> = docker
+            .containers(Some(project.as_str()))?
+            .into_iter()
+            .filter(|c| c.serves(commit))
+            .collect();
+        let waiting = match judge(&containers) {
+            Verdict::Failed(failed, what) => {
+                for container in &failed {
+                    let _ = writeln!(
+                        progress,
+                        "--- last {LOG_LINES} log lines of `{}`:\n{}",
+                        container.service,
+                        docker.logs_tail(&container.id, LOG_LINES).trim_end()
+                    );
+                }
+                return Err(Error::Unhealthy {
+                    project: project.clone(),
+                    failed: what,
+                });
+            }
+            Verdict::Up { settling: false } => return Ok(()),
+            Verdict::Up { settling: true } => {
+                let since = *up_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= settle {
+                    return Ok(());
+                }
+                format!("settling for {}s", settle.as_secs())
+            }
+            Verdict::Waiting(what) => {
+                up_since = None;
+                what
+            }
+        };
+        if started.elapsed() >= timeout {
+            return Err(Error::NotUp {
+                project: project.clone(),
+                secs: timeout.as_secs(),
+                waiting,
+            });
+        }
+        if waiting != said {
+            let _ = writeln!(progress, "waiting for {project}: {waiting}");
+            said = waiting;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(state: &str, health: Option<&str>, exit_code: i64) -> Container {
+        Container {
+            id: "id".into(),
+            project: "p".into(),
+            service: "web".into(),
+            state: state.into(),
+            health: health.map(str::to_owned),
+            exit_code,
+            commit: None,
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        assert!(matches!(judge(&[]), Verdict::Waiting(_)));
+        assert!(matches!(
+            judge(&[c("running", Some("healthy"), 0)]),
+            Verdict::Up { settling: false }
+        ));
+        assert!(matches!(
+            judge(&[c("running", None, 0)]),
+            Verdict::Up { settling: true }
+        ));
+        assert!(matches!(
+            judge(&[c("running", Some("starting"), 0)]),
+            Verdict::Waiting(_)
+        ));
+        assert!(matches!(
+            judge(&[c("created", None, 0)]),
+            Verdict::Waiting(_)
+        ));
+        assert!(matches!(
+            judge(&[c("running", Some("unhealthy"), 0)]),
+            Verdict::Failed(..)
+        ));
+        assert!(matches!(
+            judge(&[c("restarting", None, 1)]),
+            Verdict::Failed(..)
+        ));
+        assert!(matches!(
+            judge(&[c("exited", None, 2)]),
+            Verdict::Failed(..)
+        ));
+        // A one-shot service that finished cleanly does not hold the release back.
+        assert!(matches!(
+            judge(&[c("running", Some("healthy"), 0), c("exited", None, 0)]),
+            Verdict::Up { settling: false }
+        ));
+    }
+}

@@ -1,0 +1,16 @@
+//! A release of a project and the switch to it: the mirror it is fetched into, the checkout,
+//! the compose calls (argv built here, run by `host::child`), the override, what Docker says
+//! runs, the health gate, the rollout, and pruning what is no longer kept.
+
+pub(crate) mod checkout;
+pub(crate) mod compose;
+pub(crate) mod docker;
+pub(crate) mod health;
+pub(crate) mod mirror;
+pub(crate) mod network;
+pub(crate) mod override_file;
+pub(crate) mod persistent;
+pub(crate) mod prune;
+#[allow(clippy::module_inception)]
+pub(crate) mod release;
+pub(crate) mod rollout;

@@ -1,0 +1,199 @@
+//! The shared network Traefik routes through: created once with an explicit subnet, and the
+//! zero-downtime trick of taking a container out of the service's names while it keeps its
+//! address there.
+
+use std::collections::BTreeMap;
+
+use crate::error::Error;
+use crate::release::docker::Docker;
+
+/// One Docker network, by name.
+pub(crate) struct Network<'a> {
+    docker: &'a Docker,
+    name: &'a str,
+}
+
+impl<'a> Network<'a> {
+    pub(crate) fn new(docker: &'a Docker, name: &'a str) -> Network<'a> {
+        Network { docker, name }
+    }
+
+    /// Container `id`'s address on this network; `None` when it is not on it.
+    fn address_of(&self, id: &str) -> Option<String> {
+        let out = self
+            .docker
+            .capture(&[
+                "inspect",
+                "--format",
+                "{{json .NetworkSettings.Networks}}",
+                id,
+            ])
+            .ok()?;
+        let networks: BTreeMap<String, serde_json::Value> =
+            serde_json::from_slice(&out.stdout).ok()?;
+        let endpoint = networks.get(self.name)?;
+        Some(
+            endpoint["IPAddress"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    }
+
+    /// Take container `id` out of the names it answers to here (its service, its
+    /// aliases) while it keeps serving at its address there: out of the network and straight
+    /// back in at the same address, with no aliases. Docker derives the MAC from the address,
+    /// so peers' ARP entries stay good, and a connection attempt caught in the tenth of a
+    /// second between is retransmitted by TCP a second later and reaches it. Docker hands an
+    /// address back only on a network whose subnet was given at creation
+    /// ([`Network::ensure`] makes the shared one so); on another, the container comes
+    /// back at a new address and this returns false. True also when it is not on this network.
+    pub(crate) fn leave_name(&self, id: &str) -> bool {
+        let network = self.name;
+        let Some(ip) = self.address_of(id) else {
+            return true;
+        };
+        self.docker
+            .best_effort(&["network", "disconnect", network, id]);
+        if !ip.is_empty()
+            && self
+                .docker
+                .run(&["network", "connect", "--ip", &ip, network, id])
+                .is_ok()
+        {
+            return true;
+        }
+        self.docker
+            .best_effort(&["network", "connect", network, id]);
+        false
+    }
+
+    /// Create the network if it is missing, with its subnet given explicitly (so that
+    /// [`Network::leave_name`] can keep an address). The
+    /// subnet is the one Docker would pick, read off a throwaway network, so the daemon's
+    /// address pools and the networks already there are respected; if that fails, Docker picks.
+    pub(crate) fn ensure(&self) -> Result<(), Error> {
+        let name = self.name;
+        if self
+            .docker
+            .capture(&["network", "inspect", name])?
+            .status
+            .success()
+        {
+            return Ok(());
+        }
+        let probe = format!("kelev-subnet-probe-{}", std::process::id());
+        let subnet = self
+            .docker
+            .run(&["network", "create", &probe])
+            .and_then(|_| {
+                self.docker.run(&[
+                    "network",
+                    "inspect",
+                    "--format",
+                    "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
+                    &probe,
+                ])
+            });
+        self.docker.best_effort(&["network", "rm", &probe]);
+        let subnet = subnet
+            .ok()
+            .and_then(|out| {
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                text.split_whitespace().next().map(str::to_owned)
+            })
+            .map(|s| format!("--subnet={s}"));
+        let mut args = vec!["network", "create"];
+        args.extend(subnet.as_deref());
+        args.push(name);
+        let mut out = self.docker.capture(&args)?;
+        if !out.status.success() && subnet.is_some() && !out.stderr.contains("already exists") {
+            // Someone took that subnet since (another network made meanwhile): let Docker pick.
+            out = self.docker.capture(&["network", "create", name])?;
+        }
+        if out.status.success() {
+            self.settle_name(String::from_utf8_lossy(&out.stdout).trim());
+            Ok(())
+        } else if out.stderr.contains("already exists") {
+            Ok(())
+        } else {
+            Err(Error::NetworkCreate {
+                network: name.to_owned(),
+                stderr: out.stderr.trim().to_owned(),
+            })
+        }
+    }
+
+    /// Docker's check for a taken network name is not atomic: two first deploys at once can
+    /// both create `name`, and compose then refuses to pick one. The oldest of them stays; the
+    /// one we made (`ours`) goes if it is not that one. Waits (a few seconds at most) until
+    /// the name is unique again, so that our `compose up` does not meet another's duplicate.
+    fn settle_name(&self, ours: &str) {
+        let name = self.name;
+        // The filter is a regular expression; a network name's only special character is `.`.
+        let exact = format!("name=^{}$", name.replace('.', "\\."));
+        let stdout = |args: &[&str]| {
+            self.docker
+                .run(args)
+                .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+                .unwrap_or_default()
+        };
+        for _ in 0..50 {
+            let ids = stdout(&["network", "ls", "--quiet", "--no-trunc", "--filter", &exact]);
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if ids.len() < 2 {
+                return;
+            }
+            let mut args = vec!["network", "inspect", "--format", "{{.Created}} {{.Id}}"];
+            args.extend(&ids);
+            let listed = stdout(&args);
+            let mut created: Vec<(String, &str)> = listed
+                .lines()
+                .filter_map(|line| {
+                    let (when, id) = line.split_once(' ')?;
+                    Some((sortable_time(when), id))
+                })
+                .collect();
+            created.sort();
+            if created.first().is_some_and(|(_, oldest)| *oldest != ours) {
+                self.docker.best_effort(&["network", "rm", ours]);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+/// Docker's RFC 3339 UTC times (`2026-11-27T17:40:40.1662Z`) drop the fraction's trailing
+/// zeros; padded to nanoseconds they sort as text.
+fn sortable_time(time: &str) -> String {
+    let time = time.trim_end_matches('Z');
+    let (seconds, fraction) = time.split_once('.').unwrap_or((time, ""));
+    format!("{seconds}.{fraction:0<9}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_times_sort() {
+        let mut times = [
+            "2026-11-27T17:40:40.5Z",
+            "2026-11-27T17:40:40.166201848Z",
+            "2026-11-27T17:40:40Z",
+            "2026-11-27T17:40:40.17Z",
+        ]
+        .map(sortable_time);
+        times.sort();
+        assert_eq!(
+            times,
+            [
+                "2026-11-27T17:40:40.000000000",
+                "2026-11-27T17:40:40.166201848",
+                "2026-11-27T17:40:40.170000000",
+                "2026-11-27T17:40:40.500000000",
+            ]
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! One release of one project, as compose sees it: the checkout's compose file plus the override
+//! the agent writes beside it, and the compose calls that build, start and scale it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use kelev_core::{CommitId, Project};
+
+use crate::error::{ComposeProblem, Error};
+use crate::host::child;
+use crate::host::config::Traefik;
+use crate::host::layout::Layout;
+use crate::host::secret_store::Secrets;
+use crate::release::compose::{check, Compose};
+use crate::release::override_file::override_json;
+use crate::release::persistent::{persistent_binds, prepare, PersistentBind, Placed};
+
+const DEFAULT_FILES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+/// What the agent learned while writing a release's override.
+pub(crate) struct Override {
+    /// The service Traefik routes to.
+    pub(crate) routed: String,
+    /// The writable binds that live outside the release, each with what was done to its place.
+    pub(crate) persistent: Vec<(PersistentBind, Placed)>,
+    /// Why the routed service cannot run twice at once (zero-downtime rollout), if it cannot.
+    pub(crate) rolling_blocker: Option<String>,
+}
+
+/// One release of one project, ready for compose.
+pub(crate) struct Release<'a> {
+    pub(crate) project: &'a Project,
+    pub(crate) commit: CommitId,
+    pub(crate) dir: PathBuf,
+    pub(crate) compose_file: PathBuf,
+    pub(crate) override_file: PathBuf,
+    /// `KELEV_DATA_DIR`, where persistent binds live.
+    data_dir: PathBuf,
+    log_dir: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl<'a> Release<'a> {
+    pub(crate) fn new(
+        layout: &Layout,
+        project: &'a Project,
+        commit: &CommitId,
+    ) -> Result<Release<'a>, Error> {
+        let dir = layout.release(&project.name, commit);
+        let compose_file = find_compose_file(project, &dir)?;
+        let data = layout.data(&project.name);
+        crate::host::layout::create_dir(&data)?;
+        let mut env = child::base_env();
+        env.extend([
+            ("KELEV_PROJECT".into(), project.name.to_string()),
+            ("KELEV_COMMIT".into(), commit.to_string()),
+            ("KELEV_DATA_DIR".into(), data.display().to_string()),
+        ]);
+        Ok(Release {
+            project,
+            commit: commit.clone(),
+            override_file: layout.override_file(&project.name, commit),
+            log_dir: layout.compose_logs(),
+            data_dir: data,
+            dir,
+            compose_file,
+            env,
+        })
+    }
+
+    /// A release brought up before, from the files recorded in its state.
+    pub(crate) fn from_files(
+        layout: &Layout,
+        project: &'a Project,
+        commit: &CommitId,
+        files: &[PathBuf],
+    ) -> Result<Release<'a>, Error> {
+        let mut release = Release::new(layout, project, commit)?;
+        if let [compose_file, override_file] = files {
+            release.compose_file = compose_file.clone();
+            release.override_file = override_file.clone();
+        }
+        Ok(release)
+    }
+
+    pub(crate) fn compose_files(&self) -> Vec<PathBuf> {
+        vec![self.compose_file.clone(), self.override_file.clone()]
+    }
+
+    fn argv(&self, compose: &Compose, with_override: bool, args: &[&str]) -> Vec<String> {
+        let files: Vec<&Path> = if with_override {
+            vec![&self.compose_file, &self.override_file]
+        } else {
+            vec![&self.compose_file]
+        };
+        compose.argv(self.project.name.as_str(), &files, Some(&self.dir), args)
+    }
+
+    /// Compute the override for this release from the project's normalized compose config and
+    /// write it next to (not inside) the checkout.
+    pub(crate) fn write_override(
+        &self,
+        compose: &Compose,
+        traefik: &Traefik,
+        secrets: &Secrets,
+    ) -> Result<Override, Error> {
+        let argv = self.argv(compose, false, &["config", "--format", "json"]);
+        let out = child::capture(&argv, &self.env)?;
+        if !out.status.success() {
+            return Err(self.data_error(ComposeProblem::Refused {
+                reason: out.stderr.lines().last().unwrap_or("").trim().to_owned(),
+            }));
+        }
+        let config: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+            self.data_error(ComposeProblem::Unreadable {
+                reason: e.to_string(),
+            })
+        })?;
+        let services = config
+            .get("services")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let routed = self.routed_service(&services)?;
+        let binds = persistent_binds(&services, &self.dir, &self.data_dir, |path| {
+            std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+        });
+        let mut persistent = Vec::with_capacity(binds.len());
+        for bind in &binds {
+            persistent.push((bind.clone(), prepare(bind, &self.dir)?));
+        }
+        let text = override_json(
+            self.project,
+            &self.commit,
+            &services,
+            &routed,
+            traefik,
+            secrets,
+            &binds,
+        );
+        // It may hold the project's secrets.
+        crate::host::layout::write_private(&self.override_file, text.as_bytes())?;
+        let definition = &services[&routed];
+        let blocker = if definition
+            .get("ports")
+            .and_then(Value::as_array)
+            .is_some_and(|p| !p.is_empty())
+        {
+            Some("it publishes `ports`")
+        } else if definition.get("container_name").is_some() {
+            Some("it sets `container_name`")
+        } else {
+            None
+        };
+        Ok(Override {
+            persistent,
+            rolling_blocker: blocker.map(|b| format!("`{routed}` cannot run twice at once: {b}")),
+            routed,
+        })
+    }
+
+    fn routed_service(&self, services: &Map<String, Value>) -> Result<String, Error> {
+        match &self.project.service {
+            Some(service) if services.contains_key(service) => Ok(service.clone()),
+            Some(service) => Err(self.data_error(ComposeProblem::NoSuchService {
+                service: service.clone(),
+                has: services.keys().cloned().collect::<Vec<_>>().join(", "),
+            })),
+            None if services.len() == 1 => Ok(services.keys().next().cloned().unwrap_or_default()),
+            None => Err(self.data_error(ComposeProblem::WhichService {
+                count: services.len(),
+            })),
+        }
+    }
+
+    fn data_error(&self, problem: ComposeProblem) -> Error {
+        Error::ComposeFile {
+            project: self.project.name.clone(),
+            problem,
+        }
+    }
+
+    pub(crate) fn build(&self, compose: &Compose, out: &mut dyn Write) -> Result<(), Error> {
+        self.stream(compose, &["build"], out)
+    }
+
+    pub(crate) fn up(&self, compose: &Compose, out: &mut dyn Write) -> Result<(), Error> {
+        self.stream(
+            compose,
+            &["up", "-d", "--no-build", "--remove-orphans"],
+            out,
+        )
+    }
+
+    /// Run `count` containers of `service` from this release, keeping the ones that run (of
+    /// whatever release): the first step of a zero-downtime rollout, and its last.
+    pub(crate) fn scale(
+        &self,
+        compose: &Compose,
+        service: &str,
+        count: u32,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let scale = format!("{service}={count}");
+        let args = [
+            "up",
+            "-d",
+            "--no-build",
+            "--no-deps",
+            "--no-recreate",
+            "--scale",
+            &scale,
+            service,
+        ];
+        self.stream(compose, &args, out)
+    }
+
+    fn stream(&self, compose: &Compose, args: &[&str], out: &mut dyn Write) -> Result<(), Error> {
+        let argv = self.argv(compose, true, args);
+        let result = child::stream(&argv, &self.env, &self.dir, &self.log_dir, out)?;
+        check(&self.project.name, args, result)
+    }
+}
+
+fn find_compose_file(project: &Project, dir: &Path) -> Result<PathBuf, Error> {
+    let candidates: Vec<&str> = match &project.compose_file {
+        Some(file) => vec![file.as_str()],
+        None => DEFAULT_FILES.to_vec(),
+    };
+    for name in &candidates {
+        let path = dir.join(name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => return Ok(path),
+            Ok(_) => {
+                return Err(Error::ComposeFile {
+                    project: project.name.clone(),
+                    problem: ComposeProblem::NotRegular {
+                        name: (*name).to_owned(),
+                    },
+                })
+            }
+            Err(_) => continue,
+        }
+    }
+    Err(Error::ComposeFile {
+        project: project.name.clone(),
+        problem: ComposeProblem::Missing {
+            looked_for: candidates.join(", "),
+        },
+    })
+}

@@ -1,0 +1,295 @@
+//! The one switch from the running release to another, for deploy, rebuild, rollback and a
+//! restart for new secrets: write the override, build (while the old release serves), start
+//! and pass the health gate, record what runs, and on any failure put the previous release
+//! back. How the routed service is replaced is the project's `rollout`: `recreate`, or
+//! `zero-downtime` (a second container beside the old one; see [`Engine::roll`]).
+
+use std::io::Write;
+use std::time::Duration;
+
+use kelev_core::{CommitId, Project, Rollout};
+
+use crate::error::{Error, Locked};
+use crate::host::config::Config;
+use crate::host::layout::Layout;
+use crate::host::lock::{Lock, ProjectLock};
+use crate::host::secret_store::Secrets;
+use crate::host::signals;
+use crate::host::state::{Running, State};
+use crate::host::timefmt;
+use crate::release::compose::Compose;
+use crate::release::docker::Docker;
+use crate::release::health::wait_until_up;
+use crate::release::network::Network;
+use crate::release::override_file::routing;
+use crate::release::persistent;
+use crate::release::release::Release;
+
+/// What the switch works with.
+pub(crate) struct Engine<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) layout: &'a Layout,
+    pub(crate) docker: &'a Docker,
+    pub(crate) compose: &'a Compose,
+}
+
+/// One switch: the release to bring up and how to record it.
+pub(crate) struct Switch<'r> {
+    pub(crate) release: &'r Release<'r>,
+    pub(crate) content_hash: String,
+    /// Build its images first (deploy, rebuild); a rollback or a restart runs the kept ones.
+    pub(crate) build: bool,
+    /// A commit that leaves the history once the switch is recorded (what a rollback leaves).
+    pub(crate) forget: Option<CommitId>,
+    /// Keep the recorded deploy time: a restart for new secrets deploys nothing new.
+    pub(crate) keep_deployed_at: bool,
+}
+
+impl<'r> Switch<'r> {
+    /// A switch to a release built now (deploy, rebuild).
+    pub(crate) fn build(release: &'r Release<'r>, content_hash: String) -> Switch<'r> {
+        Switch {
+            release,
+            content_hash,
+            build: true,
+            forget: None,
+            keep_deployed_at: false,
+        }
+    }
+
+    /// A switch to a release whose images are kept (rollback, restart).
+    pub(crate) fn kept(release: &'r Release<'r>, content_hash: String) -> Switch<'r> {
+        Switch {
+            build: false,
+            ..Switch::build(release, content_hash)
+        }
+    }
+}
+
+impl Engine<'_> {
+    /// Switch `held`'s project to `switch.release`; `state` is what runs now, and what runs
+    /// after. On failure the previous release is serving again (or never stopped).
+    pub(crate) fn switch(
+        &self,
+        held: &ProjectLock,
+        switch: Switch,
+        state: &mut State,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let project = held.project();
+        let release = switch.release;
+        let secrets = Secrets::load(self.layout, &project.name)?;
+        let written = release.write_override(self.compose, &self.config.traefik, &secrets)?;
+        persistent::announce(&written.persistent, progress);
+        self.ensure_network(progress)?;
+        if switch.build {
+            let _ = writeln!(progress, "building {} at {}", project.name, release.commit);
+            release.build(self.compose, progress)?;
+            signals::check()?;
+        }
+        let rolling = match (project.rollout, &written.rolling_blocker) {
+            (Rollout::ZeroDowntime, Some(blocker)) => {
+                let _ = writeln!(
+                    progress,
+                    "zero-downtime rollout is off for {}: {blocker}",
+                    project.name
+                );
+                None
+            }
+            // Nothing runs yet: there is no old container to keep serving.
+            (Rollout::ZeroDowntime, None) if state.running.is_some() => {
+                Some(written.routed.as_str())
+            }
+            _ => None,
+        };
+        self.start(project, release, state, rolling, progress)?;
+        let before = state.clone();
+        if let Some(forget) = &switch.forget {
+            state.history.retain(|c| c != forget);
+        }
+        let deployed_at = match (&state.running, switch.keep_deployed_at) {
+            (Some(running), true) => running.deployed_at.clone(),
+            _ => timefmt::now(),
+        };
+        state.record_running(Running {
+            commit: release.commit.clone(),
+            content_hash: switch.content_hash,
+            deployed_at,
+            compose_files: release.compose_files(),
+            routing: routing(self.config, project, &secrets),
+        });
+        // If the record cannot be written (a full disk), put back what it still says runs, so
+        // that state and containers never disagree.
+        let saved = state.save(self.layout, &project.name);
+        if saved.is_err() {
+            self.restore_previous(project, &before, &release.commit, progress);
+        }
+        saved
+    }
+
+    /// Docker 20.10 lets two creators make two networks of one name; then compose refuses
+    /// both. One project at a time checks and creates it.
+    fn ensure_network(&self, progress: &mut dyn Write) -> Result<(), Error> {
+        let network = &self.config.traefik.network;
+        let _network = Lock::acquire(
+            &self.layout.locks().join(".network.lock"),
+            Locked::Network(network.clone()),
+            &format!("pid {} (network)", std::process::id()),
+            Duration::from_secs(self.config.lock_timeout_secs),
+            progress,
+        )?;
+        Network::new(self.docker, network).ensure()
+    }
+
+    fn wait_until_up(
+        &self,
+        project: &Project,
+        commit: &CommitId,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        wait_until_up(self.docker, self.config, &project.name, commit, progress)
+    }
+
+    /// `compose up` the release and pass the health gate; on any failure (or a stop request)
+    /// put the running release back before reporting it. With `rolling`, the routed service is
+    /// replaced without a gap.
+    fn start(
+        &self,
+        project: &Project,
+        release: &Release,
+        state: &State,
+        rolling: Option<&str>,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let how = if rolling.is_some() {
+            "zero-downtime"
+        } else {
+            "recreate"
+        };
+        let _ = writeln!(
+            progress,
+            "starting {} at {} ({how})",
+            project.name, release.commit
+        );
+        let result = match rolling {
+            Some(service) => self.roll(project, release, service, progress),
+            None => release
+                .up(self.compose, progress)
+                .and_then(|()| self.wait_until_up(project, &release.commit, progress)),
+        };
+        if let Err(error) = result {
+            let interrupted = signals::take();
+            self.restore_previous(project, state, &release.commit, progress);
+            return Err(match interrupted {
+                Some(taken) => {
+                    signals::put_back(taken);
+                    Error::Interrupted {
+                        signal: taken.name(),
+                    }
+                }
+                None => error,
+            });
+        }
+        Ok(())
+    }
+
+    /// The docker-rollout method: a second container of `service` from the new release next to
+    /// the old one; once it is up (healthy, or settled), the old one leaves the service's names,
+    /// serves what it was sent for the drain, and is stopped; then the other services are
+    /// brought up. If the new container never comes up, it is removed and the old one never
+    /// stopped serving.
+    fn roll(
+        &self,
+        project: &Project,
+        release: &Release,
+        service: &str,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        // By id, not by commit label: a rebuild of the running commit makes a container with
+        // the same label as the one it replaces.
+        let of_service = || -> Result<Vec<String>, Error> {
+            Ok(self
+                .docker
+                .containers(Some(project.name.as_str()))?
+                .into_iter()
+                .filter(|c| c.service == service)
+                .map(|c| c.id)
+                .collect())
+        };
+        let old = of_service()?;
+        let count = u32::try_from(old.len() + 1).unwrap_or(u32::MAX);
+        let started = release
+            .scale(self.compose, service, count, progress)
+            .and_then(|()| self.wait_until_up(project, &release.commit, progress));
+        if let Err(error) = started {
+            for id in of_service().unwrap_or_default() {
+                if !old.contains(&id) {
+                    self.docker.best_effort(&["rm", "--force", &id]);
+                }
+            }
+            return Err(error);
+        }
+        // Out of the service's names on the Traefik network first: from here Docker's DNS
+        // answers with the new container only, and the old one keeps serving at its address
+        // for the drain, to whoever resolved it a moment ago (and to Traefik, until the stop
+        // below tells it). Its other networks stay as they are, so that it keeps reaching the
+        // project's database and the like until it stops.
+        let network = &self.config.traefik.network;
+        let mut kept = true;
+        for id in &old {
+            kept &= Network::new(self.docker, network).leave_name(id);
+        }
+        if !kept {
+            let _ = writeln!(
+                progress,
+                "warning: the old `{service}` could not keep its address on `{network}`, a \
+                 network created without a subnet (docs/architecture.md); stopping it without \
+                 a drain"
+            );
+        } else if !old.is_empty() && self.config.drain_secs > 0 {
+            let _ = writeln!(
+                progress,
+                "draining the old `{service}` for {}s",
+                self.config.drain_secs
+            );
+            std::thread::sleep(Duration::from_secs(self.config.drain_secs));
+        }
+        for id in &old {
+            self.docker.best_effort(&["stop", "--time", "10", id]);
+            self.docker.best_effort(&["rm", "--force", id]);
+        }
+        release.scale(self.compose, service, 1, progress)?;
+        release.up(self.compose, progress)?;
+        self.wait_until_up(project, &release.commit, progress)
+    }
+
+    /// Bring back what `state` says ran before `failed` was tried, if its files are still here.
+    fn restore_previous(
+        &self,
+        project: &Project,
+        state: &State,
+        failed: &CommitId,
+        progress: &mut dyn Write,
+    ) {
+        let Some(previous) = &state.running else {
+            return;
+        };
+        let commit = &previous.commit;
+        if commit == failed || !previous.compose_files.iter().all(|f| f.is_file()) {
+            return;
+        }
+        let _ = writeln!(
+            progress,
+            "start failed; putting back {} at {commit}",
+            project.name
+        );
+        let restored = Release::from_files(self.layout, project, commit, &previous.compose_files)
+            .and_then(|release| {
+                release.up(self.compose, progress)?;
+                self.wait_until_up(project, commit, progress)
+            });
+        if let Err(e) = restored {
+            let _ = writeln!(progress, "warning: could not put back {commit}: {e}");
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! deploy: fetch a commit into a complete release, build it while the old one serves, switch
+//! to it, and only then point `current` at it. `unchanged` when that content already runs.
+
+use std::io::Write;
+use std::time::Instant;
+
+use kelev_core::{CommitId, ContentHash, Project, ProjectName};
+
+use crate::error::Error;
+use crate::host::secret_store::Secrets;
+use crate::host::state::State;
+use crate::release::checkout;
+use crate::release::release::Release;
+use crate::release::override_file::routing;
+use crate::release::prune::prune;
+use crate::release::rollout::Switch;
+use crate::verbs::report::Report;
+use crate::verbs::agent::Agent;
+use crate::verbs::verb::{Io, Verb};
+use crate::wire::grammar::{Args, GrammarError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Deploy {
+    pub(crate) project: ProjectName,
+    pub(crate) commit: Option<CommitId>,
+    pub(crate) force: bool,
+    pub(crate) json: bool,
+}
+
+impl Verb for Deploy {
+    fn parse(args: &mut Args) -> Result<Deploy, GrammarError> {
+        Ok(Deploy {
+            project: args.project()?,
+            commit: args.optional_commit()?,
+            force: args.flag("--force"),
+            json: args.flag("--json"),
+        })
+    }
+
+    fn project(&self) -> Option<&ProjectName> {
+        Some(&self.project)
+    }
+
+    fn commit(&self) -> Option<&CommitId> {
+        self.commit.as_ref()
+    }
+
+    fn run(&self, agent: &Agent, io: &mut Io) -> Result<(), Error> {
+        let progress: &mut dyn Write = if self.json {
+            &mut *io.err
+        } else {
+            &mut *io.out
+        };
+        match (self.deploy(agent, progress, &mut io.trail.commit), self.json) {
+            (Ok(report), true) => {
+                let _ = writeln!(io.out, "{}", report.json());
+                Ok(())
+            }
+            (Ok(report), false) => {
+                let _ = writeln!(io.out, "{}", report.line());
+                Ok(())
+            }
+            (Err(e), true) => {
+                let failure = serde_json::json!({
+                    "project": self.project.as_str(),
+                    "commit": io.trail.commit.as_ref().map(CommitId::as_str),
+                    "result": "failed",
+                    "exit_code": e.exit_code().code(),
+                    "error": e.to_string().lines().next().unwrap_or(""),
+                });
+                let _ = writeln!(io.out, "{failure}");
+                Err(e)
+            }
+            (Err(e), false) => Err(e),
+        }
+    }
+}
+
+impl Deploy {
+    fn deploy(
+        &self,
+        agent: &Agent,
+        progress: &mut dyn Write,
+        resolved: &mut Option<CommitId>,
+    ) -> Result<Report, Error> {
+        let started = Instant::now();
+        let held = agent.take(&self.project, "deploy", progress)?;
+        let project = held.project();
+        checkout::remove_partial_releases(&agent.layout, &held);
+        let mirror = checkout::mirror(&agent.layout, project)?;
+        let commit = mirror.resolve(self.commit.as_ref(), progress)?;
+        *resolved = Some(commit.clone());
+        let hash = mirror.content_hash(&commit)?;
+        let mut state = State::load(&agent.layout, &project.name)?;
+        let report = |result| Report {
+            result,
+            project: project.name.clone(),
+            commit: commit.clone(),
+            content_hash: hash.clone(),
+            took: started.elapsed(),
+        };
+        if !self.force && is_unchanged(agent, project, &state, &hash)? {
+            return Ok(report("unchanged"));
+        }
+        checkout::make_release(&agent.layout, &mirror, &held, &commit)?;
+        let release = Release::new(&agent.layout, project, &commit)?;
+        let switch = Switch::build(&release, hash.to_string());
+        agent.engine()?.switch(&held, switch, &mut state, progress)?;
+        agent.layout.set_checkout(&project.name, &commit)?;
+        prune(&agent.config, &agent.layout, &agent.docker, &held, &state);
+        Ok(report("deployed"))
+    }
+}
+
+/// Same content, same routing, and Docker says every container of that release is up.
+fn is_unchanged(
+    agent: &Agent,
+    project: &Project,
+    state: &State,
+    hash: &ContentHash,
+) -> Result<bool, Error> {
+    let Some(running) = &state.running else {
+        return Ok(false);
+    };
+    let secrets = Secrets::load(&agent.layout, &project.name)?;
+    if running.content_hash != hash.as_str()
+        || running.routing != routing(&agent.config, project, &secrets)
+    {
+        return Ok(false);
+    }
+    let containers = agent.docker.containers(Some(project.name.as_str()))?;
+    Ok(!containers.is_empty()
+        && containers
+            .iter()
+            .all(|c| c.is_up() && c.serves(&running.commit)))
+}

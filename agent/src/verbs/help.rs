@@ -1,0 +1,56 @@
+//! help: every verb's usage and help line, from the verb table.
+
+use std::io::Write;
+
+use crate::error::Error;
+use crate::verbs::agent::Agent;
+use crate::verbs::verb::{Io, Verb};
+use crate::wire::spec::Spec;
+use crate::wire::grammar::{Args, GrammarError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Help;
+
+impl Verb for Help {
+    fn parse(_: &mut Args) -> Result<Help, GrammarError> {
+        Ok(Help)
+    }
+
+    fn answer(&self, verbs: &[Spec], out: &mut dyn Write) -> bool {
+        let _ = out.write_all(text(verbs).as_bytes());
+        true
+    }
+
+    fn run(&self, _: &Agent, io: &mut Io) -> Result<(), Error> {
+        self.answer(io.verbs, io.out);
+        Ok(())
+    }
+}
+
+/// The width of the usage column.
+const USAGE: usize = 48;
+
+pub(crate) fn text(verbs: &[Spec]) -> String {
+    let mut text = String::from(
+        "kelev-agent: deploys this host's compose projects\n\n\
+         usage (over ssh): ssh deploy@HOST <command>\n\ncommands:\n",
+    );
+    let mut bare = Vec::new();
+    for spec in verbs {
+        if spec.about.is_empty() {
+            bare.push(spec.name);
+            continue;
+        }
+        let usage = match spec.usage {
+            "" => spec.name.to_owned(),
+            usage => format!("{} {usage}", spec.name),
+        };
+        text.push_str(&format!("  {usage:<USAGE$} {}\n", spec.about));
+    }
+    text.push_str(&format!("  {}\n", bare.join(", ")));
+    text.push_str(
+        "\na commit is a full 40- or 64-digit lowercase hex id; exit codes: 0 ok, 1 failed, \
+         64 bad command,\n65 bad data, 69 docker unreachable, 75 locked, 77 not permitted\n",
+    );
+    text
+}

@@ -1,0 +1,38 @@
+//! logs: the last lines every container of a project printed, through `compose logs`.
+
+use kelev_core::ProjectName;
+
+use crate::error::Error;
+use crate::verbs::agent::Agent;
+use crate::verbs::verb::{Io, Verb};
+use crate::wire::grammar::{Args, GrammarError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Logs {
+    pub(crate) project: ProjectName,
+    pub(crate) tail: u32,
+}
+
+impl Verb for Logs {
+    fn parse(args: &mut Args) -> Result<Logs, GrammarError> {
+        Ok(Logs {
+            project: args.project()?,
+            tail: args.tail()?,
+        })
+    }
+
+    fn project(&self) -> Option<&ProjectName> {
+        Some(&self.project)
+    }
+
+    fn run(&self, agent: &Agent, io: &mut Io) -> Result<(), Error> {
+        agent.known_project(&self.project)?;
+        let tail = self.tail.to_string();
+        agent.compose()?.by_name(
+            &self.project,
+            &["logs", "--no-color", "--timestamps", "--tail", &tail],
+            &agent.layout.compose_logs(),
+            io.out,
+        )
+    }
+}

@@ -1,0 +1,25 @@
+//! manifest: print the installed projects.json as it is on disk.
+
+use crate::error::Error;
+use crate::verbs::agent::Agent;
+use crate::verbs::verb::{Io, Verb};
+use crate::wire::grammar::{Args, GrammarError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Manifest;
+
+impl Verb for Manifest {
+    fn parse(_: &mut Args) -> Result<Manifest, GrammarError> {
+        Ok(Manifest)
+    }
+
+    fn run(&self, agent: &Agent, io: &mut Io) -> Result<(), Error> {
+        let path = &agent.config.manifest;
+        let bytes = std::fs::read(path).map_err(|source| kelev_core::ManifestError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let _ = io.out.write_all(&bytes);
+        Ok(())
+    }
+}

@@ -1,0 +1,73 @@
+//! rebuild: build the checkout again and switch to it, whatever runs.
+
+use std::io::Write;
+use std::time::Instant;
+
+use kelev_core::ProjectName;
+
+use crate::error::Error;
+use crate::host::lock::ProjectLock;
+use crate::host::state::State;
+use crate::release::checkout;
+use crate::release::release::Release;
+use crate::release::prune::prune;
+use crate::release::rollout::Switch;
+use crate::verbs::report::Report;
+use crate::verbs::agent::Agent;
+use crate::verbs::verb::{Io, Verb};
+use crate::wire::grammar::{Args, GrammarError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rebuild {
+    pub(crate) project: ProjectName,
+}
+
+impl Verb for Rebuild {
+    fn parse(args: &mut Args) -> Result<Rebuild, GrammarError> {
+        Ok(Rebuild {
+            project: args.project()?,
+        })
+    }
+
+    fn project(&self) -> Option<&ProjectName> {
+        Some(&self.project)
+    }
+
+    fn run(&self, agent: &Agent, io: &mut Io) -> Result<(), Error> {
+        let held = agent.take(&self.project, "rebuild", io.out)?;
+        io.trail.commit = agent.layout.checkout(&self.project);
+        let report = rebuild(agent, &held, io.out)?;
+        let _ = writeln!(io.out, "{}", report.line());
+        Ok(())
+    }
+}
+
+/// Build the checkout of `held`'s project and switch to it.
+pub(crate) fn rebuild(
+    agent: &Agent,
+    held: &ProjectLock,
+    progress: &mut dyn Write,
+) -> Result<Report, Error> {
+    let started = Instant::now();
+    let project = held.project();
+    let name = &project.name;
+    let commit = agent
+        .layout
+        .checkout(name)
+        .ok_or_else(|| Error::NoCheckout {
+            project: name.clone(),
+        })?;
+    let hash = checkout::mirror(&agent.layout, project)?.content_hash(&commit)?;
+    let mut state = State::load(&agent.layout, name)?;
+    let release = Release::new(&agent.layout, project, &commit)?;
+    let switch = Switch::build(&release, hash.to_string());
+    agent.engine()?.switch(held, switch, &mut state, progress)?;
+    prune(&agent.config, &agent.layout, &agent.docker, held, &state);
+    Ok(Report {
+        result: "rebuilt",
+        project: name.clone(),
+        commit,
+        content_hash: hash,
+        took: started.elapsed(),
+    })
+}

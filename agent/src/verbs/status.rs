@@ -1,0 +1,196 @@
+//! status: what runs, as Docker reports it, beside what the agent recorded.
+
+
+use serde::Serialize;
+
+use kelev_core::{CommitId, ProjectName};
+
+use crate::error::Error;
+use crate::host::state::State;
+use crate::host::table::render;
+use crate::release::docker::Container;
+use crate::verbs::agent::Agent;
+use crate::verbs::verb::{Io, Verb};
+use crate::wire::grammar::{Args, GrammarError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Status {
+    pub(crate) project: Option<ProjectName>,
+    pub(crate) json: bool,
+}
+
+#[derive(Serialize)]
+struct ProjectStatus {
+    name: String,
+    commit: Option<CommitId>,
+    checkout: Option<CommitId>,
+    content_hash: Option<String>,
+    deployed_at: Option<String>,
+    state: &'static str,
+    /// How a new release replaces this one (from the manifest; null for orphans).
+    rollout: Option<&'static str>,
+    containers: Vec<ContainerStatus>,
+}
+
+#[derive(Serialize)]
+struct ContainerStatus {
+    service: String,
+    state: String,
+    health: Option<String>,
+}
+
+impl Verb for Status {
+    fn parse(args: &mut Args) -> Result<Status, GrammarError> {
+        Ok(Status {
+            project: args.optional_project()?,
+            json: args.flag("--json"),
+        })
+    }
+
+    fn project(&self) -> Option<&ProjectName> {
+        self.project.as_ref()
+    }
+
+    fn run(&self, agent: &Agent, io: &mut Io) -> Result<(), Error> {
+        let only = self.project.as_ref();
+        let manifest = agent.manifest()?;
+        let mut names: Vec<(ProjectName, bool)> = manifest
+            .projects
+            .iter()
+            .map(|p| (p.name.clone(), true))
+            .collect();
+        for name in agent.layout.known_projects() {
+            if manifest.project(&name).is_none() {
+                names.push((name, false));
+            }
+        }
+        names.sort();
+        names.retain(|(name, _)| agent.may_touch(name) && only.is_none_or(|o| o == name));
+        if let Some(only) = only {
+            if names.is_empty() {
+                return Err(Error::UnknownProject {
+                    project: only.clone(),
+                });
+            }
+        }
+        let containers = agent.docker.containers(only.map(ProjectName::as_str))?;
+        let mut statuses = Vec::with_capacity(names.len());
+        for (name, in_manifest) in names {
+            let state = State::load(&agent.layout, &name)?;
+            let mine: Vec<&Container> = containers
+                .iter()
+                .filter(|c| c.project == name.as_str())
+                .collect();
+            let running = state.running.as_ref();
+            statuses.push(ProjectStatus {
+                commit: running.map(|r| r.commit.clone()),
+                checkout: agent.layout.checkout(&name),
+                content_hash: running.map(|r| r.content_hash.clone()),
+                deployed_at: running.map(|r| r.deployed_at.clone()),
+                state: classify(in_manifest, running.is_some(), &mine),
+                rollout: manifest.project(&name).map(|p| p.rollout.name()),
+                containers: mine
+                    .iter()
+                    .map(|c| ContainerStatus {
+                        service: c.service.clone(),
+                        state: c.state.clone(),
+                        health: c.health.clone(),
+                    })
+                    .collect(),
+                name: name.to_string(),
+            });
+        }
+        if self.json {
+            let _ = writeln!(io.out, "{}", serde_json::json!({ "projects": statuses }));
+        } else {
+            let _ = io.out.write_all(table(&statuses).as_bytes());
+        }
+        Ok(())
+    }
+}
+
+fn classify(in_manifest: bool, deployed: bool, containers: &[&Container]) -> &'static str {
+    if !in_manifest {
+        "orphaned"
+    } else if containers.is_empty() {
+        if deployed {
+            "stopped"
+        } else {
+            "not-deployed"
+        }
+    } else if containers.iter().all(|c| c.is_up()) {
+        "running"
+    } else if containers.iter().all(|c| c.state != "running") {
+        "stopped"
+    } else {
+        "degraded"
+    }
+}
+
+fn table(statuses: &[ProjectStatus]) -> String {
+    let short = |c: &Option<CommitId>| c.as_ref().map_or("-".to_owned(), |c| c.short().to_owned());
+    let mut rows = vec![[
+        "PROJECT".to_owned(),
+        "STATE".to_owned(),
+        "COMMIT".to_owned(),
+        "CHECKOUT".to_owned(),
+        "DEPLOYED_AT".to_owned(),
+        "CONTAINERS".to_owned(),
+    ]];
+    for s in statuses {
+        let containers = s
+            .containers
+            .iter()
+            .map(|c| match &c.health {
+                Some(h) => format!("{}:{}/{h}", c.service, c.state),
+                None => format!("{}:{}", c.service, c.state),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        rows.push([
+            s.name.clone(),
+            s.state.to_owned(),
+            short(&s.commit),
+            short(&s.checkout),
+            s.deployed_at.clone().unwrap_or_else(|| "-".into()),
+            if containers.is_empty() {
+                "-".into()
+            } else {
+                containers
+            },
+        ]);
+    }
+    render(&rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(state: &str, health: Option<&str>) -> Container {
+        Container {
+            id: "c".into(),
+            project: "p".into(),
+            service: "web".into(),
+            state: state.into(),
+            health: health.map(str::to_owned),
+            exit_code: 0,
+            commit: None,
+        }
+    }
+
+    #[test]
+    fn states() {
+        let up = container("running", None);
+        let healthy = container("running", Some("healthy"));
+        let unhealthy = container("running", Some("unhealthy"));
+        let exited = container("exited", None);
+        assert_eq!(classify(false, true, &[&up]), "orphaned");
+        assert_eq!(classify(true, false, &[]), "not-deployed");
+        assert_eq!(classify(true, true, &[]), "stopped");
+        assert_eq!(classify(true, true, &[&up, &healthy]), "running");
+        assert_eq!(classify(true, true, &[&up, &unhealthy]), "degraded");
+        assert_eq!(classify(true, true, &[&up, &exited]), "degraded");
+        assert_eq!(classify(true, true, &[&exited]), "stopped");
+    }
+}

@@ -1,0 +1,232 @@
+//! The command grammar: the only code that reads the words a client sent.
+//!
+//! A command is ASCII, at most 1024 bytes, words separated by single spaces, each word from
+//! `[A-Za-z0-9._=-]`. Nothing is unquoted, expanded or normalised: input that does not fit is
+//! refused whole. This module checks the bytes and splits the words; each verb takes its own
+//! arguments out of [`Args`] (`verbs/`), and everything below sees a typed command, never a
+//! wire string.
+
+use std::collections::VecDeque;
+
+use kelev_core::{CommitId, ProjectName};
+
+use crate::host::secret_key::SecretKey;
+use crate::wire::spec::Spec;
+
+pub(crate) const MAX_COMMAND_BYTES: usize = 1024;
+pub(crate) const DEFAULT_TAIL: u32 = 200;
+pub(crate) const MAX_TAIL: u32 = 10_000;
+
+/// The words of the raw bytes of `SSH_ORIGINAL_COMMAND`, checked.
+pub(crate) fn words_of_line(line: &[u8]) -> Result<Vec<&str>, GrammarError> {
+    if line.is_empty() {
+        return Err(GrammarError::Empty);
+    }
+    if line.len() > MAX_COMMAND_BYTES {
+        return Err(GrammarError::TooLong { len: line.len() });
+    }
+    if let Some(&byte) = line.iter().find(|b| !b.is_ascii()) {
+        return Err(GrammarError::NotAscii { byte });
+    }
+    // ASCII, so this cannot fail.
+    let line = std::str::from_utf8(line).map_err(|_| GrammarError::NotAscii { byte: 0 })?;
+    let words: Vec<&str> = line.split(' ').collect();
+    check_words(&words)?;
+    Ok(words)
+}
+
+/// Words given one by one (local use) follow the same rules as a line.
+pub(crate) fn check_words(words: &[&str]) -> Result<(), GrammarError> {
+    let len = words.iter().map(|w| w.len() + 1).sum::<usize>();
+    if len > MAX_COMMAND_BYTES + 1 {
+        return Err(GrammarError::TooLong { len: len - 1 });
+    }
+    for word in words {
+        check_word(word)?;
+    }
+    if words.is_empty() {
+        return Err(GrammarError::Empty);
+    }
+    Ok(())
+}
+
+fn check_word(word: &str) -> Result<(), GrammarError> {
+    if word.is_empty() {
+        return Err(GrammarError::EmptyWord);
+    }
+    if let Some(byte) = word
+        .bytes()
+        .find(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'=' | b'-')))
+    {
+        return Err(GrammarError::BadCharacter { byte });
+    }
+    Ok(())
+}
+
+/// The words after the verb: options taken out by name (only those the verb's spec lists),
+/// positionals in order.
+pub(crate) struct Args<'a> {
+    verb: &'static str,
+    positionals: VecDeque<&'a str>,
+    flags: Vec<&'a str>,
+    values: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Args<'a> {
+    pub(crate) fn split(spec: &'static Spec, words: &[&'a str]) -> Result<Args<'a>, GrammarError> {
+        let mut args = Args {
+            verb: spec.name,
+            positionals: VecDeque::new(),
+            flags: Vec::new(),
+            values: Vec::new(),
+        };
+        let mut words = words.iter();
+        while let Some(&word) = words.next() {
+            if !word.starts_with('-') {
+                args.positionals.push_back(word);
+                continue;
+            }
+            let option = spec
+                .option(word)
+                .ok_or_else(|| GrammarError::UnknownOption {
+                    verb: spec.name,
+                    option: word.to_owned(),
+                })?;
+            if args.flags.contains(&word) {
+                return Err(GrammarError::RepeatedOption {
+                    option: word.to_owned(),
+                });
+            }
+            args.flags.push(word);
+            if option.takes_value {
+                let value = words.next().ok_or(GrammarError::MissingValue {
+                    option: option.name,
+                })?;
+                args.values.push((word, value));
+            }
+        }
+        Ok(args)
+    }
+
+    pub(crate) fn flag(&self, name: &str) -> bool {
+        self.flags.contains(&name)
+    }
+
+    pub(crate) fn project(&mut self) -> Result<ProjectName, GrammarError> {
+        self.optional_project()?
+            .ok_or(GrammarError::MissingProject { verb: self.verb })
+    }
+
+    pub(crate) fn optional_project(&mut self) -> Result<Option<ProjectName>, GrammarError> {
+        self.positionals
+            .pop_front()
+            .map(|word| {
+                ProjectName::parse(word).ok_or_else(|| GrammarError::BadProject {
+                    word: word.to_owned(),
+                })
+            })
+            .transpose()
+    }
+
+    pub(crate) fn optional_commit(&mut self) -> Result<Option<CommitId>, GrammarError> {
+        self.positionals
+            .pop_front()
+            .map(|word| {
+                CommitId::parse(word).ok_or_else(|| GrammarError::BadCommit {
+                    word: word.to_owned(),
+                })
+            })
+            .transpose()
+    }
+
+    /// `--tail N`: a whole number from 1 to [`MAX_TAIL`], written plainly.
+    pub(crate) fn tail(&mut self) -> Result<u32, GrammarError> {
+        let Some(&(_, value)) = self.values.iter().find(|(o, _)| *o == "--tail") else {
+            return Ok(DEFAULT_TAIL);
+        };
+        let digits = !value.is_empty()
+            && value.len() <= 5
+            && value.bytes().all(|b| b.is_ascii_digit())
+            && !value.starts_with('0');
+        match value.parse::<u32>() {
+            Ok(n) if digits && (1..=MAX_TAIL).contains(&n) => Ok(n),
+            _ => Err(GrammarError::BadTail {
+                word: value.to_owned(),
+            }),
+        }
+    }
+
+    /// One or more secret names: the rest of the positionals.
+    pub(crate) fn secret_keys(&mut self) -> Result<Vec<SecretKey>, GrammarError> {
+        let keys = self
+            .positionals
+            .drain(..)
+            .map(|word| {
+                SecretKey::parse(word).ok_or_else(|| GrammarError::BadSecretKey {
+                    word: word.to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(GrammarError::MissingSecretKey);
+        }
+        Ok(keys)
+    }
+
+    /// Refuse what is left over.
+    pub(crate) fn finish(self) -> Result<(), GrammarError> {
+        match self.positionals.front() {
+            Some(extra) => Err(GrammarError::ExtraWord {
+                verb: self.verb,
+                word: (*extra).to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why a command was refused (exit 64). Messages quote what was sent only once it is known to be
+/// printable ASCII from the word alphabet.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum GrammarError {
+    #[error("no command given\nhint: try `help`")]
+    Empty,
+    #[error("command is {len} bytes; at most {MAX_COMMAND_BYTES} are accepted")]
+    TooLong { len: usize },
+    #[error("command holds the non-ASCII byte 0x{byte:02x}")]
+    NotAscii { byte: u8 },
+    #[error("command holds an empty word: words are separated by single spaces")]
+    EmptyWord,
+    #[error("command holds the byte {} that no word may contain", describe(*byte))]
+    BadCharacter { byte: u8 },
+    #[error("unknown verb `{verb}`\nhint: try `help`")]
+    UnknownVerb { verb: String },
+    #[error("`{verb}` takes no option `{option}`")]
+    UnknownOption { verb: &'static str, option: String },
+    #[error("option `{option}` is given twice")]
+    RepeatedOption { option: String },
+    #[error("option `{option}` needs a value")]
+    MissingValue { option: &'static str },
+    #[error("`{verb}` needs a project name")]
+    MissingProject { verb: &'static str },
+    #[error("`{word}` is not a project name (^[a-z0-9][a-z0-9-]{{0,62}}$)")]
+    BadProject { word: String },
+    #[error("`{word}` is not a full commit id (40 or 64 lowercase hex digits)")]
+    BadCommit { word: String },
+    #[error("`--tail` takes a whole number from 1 to {MAX_TAIL}, not `{word}`")]
+    BadTail { word: String },
+    #[error("`{word}` is not a secret name ([A-Z_][A-Z0-9_]*)")]
+    BadSecretKey { word: String },
+    #[error("`secrets-unset` needs at least one secret name")]
+    MissingSecretKey,
+    #[error("`{verb}` does not take the extra word `{word}`")]
+    ExtraWord { verb: &'static str, word: String },
+}
+
+fn describe(byte: u8) -> String {
+    if byte.is_ascii_graphic() {
+        format!("`{}`", byte as char)
+    } else {
+        format!("0x{byte:02x}")
+    }
+}

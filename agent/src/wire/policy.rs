@@ -1,0 +1,111 @@
+//! What a key may do: the verbs it may run and the projects it may touch. A key that is not in
+//! `agent.json` may do nothing. Which verbs `"*"` covers is each verb's [`Grant`], declared in
+//! its spec: a new verb is not handed to every CI key by accident.
+
+use serde::Deserialize;
+
+use kelev_core::ProjectName;
+
+use crate::wire::spec::{Grant, Spec};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyPolicy {
+    verbs: Vec<String>,
+    projects: Vec<String>,
+}
+
+const ANY: &str = "*";
+
+/// Why a key may not run a command (exit 77).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Denied {
+    #[error(
+        "no key id: the authorized_keys line must run `kelev-agent --key ID`\n\
+         hint: inside an SSH session every run counts as remote; \
+         to run locally use `env -u SSH_CONNECTION kelev-agent ...`"
+    )]
+    NoKeyId,
+    #[error("key `{}` is not in the agent config", .key.escape_default())]
+    UnknownKey { key: String },
+    #[error("this key may not run `{verb}`")]
+    Verb { verb: &'static str },
+    #[error("this key may not touch project `{project}`")]
+    Project { project: ProjectName },
+    #[error("only a key for all projects (`\"*\"`) may run `{verb}`")]
+    NotAllProjects { verb: &'static str },
+}
+
+/// What is wrong with a key's entry in `agent.json`.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PolicyError {
+    #[error("unknown verb `{}`", .verb.escape_default())]
+    UnknownVerb { verb: String },
+    #[error("`{}` is not a project name", .project.escape_default())]
+    BadProject { project: String },
+}
+
+impl KeyPolicy {
+    /// Every verb it names must be one of `verbs`, every project a valid name.
+    pub(crate) fn validate(&self, verbs: &[Spec]) -> Result<(), PolicyError> {
+        for verb in &self.verbs {
+            if verb != ANY && !verbs.iter().any(|spec| spec.name == verb) {
+                return Err(PolicyError::UnknownVerb { verb: verb.clone() });
+            }
+        }
+        for project in &self.projects {
+            if project != ANY && ProjectName::parse(project).is_none() {
+                return Err(PolicyError::BadProject {
+                    project: project.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn allows_verb(&self, spec: &Spec) -> bool {
+        match spec.grant {
+            Grant::Anyone => true,
+            Grant::Star => self.verbs.iter().any(|v| v == spec.name || v == ANY),
+            Grant::Named => self.verbs.iter().any(|v| v == spec.name),
+        }
+    }
+
+    pub(crate) fn allows_project(&self, project: &ProjectName) -> bool {
+        self.projects
+            .iter()
+            .any(|p| p == ANY || p == project.as_str())
+    }
+
+    fn allows_all_projects(&self) -> bool {
+        self.projects.iter().any(|p| p == ANY)
+    }
+
+    /// Whether this key may run the verb of `spec` on `project` (the project filter for
+    /// project-less verbs such as `status` and `rebuild-all` is applied by those verbs).
+    pub(crate) fn check(&self, spec: &Spec, project: Option<&ProjectName>) -> Result<(), Denied> {
+        if !self.allows_verb(spec) {
+            return Err(Denied::Verb { verb: spec.name });
+        }
+        if let Some(project) = project {
+            if !self.allows_project(project) {
+                return Err(Denied::Project {
+                    project: project.clone(),
+                });
+            }
+        }
+        // Changing the manifest changes every project: only a key for all projects may do it.
+        if spec.all_projects && !self.allows_all_projects() {
+            return Err(Denied::NotAllProjects { verb: spec.name });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn policy(verbs: &[&str], projects: &[&str]) -> KeyPolicy {
+    KeyPolicy {
+        verbs: verbs.iter().map(|s| s.to_string()).collect(),
+        projects: projects.iter().map(|s| s.to_string()).collect(),
+    }
+}
