@@ -476,7 +476,8 @@ render_agent_json() {
     jq --arg root "${AGENT_ROOT}" --arg network "${TRAEFIK_NETWORK}" \
         --arg entrypoint "${TRAEFIK_ENTRYPOINT}" --arg resolver "${TRAEFIK_CERT_RESOLVER}" '{
         root: $root,
-        traefik: {network: $network, entrypoints: [$entrypoint], cert_resolver: $resolver},
+        traefik: {network: $network, entrypoints: [$entrypoint], cert_resolver: $resolver,
+                  api: "http://127.0.0.1:8080"},
         keys: (.deploy_keys | map_values({verbs, projects}))
     }' "${SETTINGS_FILE}"
 }
@@ -652,6 +653,7 @@ KELEV_ACME_EMAIL=$(setting .acme_email)
 KELEV_ACME_CA_SERVER=${ca}
 KELEV_ACME_STORAGE=${storage}
 KELEV_TRAEFIK_DATA=${TRAEFIK_DATA}
+KELEV_TRAEFIK_API=true
 KELEV_TRAEFIK_DASHBOARD=false
 EOF
     if has_setting acme_ca_certificate; then

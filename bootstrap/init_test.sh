@@ -222,7 +222,8 @@ permittty yes"
 expect "agent.json: root, Traefik names, one policy per key" same "$(jq -S . "${R}/etc/kelev/agent.json")" \
     "$(jq -S . <<'EOF'
 {"root": "/srv/kelev",
- "traefik": {"network": "web", "entrypoints": ["websecure"], "cert_resolver": "letsencrypt"},
+ "traefik": {"network": "web", "entrypoints": ["websecure"], "cert_resolver": "letsencrypt",
+             "api": "http://127.0.0.1:8080"},
  "keys": {"ci": {"verbs": ["*"], "projects": ["*"]},
           "fun-ci": {"verbs": ["deploy", "status"], "projects": ["fun-n-games"]}}}
 EOF
@@ -258,6 +259,7 @@ expect "traefik .env: production CA and acme.json" same "$(grep -v '^#' "${R}/op
 KELEV_ACME_CA_SERVER=https://acme-v02.api.letsencrypt.org/directory
 KELEV_ACME_STORAGE=acme.json
 KELEV_TRAEFIK_DATA=/srv/traefik
+KELEV_TRAEFIK_API=true
 KELEV_TRAEFIK_DASHBOARD=false"
 expect "traefik: acme storage files are 0600 root" same \
     "$(stat -c '%n %a %U' "${R}/srv/traefik/acme.json" "${R}/srv/traefik/acme-staging.json")" \
@@ -268,7 +270,8 @@ expect "traefik: docker compose config accepts the project and its .env" \
     bash -c "docker compose --project-directory '${R}/opt/kelev/traefik' config >'${compose_out}'"
 for flag in --providers.docker.exposedbydefault=false --providers.docker.network=web \
     --entrypoints.websecure.address=:443 --certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web \
-    --certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json --api.dashboard=false; do
+    --certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json --api.dashboard=false \
+    --api.insecure=true --serverstransport.forwardingtimeouts.dialtimeout=1s; do
     expect "traefik: compose config has ${flag}" grep -qF -- "- ${flag}" "${compose_out}"
 done
 expect "traefik: the docker socket is mounted read-only" \
@@ -328,6 +331,7 @@ expect "staging switch: .env names the staging CA and its own storage file" same
 KELEV_ACME_CA_SERVER=https://acme-staging-v02.api.letsencrypt.org/directory
 KELEV_ACME_STORAGE=acme-staging.json
 KELEV_TRAEFIK_DATA=/srv/traefik
+KELEV_TRAEFIK_API=true
 KELEV_TRAEFIK_DASHBOARD=false"
 
 # --- an ACME CA of one's own ------------------------------------------------------------------
@@ -346,6 +350,7 @@ expect "own ACME CA: .env names it and its root; the root is on the data volume"
 KELEV_ACME_CA_SERVER=https://ca.example:14000/dir
 KELEV_ACME_STORAGE=acme.json
 KELEV_TRAEFIK_DATA=/srv/traefik
+KELEV_TRAEFIK_API=true
 KELEV_TRAEFIK_DASHBOARD=false
 KELEV_ACME_CA_CERTIFICATES=/letsencrypt/acme-ca.pem
 644 root

@@ -131,12 +131,13 @@ impl Routes<'_> {
         let mut stream = TcpStream::connect_timeout(&self.api, REQUEST_TIMEOUT)?;
         stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
         stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
-        write!(
-            stream,
+        // One write: a request in pieces is one a strict server may take for complete.
+        let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\
              Connection: close\r\n\r\n",
             self.api
-        )?;
+        );
+        stream.write_all(request.as_bytes())?;
         let mut raw = Vec::new();
         stream.take(MAX_ANSWER).read_to_end(&mut raw)?;
         parse_answer(&raw).map_err(std::io::Error::other)
