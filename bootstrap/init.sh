@@ -55,6 +55,8 @@ readonly TRAEFIK_ENTRYPOINT=websecure
 readonly TRAEFIK_CERT_RESOLVER=letsencrypt
 readonly ACME_CA_PRODUCTION=https://acme-v02.api.letsencrypt.org/directory
 readonly ACME_CA_STAGING=https://acme-staging-v02.api.letsencrypt.org/directory
+# The root of an ACME CA of one's own (`acme_ca_certificate`), in TRAEFIK_DATA.
+readonly ACME_CA_FILE=acme-ca.pem
 # The CloudWatch agent's signing key (AWS docs, "Verify the signature of the CloudWatch agent
 # package").
 readonly CLOUDWATCH_KEY_FINGERPRINT=937616F3450B7D806CBD9725D58167303B789C72
@@ -149,6 +151,8 @@ load_settings() {
         elif (.region | type) != "string" or (.region | test("^[a-z0-9-]+$") | not) then "`region` is not an AWS region name"
         elif (.acme_email | type) != "string" or (.acme_email | test("^[^@\\s\"]+@[^@\\s\"]+$") | not) then "`acme_email` is not an email address"
         elif (.acme_staging | type) != "boolean" then "`acme_staging` is not true or false"
+        elif has("acme_ca_server") and ((.acme_ca_server | type) != "string" or (.acme_ca_server | test("^https://[^\\s\"]+$") | not)) then "`acme_ca_server` is not an https:// URL"
+        elif has("acme_ca_certificate") and ((.acme_ca_certificate | type) != "string" or (.acme_ca_certificate | test("^-----BEGIN CERTIFICATE-----") | not)) then "`acme_ca_certificate` is not a PEM certificate"
         elif (.deploy_keys | type) != "object" then "`deploy_keys` is not an object"
         elif (.cloudwatch_agent_config | type) != "object" then "`cloudwatch_agent_config` is not an object"
         else
@@ -472,7 +476,8 @@ render_agent_json() {
     jq --arg root "${AGENT_ROOT}" --arg network "${TRAEFIK_NETWORK}" \
         --arg entrypoint "${TRAEFIK_ENTRYPOINT}" --arg resolver "${TRAEFIK_CERT_RESOLVER}" '{
         root: $root,
-        traefik: {network: $network, entrypoints: [$entrypoint], cert_resolver: $resolver},
+        traefik: {network: $network, entrypoints: [$entrypoint], cert_resolver: $resolver,
+                  api: "http://127.0.0.1:8080"},
         keys: (.deploy_keys | map_values({verbs, projects}))
     }' "${SETTINGS_FILE}"
 }
@@ -629,7 +634,10 @@ step_cloudwatch() {
 }
 
 # --- step 9: traefik -------------------------------------------------------------------------
-# The compose project's .env: what differs between hosts and the staging switch.
+# The compose project's .env: what differs between hosts and the staging switch. An ACME CA of
+# one's own (`acme_ca_server`, optional) replaces Let's Encrypt's directory; `acme_staging` still
+# picks the storage file. Its root (`acme_ca_certificate`, optional) is written beside the
+# storage files, where Traefik's ACME client (lego) reads it through LEGO_CA_CERTIFICATES.
 render_traefik_env() {
     local staging ca storage
     staging=$(setting '.acme_staging | tostring')
@@ -638,15 +646,22 @@ render_traefik_env() {
     else
         ca=${ACME_CA_PRODUCTION} storage=acme.json
     fi
+    ca=$(setting ".acme_ca_server // \"${ca}\"")
     cat <<EOF
 # Written by kelev bootstrap/init.sh from /etc/kelev/bootstrap.json; rewritten on every run.
 KELEV_ACME_EMAIL=$(setting .acme_email)
 KELEV_ACME_CA_SERVER=${ca}
 KELEV_ACME_STORAGE=${storage}
 KELEV_TRAEFIK_DATA=${TRAEFIK_DATA}
+KELEV_TRAEFIK_API=true
 KELEV_TRAEFIK_DASHBOARD=false
 EOF
+    if has_setting acme_ca_certificate; then
+        printf 'KELEV_ACME_CA_CERTIFICATES=/letsencrypt/%s\n' "${ACME_CA_FILE}"
+    fi
 }
+
+has_setting() { jq -e --arg key "$1" 'has($key)' "${SETTINGS_FILE}" >/dev/null; }
 
 # The shared network, with its subnet given explicitly: Docker hands a container its address
 # back only on such a network, and a zero-downtime rollout relies on that (docs/architecture.md).
@@ -688,6 +703,11 @@ step_traefik() {
         chmod 0600 "$(path "${TRAEFIK_DATA}/${file}")"
         chown root:root "$(path "${TRAEFIK_DATA}/${file}")"
     done
+    if has_setting acme_ca_certificate; then
+        render_to "$(path "${TRAEFIK_DATA}/${ACME_CA_FILE}")" 0644 root root setting .acme_ca_certificate
+    else
+        rm -f "$(path "${TRAEFIK_DATA}/${ACME_CA_FILE}")"
+    fi
     put_dir "$(path "${TRAEFIK_PROJECT}")" 0755 root root
     render_to "$(path "${TRAEFIK_PROJECT}/compose.yaml")" 0644 root root cat "${source_dir}/compose.yaml"
     render_to "$(path "${TRAEFIK_PROJECT}/.env")" 0600 root root render_traefik_env

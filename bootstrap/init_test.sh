@@ -153,7 +153,9 @@ for case in \
     'key id with capitals|.deploy_keys.CI = .deploy_keys.ci|deploy key id `CI` must be' \
     'empty verbs|.deploy_keys.ci.verbs = []|deploy key `ci`: `verbs` must be' \
     'project with a slash|.deploy_keys.ci.projects = ["../x"]|deploy key `ci`: `projects` must be' \
-    'acme_staging as a string|.acme_staging = "no"|`acme_staging` is not true or false'; do
+    'acme_staging as a string|.acme_staging = "no"|`acme_staging` is not true or false' \
+    'plain-http ACME CA|.acme_ca_server = "http://ca.example/dir"|`acme_ca_server` is not an https:// URL' \
+    'ACME CA root not PEM|.acme_ca_certificate = "MIIB"|`acme_ca_certificate` is not a PEM certificate'; do
     IFS='|' read -r name edit message <<<"${case}"
     settings_json "${edit}" >"${work}/bad.json"
     expect_failure "settings refused: ${name}" "${message}" load_settings "${work}/bad.json"
@@ -220,7 +222,8 @@ permittty yes"
 expect "agent.json: root, Traefik names, one policy per key" same "$(jq -S . "${R}/etc/kelev/agent.json")" \
     "$(jq -S . <<'EOF'
 {"root": "/srv/kelev",
- "traefik": {"network": "web", "entrypoints": ["websecure"], "cert_resolver": "letsencrypt"},
+ "traefik": {"network": "web", "entrypoints": ["websecure"], "cert_resolver": "letsencrypt",
+             "api": "http://127.0.0.1:8080"},
  "keys": {"ci": {"verbs": ["*"], "projects": ["*"]},
           "fun-ci": {"verbs": ["deploy", "status"], "projects": ["fun-n-games"]}}}
 EOF
@@ -256,6 +259,7 @@ expect "traefik .env: production CA and acme.json" same "$(grep -v '^#' "${R}/op
 KELEV_ACME_CA_SERVER=https://acme-v02.api.letsencrypt.org/directory
 KELEV_ACME_STORAGE=acme.json
 KELEV_TRAEFIK_DATA=/srv/traefik
+KELEV_TRAEFIK_API=true
 KELEV_TRAEFIK_DASHBOARD=false"
 expect "traefik: acme storage files are 0600 root" same \
     "$(stat -c '%n %a %U' "${R}/srv/traefik/acme.json" "${R}/srv/traefik/acme-staging.json")" \
@@ -266,7 +270,8 @@ expect "traefik: docker compose config accepts the project and its .env" \
     bash -c "docker compose --project-directory '${R}/opt/kelev/traefik' config >'${compose_out}'"
 for flag in --providers.docker.exposedbydefault=false --providers.docker.network=web \
     --entrypoints.websecure.address=:443 --certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web \
-    --certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json --api.dashboard=false; do
+    --certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json --api.dashboard=false \
+    --api.insecure=true --serverstransport.forwardingtimeouts.dialtimeout=1s; do
     expect "traefik: compose config has ${flag}" grep -qF -- "- ${flag}" "${compose_out}"
 done
 expect "traefik: the docker socket is mounted read-only" \
@@ -326,7 +331,39 @@ expect "staging switch: .env names the staging CA and its own storage file" same
 KELEV_ACME_CA_SERVER=https://acme-staging-v02.api.letsencrypt.org/directory
 KELEV_ACME_STORAGE=acme-staging.json
 KELEV_TRAEFIK_DATA=/srv/traefik
+KELEV_TRAEFIK_API=true
 KELEV_TRAEFIK_DASHBOARD=false"
+
+# --- an ACME CA of one's own ------------------------------------------------------------------
+own_ca() {
+    settings_json '.acme_ca_server = "https://ca.example:14000/dir"
+        | .acme_ca_certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"' \
+        >"${R}${SETTINGS}"
+    load_settings "${R}${SETTINGS}"
+    step_traefik 2>/dev/null
+    grep -v '^#' "${R}/opt/kelev/traefik/.env"
+    stat -c '%a %U' "${R}/srv/traefik/acme-ca.pem"
+    head -n 1 "${R}/srv/traefik/acme-ca.pem"
+}
+expect "own ACME CA: .env names it and its root; the root is on the data volume" same "$(own_ca)" \
+    "KELEV_ACME_EMAIL=ops@example.com
+KELEV_ACME_CA_SERVER=https://ca.example:14000/dir
+KELEV_ACME_STORAGE=acme.json
+KELEV_TRAEFIK_DATA=/srv/traefik
+KELEV_TRAEFIK_API=true
+KELEV_TRAEFIK_DASHBOARD=false
+KELEV_ACME_CA_CERTIFICATES=/letsencrypt/acme-ca.pem
+644 root
+-----BEGIN CERTIFICATE-----"
+expect "own ACME CA: compose passes the root to lego" bash -c \
+    "docker compose --project-directory '${R}/opt/kelev/traefik' config | grep -qF 'LEGO_CA_CERTIFICATES: /letsencrypt/acme-ca.pem'"
+back_to_lets_encrypt() {
+    settings_json >"${R}${SETTINGS}"
+    load_settings "${R}${SETTINGS}"
+    step_traefik 2>/dev/null
+    [[ ! -e ${R}/srv/traefik/acme-ca.pem ]] && ! grep -q CA_CERTIFICATES "${R}/opt/kelev/traefik/.env"
+}
+expect "own ACME CA: removing the settings removes the root" back_to_lets_encrypt
 
 # --- a restored snapshot and other devices are never reformatted -----------------------------
 restored=${work}/restored.img

@@ -117,6 +117,17 @@ pub(crate) enum Error {
         secs: u64,
         waiting: String,
     },
+    #[error(
+        "project `{project}`: Traefik did not route to the new release within {secs}s: \
+         `{project}@docker` lists {listed}, expected {wanted}\nhint: `docker logs` of Traefik \
+         says why (a container it cannot reach on `traefik.network`, a label it refused)"
+    )]
+    NotRouted {
+        project: ProjectName,
+        secs: u64,
+        wanted: String,
+        listed: String,
+    },
     #[error("project `{project}`: nothing runs, so there is nothing to roll back from")]
     NothingToRollBack { project: ProjectName },
     #[error("project `{project}`: no earlier release is kept on this host")]
@@ -200,6 +211,7 @@ impl Error {
             | Error::Compose { .. }
             | Error::Unhealthy { .. }
             | Error::NotUp { .. }
+            | Error::NotRouted { .. }
             | Error::NothingToRollBack { .. }
             | Error::NoEarlierRelease { .. }
             | Error::Io { .. }

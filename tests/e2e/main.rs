@@ -19,6 +19,7 @@ mod rollout;
 mod secrets;
 mod stateful;
 mod status;
+mod traefik;
 
 /// The attribute every test here carries.
 macro_rules! e2e_test {

@@ -11,6 +11,7 @@ mod git;
 mod host;
 mod sshd;
 mod syslog;
+mod traefik;
 mod webhook;
 mod wipe;
 mod world;
@@ -21,6 +22,7 @@ pub use host::{Host, Key, Login, DEPLOY_USER};
 pub use sshd::GIT_HTTP_TOKEN;
 pub use sshd::{git_http, stop, Daemon};
 pub use syslog::SyslogCapture;
+pub use traefik::{Proxy, Visit};
 pub use webhook::{Received, WebhookReceiver};
 pub use world::{docker, http_get, workspace_binary, World};
 

@@ -1,6 +1,7 @@
 //! `agent.json`: where the agent keeps its files, how it reaches Docker, and what each key may do.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -31,6 +32,9 @@ pub(crate) struct Config {
     /// Docker's build cache unused for this long goes after a successful deploy; 0: never.
     pub(crate) build_cache_max_age_secs: u64,
     pub(crate) traefik: Traefik,
+    /// Traefik's API on the host's loopback (`traefik.api`), parsed; `None`: deploys do not
+    /// wait for Traefik to route to a new release.
+    pub(crate) traefik_api: Option<SocketAddr>,
     pub(crate) keys: BTreeMap<String, KeyPolicy>,
 }
 
@@ -43,6 +47,12 @@ pub(crate) struct Traefik {
     pub(crate) entrypoints: Vec<String>,
     #[serde(default = "default_cert_resolver")]
     pub(crate) cert_resolver: String,
+    /// How the agent learns that Traefik routes, not how it routes: kept out of the routing
+    /// fingerprint (`skip_serializing`), so turning it on redeploys nothing.
+    #[serde(default, skip_serializing)]
+    pub(crate) api: Option<String>,
+    #[serde(default = "default_route_timeout_secs", skip_serializing)]
+    pub(crate) route_timeout_secs: u64,
 }
 
 impl Default for Traefik {
@@ -51,6 +61,8 @@ impl Default for Traefik {
             network: default_network(),
             entrypoints: default_entrypoints(),
             cert_resolver: default_cert_resolver(),
+            api: None,
+            route_timeout_secs: default_route_timeout_secs(),
         }
     }
 }
@@ -63,6 +75,25 @@ fn default_entrypoints() -> Vec<String> {
 }
 fn default_cert_resolver() -> String {
     "letsencrypt".into()
+}
+fn default_route_timeout_secs() -> u64 {
+    30
+}
+
+/// `http://127.0.0.1:8080` (or `localhost`, or `[::1]`, a trailing `/` allowed): the agent
+/// speaks plain HTTP to the loopback only, never across a network.
+fn loopback_api(url: &str) -> Result<SocketAddr, String> {
+    let refused = || format!("`traefik.api` `{url}` is not `http://<loopback address>:<port>`");
+    let rest = url.strip_prefix("http://").ok_or_else(refused)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let rest = match rest.strip_prefix("localhost:") {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => rest.to_owned(),
+    };
+    match rest.parse::<SocketAddr>() {
+        Ok(addr) if addr.ip().is_loopback() && addr.port() != 0 => Ok(addr),
+        _ => Err(refused()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -129,6 +160,7 @@ impl Config {
         if !network_ok {
             return Err("`traefik.network` is not a Docker network name".into());
         }
+        let traefik_api = raw.traefik.api.as_deref().map(loopback_api).transpose()?;
         Ok(Config {
             manifest: raw
                 .manifest
@@ -144,6 +176,7 @@ impl Config {
             drain_secs: raw.drain_secs.unwrap_or(2),
             build_cache_max_age_secs: raw.build_cache_max_age_secs.unwrap_or(7 * 24 * 3600),
             traefik: raw.traefik,
+            traefik_api,
             keys: raw.keys,
         })
     }
@@ -164,6 +197,41 @@ mod tests {
         assert_eq!(c.docker, ["docker"]);
         assert!(c.compose.is_none());
         assert_eq!(c.build_cache_max_age_secs, 604_800);
+        assert_eq!(c.traefik_api, None);
+        assert_eq!(c.traefik.route_timeout_secs, 30);
+    }
+
+    #[test]
+    fn traefik_api_is_a_loopback_address() {
+        for (api, addr) in [
+            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            ("http://localhost:8080/", "127.0.0.1:8080"),
+            ("http://[::1]:9000", "[::1]:9000"),
+        ] {
+            let json = format!(r#"{{"root":"/r","traefik":{{"api":"{api}"}}}}"#);
+            let c = Config::parse(json.as_bytes(), crate::verbs::VERBS).unwrap();
+            assert_eq!(c.traefik_api, Some(addr.parse().unwrap()), "{api}");
+            // Not part of the routing fingerprint.
+            assert_eq!(
+                serde_json::to_value(&c.traefik).unwrap(),
+                serde_json::to_value(Traefik::default()).unwrap()
+            );
+        }
+        for api in [
+            "https://127.0.0.1:8080",
+            "http://10.0.0.1:8080",
+            "http://traefik:8080",
+            "http://127.0.0.1",
+            "http://127.0.0.1:0",
+            "http://127.0.0.1:8080/api",
+        ] {
+            let json = format!(r#"{{"root":"/r","traefik":{{"api":"{api}"}}}}"#);
+            let err = Config::parse(json.as_bytes(), crate::verbs::VERBS).expect_err(api);
+            assert!(
+                err.contains("is not `http://<loopback address>:<port>`"),
+                "{api}: {err}"
+            );
+        }
     }
 
     #[test]

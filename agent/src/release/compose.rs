@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use kelev_core::ProjectName;
+use kelev_core::{Project, ProjectName};
 
-use crate::error::Error;
+use crate::error::{ComposeProblem, Error};
 use crate::host::child;
 use crate::host::config::Config;
 
@@ -105,5 +105,42 @@ pub(crate) fn check(
         command: format!("compose {}", args.join(" ")),
         status: child::describe(result.status),
         tail: result.tail,
+    })
+}
+
+const DEFAULT_FILES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+/// The release's compose file: the manifest's `compose_file`, else the first of compose's own
+/// default names; a regular file, not a link.
+pub(crate) fn find_compose_file(project: &Project, dir: &Path) -> Result<PathBuf, Error> {
+    let candidates: Vec<&str> = match &project.compose_file {
+        Some(file) => vec![file.as_str()],
+        None => DEFAULT_FILES.to_vec(),
+    };
+    for name in &candidates {
+        let path = dir.join(name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => return Ok(path),
+            Ok(_) => {
+                return Err(Error::ComposeFile {
+                    project: project.name.clone(),
+                    problem: ComposeProblem::NotRegular {
+                        name: (*name).to_owned(),
+                    },
+                })
+            }
+            Err(_) => continue,
+        }
+    }
+    Err(Error::ComposeFile {
+        project: project.name.clone(),
+        problem: ComposeProblem::Missing {
+            looked_for: candidates.join(", "),
+        },
     })
 }

@@ -13,5 +13,7 @@ pub(crate) mod persistent;
 pub(crate) mod prune;
 #[allow(clippy::module_inception)]
 pub(crate) mod release;
+pub(crate) mod roll;
 pub(crate) mod rollout;
 pub(crate) mod switch;
+pub(crate) mod traefik;

@@ -19,7 +19,7 @@ impl<'a> Network<'a> {
     }
 
     /// Container `id`'s address on this network; `None` when it is not on it.
-    fn address_of(&self, id: &str) -> Option<String> {
+    pub(crate) fn address_of(&self, id: &str) -> Option<String> {
         let out = self
             .docker
             .capture(&[

@@ -13,16 +13,9 @@ use crate::host::child;
 use crate::host::config::Traefik;
 use crate::host::layout::Layout;
 use crate::host::secret_store::Secrets;
-use crate::release::compose::{check, Compose};
+use crate::release::compose::{check, find_compose_file, Compose};
 use crate::release::override_file::override_json;
 use crate::release::persistent::{persistent_binds, prepare, PersistentBind, Placed};
-
-const DEFAULT_FILES: [&str; 4] = [
-    "compose.yaml",
-    "compose.yml",
-    "docker-compose.yaml",
-    "docker-compose.yml",
-];
 
 /// What the agent learned while writing a release's override.
 pub(crate) struct Override {
@@ -274,32 +267,4 @@ impl<'a> Release<'a> {
         let result = child::stream(&argv, &self.env, &self.dir, &self.log_dir, out)?;
         check(&self.project.name, args, result)
     }
-}
-
-fn find_compose_file(project: &Project, dir: &Path) -> Result<PathBuf, Error> {
-    let candidates: Vec<&str> = match &project.compose_file {
-        Some(file) => vec![file.as_str()],
-        None => DEFAULT_FILES.to_vec(),
-    };
-    for name in &candidates {
-        let path = dir.join(name);
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_file() => return Ok(path),
-            Ok(_) => {
-                return Err(Error::ComposeFile {
-                    project: project.name.clone(),
-                    problem: ComposeProblem::NotRegular {
-                        name: (*name).to_owned(),
-                    },
-                })
-            }
-            Err(_) => continue,
-        }
-    }
-    Err(Error::ComposeFile {
-        project: project.name.clone(),
-        problem: ComposeProblem::Missing {
-            looked_for: candidates.join(", "),
-        },
-    })
 }

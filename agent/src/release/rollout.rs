@@ -2,7 +2,8 @@
 //! restart for new secrets: write the override, build (while the old release serves), start
 //! and pass the health gate, record what runs, and on any failure put the previous release
 //! back. How the routed service is replaced is the project's `rollout`: `recreate`, or
-//! `zero-downtime` (a second container beside the old one; see [`Engine::roll`]).
+//! `zero-downtime` (a second container beside the old one; see [`Engine::roll`]). With
+//! `traefik.api` set, a start counts only once Traefik routes to it.
 
 use std::io::Write;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use crate::release::override_file::routing;
 use crate::release::persistent;
 use crate::release::release::{Override, Release};
 use crate::release::switch::Switch;
+use crate::release::traefik::Until;
 
 /// What the switch works with.
 pub(crate) struct Engine<'a> {
@@ -50,11 +52,6 @@ impl Engine<'_> {
         let written = release.write_override(self.compose, &self.config.traefik, &secrets)?;
         persistent::announce(&written.persistent, progress);
         self.ensure_network(progress)?;
-        if switch.build {
-            let _ = writeln!(progress, "building {} at {}", project.name, release.commit);
-            release.build(self.compose, progress)?;
-            signals::check()?;
-        }
         let rolling = match (project.rollout, &written.rolling_blocker) {
             (Rollout::ZeroDowntime, Some(blocker)) => {
                 let _ = writeln!(
@@ -70,6 +67,16 @@ impl Engine<'_> {
             }
             _ => None,
         };
+        if switch.build {
+            let _ = writeln!(progress, "building {} at {}", project.name, release.commit);
+            // A zero-downtime rollout needs the images before it starts a second container; a
+            // recreate builds within its `compose up --build`, one compose run instead of two
+            // (compose builds everything before it touches a container).
+            if rolling.is_some() {
+                release.build(self.compose, progress)?;
+                signals::check()?;
+            }
+        }
         self.start(project, &switch, &written, state, rolling, progress)?;
         let before = state.clone();
         if let Some(forget) = &switch.forget {
@@ -109,7 +116,7 @@ impl Engine<'_> {
         Network::new(self.docker, network).ensure()
     }
 
-    fn wait_until_up(
+    pub(super) fn wait_until_up(
         &self,
         project: &Project,
         commit: &CommitId,
@@ -118,9 +125,9 @@ impl Engine<'_> {
         wait_until_up(self.docker, self.config, &project.name, commit, progress)
     }
 
-    /// `compose up` the release and pass the health gate; on any failure (or a stop request)
-    /// put the running release back before reporting it. With `rolling`, the routed service is
-    /// replaced without a gap.
+    /// `compose up` the release, pass the health gate and wait until Traefik routes to it;
+    /// on any failure (or a stop request) put the running release back before reporting it.
+    /// With `rolling`, the routed service is replaced without a gap.
     fn start(
         &self,
         project: &Project,
@@ -144,23 +151,12 @@ impl Engine<'_> {
         let result = match rolling {
             Some(service) => self
                 .roll(project, release, service, progress)
-                .and_then(|()| {
-                    if !switch.recreate_all {
-                        return Ok(());
-                    }
-                    let others: Vec<&str> = written
-                        .services
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|s| *s != service)
-                        .collect();
-                    release.recreate(self.compose, &others, progress)?;
-                    self.wait_until_up(project, &release.commit, progress)
-                }),
+                .and_then(|()| self.recreate_others(switch, written, service, progress)),
             None => release
-                .up(self.compose, switch.recreate_all, progress)
+                .up(self.compose, switch.build, switch.recreate_all, progress)
                 .and_then(|()| self.wait_until_up(project, &release.commit, progress)),
-        };
+        }
+        .and_then(|()| self.wait_routed(project, &written.routed, None, Until::Only, progress));
         if let Err(error) = result {
             let interrupted = signals::take();
             self.restore_previous(project, state, &release.commit, progress);
@@ -175,76 +171,6 @@ impl Engine<'_> {
             });
         }
         Ok(())
-    }
-
-    /// The docker-rollout method: a second container of `service` from the new release next to
-    /// the old one; once it is up (healthy, or settled), the old one leaves the service's names,
-    /// serves what it was sent for the drain, and is stopped; then the other services are
-    /// brought up. If the new container never comes up, it is removed and the old one never
-    /// stopped serving.
-    fn roll(
-        &self,
-        project: &Project,
-        release: &Release,
-        service: &str,
-        progress: &mut dyn Write,
-    ) -> Result<(), Error> {
-        // By id, not by commit label: a rebuild of the running commit makes a container with
-        // the same label as the one it replaces.
-        let of_service = || -> Result<Vec<String>, Error> {
-            Ok(self
-                .docker
-                .containers(Some(project.name.as_str()))?
-                .into_iter()
-                .filter(|c| c.service == service)
-                .map(|c| c.id)
-                .collect())
-        };
-        let old = of_service()?;
-        let count = u32::try_from(old.len() + 1).unwrap_or(u32::MAX);
-        let started = release
-            .scale(self.compose, service, count, progress)
-            .and_then(|()| self.wait_until_up(project, &release.commit, progress));
-        if let Err(error) = started {
-            for id in of_service().unwrap_or_default() {
-                if !old.contains(&id) {
-                    self.docker.best_effort(&["rm", "--force", &id]);
-                }
-            }
-            return Err(error);
-        }
-        // Out of the service's names on the Traefik network first: from here Docker's DNS
-        // answers with the new container only, and the old one keeps serving at its address
-        // for the drain, to whoever resolved it a moment ago (and to Traefik, until the stop
-        // below tells it). Its other networks stay as they are, so that it keeps reaching the
-        // project's database and the like until it stops.
-        let network = &self.config.traefik.network;
-        let mut kept = true;
-        for id in &old {
-            kept &= Network::new(self.docker, network).leave_name(id);
-        }
-        if !kept {
-            let _ = writeln!(
-                progress,
-                "warning: the old `{service}` could not keep its address on `{network}`, a \
-                 network created without a subnet (docs/architecture.md); stopping it without \
-                 a drain"
-            );
-        } else if !old.is_empty() && self.config.drain_secs > 0 {
-            let _ = writeln!(
-                progress,
-                "draining the old `{service}` for {}s",
-                self.config.drain_secs
-            );
-            std::thread::sleep(Duration::from_secs(self.config.drain_secs));
-        }
-        for id in &old {
-            self.docker.best_effort(&["stop", "--time", "10", id]);
-            self.docker.best_effort(&["rm", "--force", id]);
-        }
-        release.scale(self.compose, service, 1, progress)?;
-        release.up(self.compose, false, progress)?;
-        self.wait_until_up(project, &release.commit, progress)
     }
 
     /// Bring back what `state` says ran before `failed` was tried, if its files are still here.
@@ -269,7 +195,7 @@ impl Engine<'_> {
         );
         let restored = Release::from_files(self.layout, project, commit, &previous.compose_files)
             .and_then(|release| {
-                release.up(self.compose, false, progress)?;
+                release.up(self.compose, false, false, progress)?;
                 self.wait_until_up(project, commit, progress)
             });
         if let Err(e) = restored {
