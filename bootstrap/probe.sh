@@ -38,10 +38,12 @@ http_status() {
 # is_up STATUS
 is_up() { [[ $1 =~ ^[1-4][0-9][0-9]$ && $1 != 404 ]]; }
 
-# certificate_days DOMAIN: whole days left on the certificate 127.0.0.1 serves for DOMAIN.
+# certificate_days DOMAIN: whole days left on the certificate 127.0.0.1 serves for DOMAIN, if
+# it verifies for that name (not, say, Traefik's default certificate).
 certificate_days() {
     local end
-    end=$(openssl s_client -connect "127.0.0.1:${PORT}" -servername "$1" </dev/null 2>/dev/null |
+    end=$(openssl s_client -connect "127.0.0.1:${PORT}" -servername "$1" -verify_hostname "$1" \
+        -verify_return_error ${CACERT:+-CAfile "${CACERT}"} </dev/null 2>/dev/null |
         openssl x509 -noout -enddate 2>/dev/null) || return 1
     days_until "${end#notAfter=}"
 }

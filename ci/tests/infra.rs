@@ -303,13 +303,21 @@ fn the_instance_requires_imdsv2_and_is_monitored() {
     // The scripts go through local.scripts, which drops their header comment.
     assert!(main.contains(r#"for script in ["init.sh", "install-agent.sh", "probe.sh"] :"#));
     assert!(main.contains(r#"script => replace(file("${var.bootstrap_dir}/${script}"), "#));
-    for file in ["init.sh", "install-agent.sh", "probe.sh", "traefik/compose.yaml"] {
+    for file in [
+        "init.sh",
+        "install-agent.sh",
+        "probe.sh",
+        "traefik/compose.yaml",
+    ] {
         let carried = if file.ends_with(".sh") {
             format!(r#"content = local.scripts["{file}"]"#)
         } else {
             format!(r#"file("${{var.bootstrap_dir}}/{file}")"#)
         };
-        assert!(main.contains(&carried), "the user data does not carry {file}");
+        assert!(
+            main.contains(&carried),
+            "the user data does not carry {file}"
+        );
         assert!(
             repo().join("bootstrap").join(file).is_file(),
             "bootstrap/{file}"

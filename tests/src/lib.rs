@@ -5,14 +5,18 @@
 //! project a world creates is named uniquely and taken down when the world is dropped.
 
 mod command;
+mod engine;
 mod git;
+mod moto;
 mod sshd;
 mod syslog;
 mod traefik;
 mod world;
 
 pub use command::{Output, Run};
+pub use engine::PrivateEngine;
 pub use git::{dockerfile, Remote};
+pub use moto::Moto;
 pub use sshd::GIT_HTTP_TOKEN;
 pub use syslog::SyslogCapture;
 pub use traefik::{Proxy, Visit};
