@@ -27,8 +27,8 @@ fn probe(manifest: &Path, namespace: &str, moto: &Moto, cacert: &Path, port: u16
 }
 
 e2e_test! {
-    /// Two projects behind Traefik, one stopped: site_up 1 and Pebble's certificate's days for
-    /// the one, site_up 0 and no certificate_days for the other.
+    /// Two projects behind Traefik, one stopped: site_up 1 for the one, 0 for the other, and
+    /// the days left on Pebble's certificates for both.
     fn probe_publishes_up_and_down_through_traefik() {
         let proxy = Proxy::start();
         let mut world = World::new();
@@ -51,7 +51,19 @@ e2e_test! {
         assert_eq!(moto.datapoints(&namespace, "site_up", &down.name), [0.0], "{}", out.report());
         let days = moto.datapoints(&namespace, "certificate_days", &up.name);
         assert!(matches!(days[..], [d] if d >= 1.0), "{days:?}");
-        assert_eq!(moto.datapoints(&namespace, "certificate_days", &down.name), [0.0; 0]);
+        // Traefik still serves the stopped project's certificate: its days are still known.
+        assert_eq!(moto.datapoints(&namespace, "certificate_days", &down.name), days);
+
+        // Traefik's access log: JSON on stdout, with the fields docs/runbook.md filters on.
+        let log = kelev_e2e::docker(&["logs", "traefik-traefik-1"]);
+        let host = format!("{}.kelev.test", up.name);
+        let line = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|l| l["RequestHost"] == host.as_str())
+            .unwrap_or_else(|| panic!("no JSON access log line for {host}"));
+        assert_eq!(line["DownstreamStatus"], 200, "{line}");
+        assert_eq!(line["OriginStatus"], 200, "{line}");
     }
 }
 
