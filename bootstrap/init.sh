@@ -10,12 +10,15 @@
 #   sudo /opt/kelev/bootstrap/init.sh          # log: /var/log/kelev-init.log
 #
 # Steps, in order:
-#   1 packages     jq, curl, gpg, e2fsprogs, logrotate (apt, retried until the network is up)
+#   1 packages     jq, curl, gpg, e2fsprogs, logrotate, awscli (apt, retried until the network
+#                  is up)
 #   2 data volume  wait for the EBS volume (by its id) to attach; make an ext4 filesystem only
 #                  if the device holds no signature at all (never over a restored snapshot);
 #                  mount it on /srv by UUID with `nofail`; grow the filesystem to the volume
-#   3 docker       daemon.json (data-root /srv/docker, log rotation) before the engine's first
-#                  start; docker.io and docker-compose-v2 from Ubuntu
+#   3 docker       daemon.json (data-root /srv/docker; every container's output to CloudWatch
+#                  Logs through the awslogs driver, one stream per container, with a local copy
+#                  for `docker logs`) before the engine's first start; docker.io and
+#                  docker-compose-v2 from Ubuntu
 #   4 deploy user  uid/gid 2000 (stable across instances: files on /srv keep their owner),
 #                  home /srv/home/deploy, in group docker
 #   5 ssh          root-owned /etc/ssh/authorized_keys/deploy (`restrict,command=` lines) and
@@ -28,6 +31,8 @@
 #   8 cloudwatch   the CloudWatch agent (.deb checked against AWS's signing key) with the
 #                  config from bootstrap.json
 #   9 traefik      /srv/traefik (acme.json, mode 600), the `web` network, `docker compose up`
+#  10 probe        kelev-probe.timer: every minute probe.sh requests each project's domains
+#                  through Traefik and publishes `site_up` and `certificate_days` to CloudWatch
 #
 # bootstrap/init_test.sh (run by scripts/check-infra) sources this file with
 # KELEV_BOOTSTRAP_ROOT set to a temporary directory: every path below goes through `path`, and
@@ -48,6 +53,7 @@ readonly TRAEFIK_PROJECT=/opt/kelev/traefik
 readonly HOST_KEYS=/srv/ssh-host-keys
 readonly SETTINGS=/etc/kelev/bootstrap.json
 readonly LOG_FILE=/var/log/kelev-init.log
+readonly PROBE_ENV=/etc/kelev/probe.env
 # The names the agent writes into its Traefik labels (agent/src/config.rs defaults); the
 # Traefik project in bootstrap/traefik/compose.yaml defines the same ones.
 readonly TRAEFIK_NETWORK=web
@@ -149,6 +155,8 @@ load_settings() {
         elif (.data_volume_id | type) != "string" or (.data_volume_id | test("^vol-[0-9a-f]{8,17}$") | not) then "`data_volume_id` is not an EBS volume id"
         elif (.domain | type) != "string" or (.domain | test("^[a-z0-9.-]+$") | not) then "`domain` is not a domain name"
         elif (.region | type) != "string" or (.region | test("^[a-z0-9-]+$") | not) then "`region` is not an AWS region name"
+        elif (.log_group_name | type) != "string" or (.log_group_name | test("^[A-Za-z0-9/_.#-]{1,512}$") | not) then "`log_group_name` is not a CloudWatch Logs group name"
+        elif (.metrics_namespace | type) != "string" or (.metrics_namespace | test("^[A-Za-z0-9/_.#:-]{1,255}$") | not) then "`metrics_namespace` is not a CloudWatch namespace"
         elif (.acme_email | type) != "string" or (.acme_email | test("^[^@\\s\"]+@[^@\\s\"]+$") | not) then "`acme_email` is not an email address"
         elif (.acme_staging | type) != "boolean" then "`acme_staging` is not true or false"
         elif has("acme_ca_server") and ((.acme_ca_server | type) != "string" or (.acme_ca_server | test("^https://[^\\s\"]+$") | not)) then "`acme_ca_server` is not an https:// URL"
@@ -197,7 +205,7 @@ apt_install() {
 }
 
 step_packages() {
-    apt_install jq curl ca-certificates gnupg e2fsprogs util-linux logrotate rsyslog
+    apt_install jq curl ca-certificates gnupg e2fsprogs util-linux logrotate rsyslog awscli
 }
 
 # --- step 2: data volume ---------------------------------------------------------------------
@@ -311,11 +319,22 @@ step_data_volume() {
 }
 
 # --- step 3: docker --------------------------------------------------------------------------
+# Every container's output to the log group, a stream per container (<project>-<service>-<index>);
+# non-blocking, so nothing waits for CloudWatch; a local copy (cache-*) for `docker logs`.
 render_docker_daemon_json() {
-    jq -n --arg root "${DOCKER_ROOT}" '{
+    jq -n --arg root "${DOCKER_ROOT}" --arg region "$(setting .region)" \
+        --arg group "$(setting .log_group_name)" '{
         "data-root": $root,
-        "log-driver": "local",
-        "log-opts": {"max-size": "20m", "max-file": "5"},
+        "log-driver": "awslogs",
+        "log-opts": {
+            "awslogs-region": $region,
+            "awslogs-group": $group,
+            "tag": "{{.Name}}",
+            "mode": "non-blocking",
+            "max-buffer-size": "4m",
+            "cache-max-size": "20m",
+            "cache-max-file": "5"
+        },
         "live-restore": true
     }'
 }
@@ -714,6 +733,71 @@ step_traefik() {
     start_traefik
 }
 
+# --- step 10: probe --------------------------------------------------------------------------
+# The probe's settings: where the agent keeps the manifest, and where the metrics go.
+render_probe_env() {
+    cat <<EOF
+# Written by kelev bootstrap/init.sh from /etc/kelev/bootstrap.json; rewritten on every run.
+KELEV_PROBE_MANIFEST=${AGENT_ROOT}/projects.json
+KELEV_PROBE_NAMESPACE=$(setting .metrics_namespace)
+KELEV_PROBE_REGION=$(setting .region)
+EOF
+}
+
+# As the deploy user: it needs to read the manifest, and nothing else of the host's.
+render_probe_service() {
+    cat <<EOF
+# Written by kelev bootstrap/init.sh. One probe of every project's domains (bootstrap/probe.sh).
+[Unit]
+Description=kelev: probe every project's domains and publish site_up and certificate_days
+After=network-online.target docker.service
+
+[Service]
+Type=oneshot
+User=${DEPLOY_USER}
+EnvironmentFile=${PROBE_ENV}
+ExecStart=/opt/kelev/bootstrap/probe.sh
+TimeoutStartSec=50
+EOF
+}
+
+render_probe_timer() {
+    cat <<'EOF'
+# Written by kelev bootstrap/init.sh. A probe that stops running shows as missing data, which
+# the site_up alarms treat as down.
+[Unit]
+Description=kelev: probe every project's domains every minute
+
+[Timer]
+OnBootSec=2min
+OnUnitActiveSec=1min
+AccuracySec=5s
+
+[Install]
+WantedBy=timers.target
+EOF
+}
+
+# Replaced in the test harness.
+enable_probe() {
+    systemctl daemon-reload
+    systemctl enable --now kelev-probe.timer
+}
+
+step_probe() {
+    local source_dir changed=0
+    source_dir=$(path /opt/kelev/bootstrap)
+    [[ -x ${source_dir}/probe.sh ]] || die "${source_dir}/probe.sh is missing (the user data writes it)"
+    render_to "$(path "${PROBE_ENV}")" 0644 root root render_probe_env
+    changed=$((changed | CHANGED))
+    put_dir "$(path /etc/systemd/system)" 0755 root root
+    render_to "$(path /etc/systemd/system/kelev-probe.service)" 0644 root root render_probe_service
+    changed=$((changed | CHANGED))
+    render_to "$(path /etc/systemd/system/kelev-probe.timer)" 0644 root root render_probe_timer
+    changed=$((changed | CHANGED))
+    if ((changed)); then enable_probe; fi
+}
+
 # --- main ------------------------------------------------------------------------------------
 # Every step after the packages, in order (init_test.sh runs these).
 run_steps() {
@@ -726,6 +810,7 @@ run_steps() {
     step_logs
     step_cloudwatch
     step_traefik
+    step_probe
 }
 
 main() {

@@ -99,6 +99,7 @@ restart_rsyslog() { record restart_rsyslog; }
 install_cloudwatch_agent() { record install_cloudwatch_agent; }
 start_cloudwatch_agent() { record start_cloudwatch_agent; }
 start_traefik() { record start_traefik; }
+enable_probe() { record enable_probe; }
 check_agent_config() { # the real agent, on a copy whose root is inside the test directory
     local copy=${work}/agent-check.json
     jq --arg root "${work}/agent-root" '.root = $root' "$(path /etc/kelev/agent.json)" >"${copy}"
@@ -114,6 +115,7 @@ readonly KEY_FUN="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0U3+vuwzuhyjcsVDABagA0/0
 settings_json() { # settings_json [JQ_EDIT]
     jq -n --arg vol "${VOLUME}" --arg ci "${KEY_CI}" --arg fun "${KEY_FUN}" '{
         name: "kelev", region: "eu-central-1", domain: "kelev.dev",
+        log_group_name: "/kelev/kelev", metrics_namespace: "kelev/kelev",
         data_volume_id: $vol, acme_email: "ops@example.com", acme_staging: false,
         deploy_keys: {
             "ci": {public_key: $ci, verbs: ["*"], projects: ["*"]},
@@ -126,6 +128,7 @@ settings_json() { # settings_json [JQ_EDIT]
 mkdir -p "${R}/etc/kelev" "${R}/etc/ssh" "${R}/dev/disk/by-id" "${R}/opt/kelev/bootstrap/traefik"
 settings_json >"${R}${SETTINGS}"
 cp "${here}/traefik/compose.yaml" "${R}/opt/kelev/bootstrap/traefik/compose.yaml"
+cp "${here}/probe.sh" "${R}/opt/kelev/bootstrap/probe.sh"
 printf 'LABEL=cloudimg-rootfs\t/\text4\tdiscard,errors=remount-ro\t0 1\n' >"${R}/etc/fstab"
 # The host key cloud-init generated on this (first) instance.
 ssh-keygen -q -t ed25519 -N '' -C first-instance -f "${R}/etc/ssh/ssh_host_ed25519_key"
@@ -230,9 +233,19 @@ EOF
 )"
 expect "agent.json: the real kelev-agent accepts it" grep -qx check_agent_config "${calls}"
 
-expect "daemon.json: data-root on the data volume, local log driver with rotation" same \
+expect "daemon.json: data-root on the data volume, awslogs to the log group, a local copy" same \
     "$(jq -cS . "${R}/etc/docker/daemon.json")" \
-    '{"data-root":"/srv/docker","live-restore":true,"log-driver":"local","log-opts":{"max-file":"5","max-size":"20m"}}'
+    '{"data-root":"/srv/docker","live-restore":true,"log-driver":"awslogs","log-opts":{"awslogs-group":"/kelev/kelev","awslogs-region":"eu-central-1","cache-max-file":"5","cache-max-size":"20m","max-buffer-size":"4m","mode":"non-blocking","tag":"{{.Name}}"}}'
+expect "probe.env: the manifest, namespace and region" same "$(grep -v '^#' "${R}/etc/kelev/probe.env")" \
+    "KELEV_PROBE_MANIFEST=/srv/kelev/projects.json
+KELEV_PROBE_NAMESPACE=kelev/kelev
+KELEV_PROBE_REGION=eu-central-1"
+if command -v systemd-analyze >/dev/null; then
+    expect "kelev-probe.service and .timer: systemd-analyze verify accepts them" \
+        bash -c "cd '${R}/etc/systemd/system' && cp '${here}/probe.sh' '${work}/probe.sh' &&
+            sed 's|^ExecStart=.*|ExecStart=${work}/probe.sh|; s|^User=.*|User=root|; s|^EnvironmentFile=.*|EnvironmentFile=${R}/etc/kelev/probe.env|' kelev-probe.service >'${work}/kelev-probe.service' &&
+            cp kelev-probe.timer '${work}/' && systemd-analyze verify '${work}/kelev-probe.service' '${work}/kelev-probe.timer' 2>&1 | (! grep .)"
+fi
 expect "docker.service needs the data mount" grep -qx 'RequiresMountsFor=/srv' \
     "${R}/etc/systemd/system/docker.service.d/kelev.conf"
 expect "data volume directories: modes and owners" same \
@@ -286,7 +299,8 @@ check_agent_config
 restart_rsyslog
 install_cloudwatch_agent
 start_cloudwatch_agent
-start_traefik"
+start_traefik
+enable_probe"
 
 # --- idempotence -----------------------------------------------------------------------------
 before=$(snapshot)

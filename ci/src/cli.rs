@@ -61,10 +61,13 @@ pub(crate) enum Command {
         force: bool,
     },
     /// Write the Terragrunt tree (terraform/root.hcl, terraform/region/<REGION>/terragrunt.hcl)
-    /// from config.json
+    /// from config.json, with an uptime alarm for each project of the manifest
     GenConfig {
         #[arg(long, default_value = "config.json")]
         config: PathBuf,
+        /// The projects whose sites the host's probe checks (one site_up alarm each)
+        #[arg(long, default_value = "projects.json")]
+        manifest: PathBuf,
         /// Region name -> Ubuntu 22.04 AMI
         #[arg(long, default_value = "config/region-mapping.json")]
         mapping: PathBuf,
@@ -130,12 +133,14 @@ impl Command {
             } => crate::decision::run(&hash, &running, artifacts, force, stdout),
             Command::GenConfig {
                 config,
+                manifest,
                 mapping,
                 out,
                 check,
             } => crate::gen_config::run(
                 &crate::gen_config::Paths {
                     config: &config,
+                    manifest: &manifest,
                     mapping: &mapping,
                     out: &out,
                 },

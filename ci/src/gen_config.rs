@@ -21,6 +21,8 @@ struct RegionImage {
 
 pub(crate) struct Paths<'a> {
     pub(crate) config: &'a Path,
+    /// projects.json: each project gets its uptime alarms.
+    pub(crate) manifest: &'a Path,
     pub(crate) mapping: &'a Path,
     pub(crate) out: &'a Path,
 }
@@ -28,7 +30,12 @@ pub(crate) struct Paths<'a> {
 pub(crate) fn run(paths: &Paths, check: bool, out: &mut dyn Write) -> Result<i32, Error> {
     let config = InfraConfig::load(paths.config)?;
     let mapping = load_mapping(paths.mapping)?;
-    let files = render(&config, &mapping)?;
+    let projects: Vec<String> = kelev_core::Manifest::load(paths.manifest)?
+        .projects
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    let files = render(&config, &projects, &mapping)?;
     let stale_regions = stale_region_dirs(paths.out, &config);
     if check {
         let mut stale: Vec<String> = files
@@ -121,6 +128,7 @@ fn stale_region_dirs(out: &Path, config: &InfraConfig) -> Vec<PathBuf> {
 /// Every generated file, relative to the output directory.
 fn render(
     config: &InfraConfig,
+    projects: &[String],
     mapping: &BTreeMap<String, RegionImage>,
 ) -> Result<Vec<(PathBuf, String)>, Error> {
     let mut files = vec![(PathBuf::from("root.hcl"), root_hcl(config))];
@@ -134,7 +142,7 @@ fn render(
         })?;
         files.push((
             Path::new("region").join(region).join("terragrunt.hcl"),
-            region_hcl(config, region, image),
+            region_hcl(config, projects, region, image),
         ));
     }
     Ok(files)
@@ -185,7 +193,12 @@ generate "provider" {{
     )
 }
 
-fn region_hcl(config: &InfraConfig, region: &str, image: &RegionImage) -> String {
+fn region_hcl(
+    config: &InfraConfig,
+    projects: &[String],
+    region: &str,
+    image: &RegionImage,
+) -> String {
     let keys: Vec<String> = config
         .deploy_keys
         .iter()
@@ -220,6 +233,7 @@ fn region_hcl(config: &InfraConfig, region: &str, image: &RegionImage) -> String
         ("deploy_keys", format!("{{\n{}  }}", keys.concat())),
         ("alert_email", hcl_string(&config.alert_email)),
         ("log_retention_days", config.log_retention_days.to_string()),
+        ("monitored_projects", hcl_list(projects)),
         // Terragrunt's cache holds only terraform/modules/: the module reads the files it
         // sends to the instance from the repository itself.
         (

@@ -10,12 +10,15 @@ fn golden() -> PathBuf {
 
 fn gen(dir: &Path, extra: &[&str]) -> crate::Output {
     let config = dir.join("config.json");
+    let manifest = dir.join("projects.json");
     let mapping = dir.join("region-mapping.json");
     let out = dir.join("terraform");
     let mut args = vec![
         "gen-config",
         "--config",
         config.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
         "--mapping",
         mapping.to_str().unwrap(),
         "--out",
@@ -28,7 +31,7 @@ fn gen(dir: &Path, extra: &[&str]) -> crate::Output {
 /// A copy of the golden inputs (and, if `with_tree`, outputs) to play with.
 fn copy_golden(with_tree: bool) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    for file in ["config.json", "region-mapping.json"] {
+    for file in ["config.json", "projects.json", "region-mapping.json"] {
         std::fs::copy(golden().join(file), tmp.path().join(file)).unwrap();
     }
     if with_tree {

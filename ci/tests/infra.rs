@@ -300,9 +300,22 @@ fn the_instance_requires_imdsv2_and_is_monitored() {
         "base64gzip(local.user_data)"
     );
     let main = read(&repo().join("terraform/modules/host/main.tf"));
-    for file in ["init.sh", "install-agent.sh", "traefik/compose.yaml"] {
+    // The scripts go through local.scripts, which drops their header comment.
+    assert!(main.contains(r#"for script in ["init.sh", "install-agent.sh", "probe.sh"] :"#));
+    assert!(main.contains(r#"script => replace(file("${var.bootstrap_dir}/${script}"), "#));
+    for file in [
+        "init.sh",
+        "install-agent.sh",
+        "probe.sh",
+        "traefik/compose.yaml",
+    ] {
+        let carried = if file.ends_with(".sh") {
+            format!(r#"content = local.scripts["{file}"]"#)
+        } else {
+            format!(r#"file("${{var.bootstrap_dir}}/{file}")"#)
+        };
         assert!(
-            main.contains(&format!(r#"file("${{var.bootstrap_dir}}/{file}")"#)),
+            main.contains(&carried),
             "the user data does not carry {file}"
         );
         assert!(
@@ -740,6 +753,7 @@ fn the_host_module_accepts_exactly_the_inputs_gen_config_writes() {
             "deploy_keys",
             "alert_email",
             "log_retention_days",
+            "monitored_projects",
             "bootstrap_dir",
         ])
     );

@@ -7,8 +7,10 @@
 mod connections;
 mod deploy;
 mod https;
+mod logs;
 mod manifest;
 mod private;
+mod probe;
 mod rebuild_all;
 mod rehearsal;
 mod remove;

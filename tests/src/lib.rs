@@ -7,8 +7,10 @@
 //! project a world creates is named uniquely and taken down when the world is dropped.
 
 mod command;
+mod engine;
 mod git;
 mod host;
+mod moto;
 mod sshd;
 mod syslog;
 mod traefik;
@@ -17,8 +19,10 @@ mod wipe;
 mod world;
 
 pub use command::{assert_golden, expected, Output, Run};
+pub use engine::PrivateEngine;
 pub use git::{dockerfile, Remote};
 pub use host::{Host, Key, Login, DEPLOY_USER};
+pub use moto::Moto;
 pub use sshd::GIT_HTTP_TOKEN;
 pub use sshd::{git_http, stop, Daemon};
 pub use syslog::SyslogCapture;

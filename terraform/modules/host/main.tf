@@ -15,7 +15,8 @@ locals {
   data_mount        = "/srv"
   metrics_namespace = "kelev/${var.name}"
   log_group_name    = "/kelev/${var.name}"
-  # Paths the CloudWatch agent ships; init.sh writes the last two.
+  # Paths the CloudWatch agent ships; init.sh writes the last two. Containers' output reaches the
+  # same group through the engine's awslogs driver (init.sh's daemon.json).
   shipped_logs = {
     "audit.log"       = "${local.data_mount}/kelev/audit.log"
     "kelev-agent.log" = "/var/log/kelev-agent.log"
@@ -191,6 +192,18 @@ locals {
     acme_staging            = var.acme_staging
     deploy_keys             = var.deploy_keys
     cloudwatch_agent_config = local.cloudwatch_agent_config
+    # The engine's awslogs driver writes every container's output here; probe.sh publishes
+    # site_up and certificate_days into this namespace.
+    log_group_name    = local.log_group_name
+    metrics_namespace = local.metrics_namespace
+  }
+
+  # The scripts the user data carries, without the comment block under their `#!` line (the
+  # repository keeps it): EC2 takes at most 16 KB of user data (scripts/check-infra measures the
+  # same thing).
+  scripts = {
+    for script in ["init.sh", "install-agent.sh", "probe.sh"] :
+    script => replace(file("${var.bootstrap_dir}/${script}"), "/^(#![^\n]*\n)(#[^\n]*\n)+/", "$1")
   }
 
   # The CloudWatch agent's config: the metrics the alarms below watch, and the logs shipped to
@@ -249,13 +262,19 @@ locals {
         path        = "/opt/kelev/bootstrap/init.sh"
         owner       = "root:root"
         permissions = "0755"
-        content     = file("${var.bootstrap_dir}/init.sh")
+        content = local.scripts["init.sh"]
       },
       {
         path        = "/opt/kelev/bootstrap/install-agent.sh"
         owner       = "root:root"
         permissions = "0755"
-        content     = file("${var.bootstrap_dir}/install-agent.sh")
+        content = local.scripts["install-agent.sh"]
+      },
+      {
+        path        = "/opt/kelev/bootstrap/probe.sh"
+        owner       = "root:root"
+        permissions = "0755"
+        content = local.scripts["probe.sh"]
       },
       {
         path        = "/opt/kelev/bootstrap/traefik/compose.yaml"
@@ -517,6 +536,53 @@ resource "aws_cloudwatch_metric_alarm" "disk" {
     InstanceId = aws_instance.host.id
     path       = each.value
     fstype     = "ext4"
+  }
+  alarm_actions = [aws_sns_topic.alerts.arn]
+  ok_actions    = [aws_sns_topic.alerts.arn]
+}
+
+# --- uptime ----------------------------------------------------------------------------------
+# From bootstrap/probe.sh, every minute (kelev-probe.timer). One pair of alarms per project of
+# projects.json: gen-config writes monitored_projects from it.
+
+resource "aws_cloudwatch_metric_alarm" "site_up" {
+  for_each = toset(var.monitored_projects)
+
+  alarm_name          = "${var.name}-site-${each.key}"
+  alarm_description   = "${each.key}: a domain did not answer through Traefik (no route, no backend, 5xx, or a certificate that does not verify) in 3 of the last 5 minutes, or the probe sent nothing (host down, probe failing, CloudWatch unreachable). See docs/runbook.md, A site is down."
+  namespace           = local.metrics_namespace
+  metric_name         = "site_up"
+  statistic           = "Minimum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+  dimensions = {
+    Project = each.key
+  }
+  alarm_actions = [aws_sns_topic.alerts.arn]
+  ok_actions    = [aws_sns_topic.alerts.arn]
+}
+
+# Missing data is the site_up alarm's business (a site that does not answer has no certificate
+# to measure), so it does not raise this one as well.
+resource "aws_cloudwatch_metric_alarm" "certificate_days" {
+  for_each = toset(var.monitored_projects)
+
+  alarm_name          = "${var.name}-certificate-${each.key}"
+  alarm_description   = "${each.key}: a certificate expires in fewer than ${var.certificate_alarm_days} days; Traefik renews 30 days ahead, so renewal is failing (see Traefik's log stream)."
+  namespace           = local.metrics_namespace
+  metric_name         = "certificate_days"
+  statistic           = "Minimum"
+  period              = 3600
+  evaluation_periods  = 1
+  comparison_operator = "LessThanThreshold"
+  threshold           = var.certificate_alarm_days
+  treat_missing_data  = "notBreaching"
+  dimensions = {
+    Project = each.key
   }
   alarm_actions = [aws_sns_topic.alerts.arn]
   ok_actions    = [aws_sns_topic.alerts.arn]

@@ -1,4 +1,4 @@
-# The first twelve variables are the inputs `kelev gen-config` writes into
+# The first thirteen variables are the inputs `kelev gen-config` writes into
 # terraform/region/<REGION>/terragrunt.hcl from config.json (ci/tests/infra.rs checks that the
 # two agree). The rest have defaults and are set only for special cases, with TF_VAR_<name>
 # (docs/runbook.md).
@@ -118,7 +118,7 @@ variable "alert_email" {
 }
 
 variable "log_retention_days" {
-  description = "How long CloudWatch Logs keeps the host's logs (audit.log, the agent's syslog lines, init.sh's log)."
+  description = "How long CloudWatch Logs keeps the host's logs (audit.log, the agent's syslog lines, init.sh's log, and every container's output, Traefik's access log among them)."
   type        = number
 
   validation {
@@ -127,15 +127,31 @@ variable "log_retention_days" {
   }
 }
 
+variable "monitored_projects" {
+  description = "The projects of projects.json (gen-config writes them): each gets a site_up alarm (down, or no data from the probe) and a certificate_days alarm."
+  type        = list(string)
+
+  validation {
+    condition     = alltrue([for p in var.monitored_projects : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", p))])
+    error_message = "monitored_projects must be project names ([a-z0-9-])."
+  }
+}
+
+variable "certificate_alarm_days" {
+  description = "The certificate_days alarm fires when a project's earliest certificate expires in fewer days than this (Traefik renews Let's Encrypt certificates 30 days ahead)."
+  type        = number
+  default     = 14
+}
+
 # --- not written by gen-config ---------------------------------------------------------------
 
 variable "bootstrap_dir" {
-  description = "The repository's bootstrap/ directory, whose init.sh, install-agent.sh and traefik/compose.yaml the user data carries; terragrunt.hcl sets it to get_repo_root()/bootstrap, since Terragrunt's cache holds only terraform/modules/."
+  description = "The repository's bootstrap/ directory, whose init.sh, install-agent.sh, probe.sh and traefik/compose.yaml the user data carries; terragrunt.hcl sets it to get_repo_root()/bootstrap, since Terragrunt's cache holds only terraform/modules/."
   type        = string
 
   validation {
-    condition     = fileexists("${var.bootstrap_dir}/init.sh") && fileexists("${var.bootstrap_dir}/install-agent.sh") && fileexists("${var.bootstrap_dir}/traefik/compose.yaml")
-    error_message = "bootstrap_dir must hold init.sh, install-agent.sh and traefik/compose.yaml."
+    condition     = fileexists("${var.bootstrap_dir}/init.sh") && fileexists("${var.bootstrap_dir}/install-agent.sh") && fileexists("${var.bootstrap_dir}/probe.sh") && fileexists("${var.bootstrap_dir}/traefik/compose.yaml")
+    error_message = "bootstrap_dir must hold init.sh, install-agent.sh, probe.sh and traefik/compose.yaml."
   }
 }
 

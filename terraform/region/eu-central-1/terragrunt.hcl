@@ -32,5 +32,6 @@ inputs = {
   }
   alert_email          = "ops@example.com"
   log_retention_days   = 30
+  monitored_projects   = ["fun-n-games"]
   bootstrap_dir        = "${get_repo_root()}/bootstrap"
 }

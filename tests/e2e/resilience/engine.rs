@@ -3,110 +3,11 @@
 //! works. The test runs its own dockerd (own socket, data and exec roots), so stopping it
 //! disturbs nothing else on the machine; that engine also shows the build cache pruned.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kelev_e2e::{dockerfile, http_get, Run, World};
+use kelev_e2e::{dockerfile, http_get, PrivateEngine, World};
 
 use crate::e2e_test;
-
-struct PrivateEngine {
-    dir: PathBuf,
-    socket: String,
-    /// Its own default bridge: a dockerd told `--bridge=none` deletes the host's docker0,
-    /// which the machine's engine needs for every build step.
-    bridge: String,
-    child: Option<Child>,
-}
-
-impl PrivateEngine {
-    fn start(dir: &Path) -> PrivateEngine {
-        std::fs::create_dir_all(dir).unwrap();
-        // Distinct for each engine of this run (two tests start one each), and likely
-        // distinct from another run's.
-        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let k = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let n = (std::process::id() * 2 + k) % 250 + 1;
-        let bridge = format!("kelevt{n}");
-        let _ = Run::new("ip").args(["link", "del", &bridge]).run();
-        Run::new("ip")
-            .args(["link", "add", &bridge, "type", "bridge"])
-            .run()
-            .ok();
-        Run::new("ip")
-            .args(["addr", "add", &format!("10.214.{n}.1/24"), "dev", &bridge])
-            .run()
-            .ok();
-        Run::new("ip")
-            .args(["link", "set", &bridge, "up"])
-            .run()
-            .ok();
-        let mut engine = PrivateEngine {
-            dir: dir.to_owned(),
-            socket: format!("unix://{}", dir.join("docker.sock").display()),
-            bridge,
-            child: None,
-        };
-        engine.up();
-        engine
-    }
-
-    fn docker(&self) -> Run {
-        Run::new("docker").args(["-H", &self.socket])
-    }
-
-    fn up(&mut self) {
-        let d = &self.dir;
-        let log = std::fs::File::create(d.join("dockerd.log")).unwrap();
-        let child = Command::new("dockerd")
-            .arg("--data-root")
-            .arg(d.join("data"))
-            .arg("--exec-root")
-            .arg(d.join("exec"))
-            .arg("--pidfile")
-            .arg(d.join("docker.pid"))
-            .args(["-H", &self.socket, "--iptables=false", "--ip-masq=false"])
-            .arg(format!("--bridge={}", self.bridge))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("dockerd");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.docker().arg("info").run().code != Some(0) {
-            assert!(Instant::now() < deadline, "private dockerd did not start");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Stop the engine the way a crash or `systemctl stop` would: SIGTERM, wait.
-    fn down(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateEngine {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            let ids = self.docker().args(["ps", "-aq"]).run().stdout;
-            for id in ids.split_whitespace() {
-                let _ = self.docker().args(["rm", "-f", id]).run();
-            }
-            // A network's bridge outlives the engine that made it: left behind, the bridges
-            // of every run use up the address pools the next engines pick from.
-            let _ = self.docker().args(["network", "prune", "--force"]).run();
-        }
-        self.down();
-        let _ = Run::new("ip").args(["link", "del", &self.bridge]).run();
-    }
-}
 
 fn page(engine: &PrivateEngine, project: &str) -> String {
     let ids = engine

@@ -27,5 +27,6 @@ inputs = {
   }
   alert_email          = "ops+$${alerts}@example.com"
   log_retention_days   = 30
+  monitored_projects   = ["blog", "fun-n-games"]
   bootstrap_dir        = "${get_repo_root()}/bootstrap"
 }
