@@ -78,7 +78,9 @@ pub fn scratch_tree() -> tempfile::TempDir {
     ] {
         std::fs::copy(repo.join(script), tmp.path().join(script)).unwrap();
     }
-    std::fs::copy(golden.join("config.json"), tmp.path().join("config.json")).unwrap();
+    for file in ["config.json", "projects.json"] {
+        std::fs::copy(golden.join(file), tmp.path().join(file)).unwrap();
+    }
     std::fs::copy(
         golden.join("region-mapping.json"),
         tmp.path().join("config/region-mapping.json"),
