@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-script=bootstrap/install-agent.sh
+script="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/install-agent.sh"
 agent=${KELEV_AGENT_BIN:-target/debug/kelev-agent}
 [[ -x ${agent} ]] || { echo "build ${agent} first" >&2; exit 1; }
 real_version=$("${agent}" version | cut -d' ' -f2)

@@ -300,9 +300,17 @@ fn the_instance_requires_imdsv2_and_is_monitored() {
         "base64gzip(local.user_data)"
     );
     let main = read(&repo().join("terraform/modules/host/main.tf"));
-    // The scripts go through local.scripts, which drops their header comment.
+    // The scripts go through local.scripts, which drops their comments for the reader the way
+    // scripts/check-infra's `carried` does (and then tests them in that form).
     assert!(main.contains(r#"for script in ["init.sh", "install-agent.sh", "probe.sh"] :"#));
-    assert!(main.contains(r#"script => replace(file("${var.bootstrap_dir}/${script}"), "#));
+    for pattern in [
+        r#"file("${var.bootstrap_dir}/${script}"),"#,
+        r#""/^(#![^\n]*\n)(#[^\n]*\n)+/", "$1"),"#,
+        r#""/(?m)^[ \t]+#[^\n]*\n/", ""),"#,
+        r#""/(?m)^(?:#[^!\n][^\n]*\n)+([a-z_][a-z0-9_]*\\(\\) \\{)/", "$1")"#,
+    ] {
+        assert!(main.contains(pattern), "main.tf's local.scripts lacks {pattern}");
+    }
     for file in [
         "init.sh",
         "install-agent.sh",

@@ -198,12 +198,18 @@ locals {
     metrics_namespace = local.metrics_namespace
   }
 
-  # The scripts the user data carries, without the comment block under their `#!` line (the
-  # repository keeps it): EC2 takes at most 16 KB of user data (scripts/check-infra measures the
-  # same thing).
+  # The scripts the user data carries, without their comments for the reader (EC2 takes at
+  # most 16 KB of user data; the repository keeps them): the block under
+  # `#!`, indented comment lines, and the comment above each function. Comments at the start
+  # of a line elsewhere stay, among them those of the files init.sh writes (heredocs).
+  # scripts/check-infra measures, and tests, the scripts in this form.
   scripts = {
     for script in ["init.sh", "install-agent.sh", "probe.sh"] :
-    script => replace(file("${var.bootstrap_dir}/${script}"), "/^(#![^\n]*\n)(#[^\n]*\n)+/", "$1")
+    script => replace(replace(replace(
+      file("${var.bootstrap_dir}/${script}"),
+      "/^(#![^\n]*\n)(#[^\n]*\n)+/", "$1"),
+      "/(?m)^[ \t]+#[^\n]*\n/", ""),
+    "/(?m)^(?:#[^!\n][^\n]*\n)+([a-z_][a-z0-9_]*\\(\\) \\{)/", "$1")
   }
 
   # The CloudWatch agent's config: the metrics the alarms below watch, and the logs shipped to
