@@ -309,7 +309,10 @@ fn the_instance_requires_imdsv2_and_is_monitored() {
         r#""/(?m)^[ \t]+#[^\n]*\n/", ""),"#,
         r#""/(?m)^(?:#[^!\n][^\n]*\n)+([a-z_][a-z0-9_]*\\(\\) \\{)/", "$1")"#,
     ] {
-        assert!(main.contains(pattern), "main.tf's local.scripts lacks {pattern}");
+        assert!(
+            main.contains(pattern),
+            "main.tf's local.scripts lacks {pattern}"
+        );
     }
     for file in [
         "init.sh",
