@@ -15,7 +15,7 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kelev_e2e::{Proxy, Remote, World};
+use kelev_e2e::{docker, Proxy, Remote, Run, World};
 
 use crate::e2e_test;
 
@@ -117,7 +117,8 @@ e2e_test! {
 e2e_test! {
     /// After a Traefik restart the same certificate serves and Pebble gets no new order; the
     /// staging switch orders into its own storage file and leaves acme.json alone, and
-    /// switching back serves the first certificate again.
+    /// switching back serves the first certificate again; so does a Traefik on a replaced
+    /// instance whose storage came back from a snapshot.
     fn traefik_keeps_certificates_across_restarts_and_the_staging_switch() {
         let proxy = Proxy::start();
         let mut world = world();
@@ -157,6 +158,22 @@ e2e_test! {
         proxy.set_staging(false);
         let (_, back) = proxy.wait_for(domain, "kept\n", Duration::from_secs(20));
         assert_eq!(back.serial, first.serial, "production's certificate again");
+
+        // The restore drill, for Traefik: the instance is replaced (its Traefik container gone,
+        // init.sh's step run anew on the new one) and the data volume comes back from a
+        // snapshot, Traefik's storage byte for byte. The same certificate serves, no new order.
+        let orders = proxy.orders(domain);
+        let storage = proxy.data_file("acme.json").parent().unwrap().to_owned();
+        let snapshot = proxy.data_file("../traefik-snapshot");
+        Run::new("cp").arg("-a").arg(&storage).arg(&snapshot).run().ok();
+        docker(&["rm", "-f", "traefik-traefik-1"]);
+        std::fs::remove_dir_all(&storage).unwrap();
+        Run::new("cp").arg("-a").arg(&snapshot).arg(&storage).run().ok();
+        proxy.set_staging(false);
+        let (_, restored) = proxy.wait_for(domain, "kept\n", Duration::from_secs(20));
+        assert_eq!(restored.serial, first.serial, "the same certificate after the restore");
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(proxy.orders(domain), orders, "no new order after the restore");
     }
 }
 
