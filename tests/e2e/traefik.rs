@@ -164,7 +164,7 @@ e2e_test! {
         // snapshot, Traefik's storage byte for byte. The same certificate serves, no new order.
         let orders = proxy.orders(domain);
         let storage = proxy.data_file("acme.json").parent().unwrap().to_owned();
-        let snapshot = proxy.data_file("../traefik-snapshot");
+        let snapshot = storage.with_file_name("traefik-snapshot");
         Run::new("cp").arg("-a").arg(&storage).arg(&snapshot).run().ok();
         docker(&["rm", "-f", "traefik-traefik-1"]);
         std::fs::remove_dir_all(&storage).unwrap();
