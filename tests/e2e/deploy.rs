@@ -1,7 +1,7 @@
 //! Deploying through sshd: content served, changes picked up, unchanged skipped, routing set.
 
 use kelev_e2e::docker;
-use kelev_e2e::{World, ABSENT_COMMIT};
+use kelev_e2e::{Run, World, ABSENT_COMMIT};
 
 use crate::e2e_test;
 
@@ -220,5 +220,36 @@ e2e_test! {
         world.ssh(format!("deploy {name} {crashing}")).run().code(1).stderr_has("did not come up");
         assert_eq!(world.page(&name), "good\n");
         assert_eq!(world.status(&name)["commit"], good.as_str());
+    }
+}
+
+e2e_test! {
+    /// The agent checks the shared network once and keeps a stamp; if the network is removed
+    /// afterwards (by hand, once no container used it), the next deploy makes it again.
+    fn a_removed_network_is_made_again() {
+        let (world, site) = World::with_site("net", "one\n");
+        let network = world.name("net-web");
+        world.write_config(&serde_json::json!({"traefik": {"network": network}}));
+        let name = &site.name;
+        world.ssh(format!("deploy {name}")).run().ok();
+        assert!(world.locks_dir().join(format!(".network-{network}.made")).is_file());
+
+        site.write("www/index.html", "two\n");
+        let two = site.commit("two");
+        world.ssh(format!("deploy {name} {two}")).run().ok().stdout_lacks("is gone");
+
+        Run::new("docker").args(["compose", "-p", name, "down"]).dir("/").run().ok();
+        docker(&["network", "rm", &network]);
+        site.write("www/index.html", "three\n");
+        let three = site.commit("three");
+        world
+            .ssh(format!("deploy {name} {three}"))
+            .run()
+            .ok()
+            .stdout_has(&format!("the network `{network}` is gone; making it again"));
+        let ip = world.ip(name, &network);
+        assert_eq!(kelev_e2e::http_get(&format!("{ip}:80")), "three\n");
+        docker(&["compose", "-p", name, "down"]);
+        docker(&["network", "rm", &network]);
     }
 }

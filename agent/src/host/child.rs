@@ -16,8 +16,10 @@ use crate::error::Error;
 use crate::host::signals;
 
 const TAIL_BYTES: usize = 8 * 1024;
-/// How often a running child's output and our stop requests are looked at.
+/// How often the watcher looks for a stop request to pass on.
 const POLL: Duration = Duration::from_millis(10);
+/// How often a streamed child's output file and exit are looked at: the lag after its end.
+const FOLLOW: Duration = Duration::from_millis(2);
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The environment every child gets: nothing inherited, a fixed PATH, and HOME from the
@@ -152,11 +154,13 @@ pub(crate) fn stream(
                 break Ok(output.status);
             }
             // Short: this wait is added to every compose step a deploy runs.
-            Ok(None) => std::thread::sleep(POLL),
+            Ok(None) => std::thread::sleep(FOLLOW),
             Err(e) => break Err(e),
         }
     };
     done.store(true, Ordering::SeqCst);
+    // Woken rather than waited out: the join then costs nothing after every streamed call.
+    watcher.thread().unpark();
     let _ = watcher.join();
     let _ = std::fs::remove_file(&log);
     let status = status.map_err(spawn_error(argv))?;
@@ -184,7 +188,7 @@ fn forward_stop(handle: &duct::Handle, done: &AtomicBool) {
                     Signal::SIGKILL
                 }
                 Some(_) => {
-                    std::thread::sleep(POLL);
+                    std::thread::park_timeout(POLL);
                     continue;
                 }
             };
@@ -193,7 +197,7 @@ fn forward_stop(handle: &duct::Handle, done: &AtomicBool) {
             }
             asked_at.get_or_insert_with(std::time::Instant::now);
         }
-        std::thread::sleep(POLL);
+        std::thread::park_timeout(POLL);
     }
 }
 

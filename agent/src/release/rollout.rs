@@ -51,7 +51,7 @@ impl Engine<'_> {
         let secrets = Secrets::load(self.layout, &project.name)?;
         let written = release.write_override(self.compose, &self.config.traefik, &secrets)?;
         persistent::announce(&written.persistent, progress);
-        self.ensure_network(progress)?;
+        self.ensure_network(false, progress)?;
         let rolling = match (project.rollout, &written.rolling_blocker) {
             (Rollout::ZeroDowntime, Some(blocker)) => {
                 let _ = writeln!(
@@ -77,7 +77,19 @@ impl Engine<'_> {
                 signals::check()?;
             }
         }
-        self.start(project, &switch, &written, state, rolling, progress)?;
+        let started = match self.start(project, &switch, &written, state, rolling, progress) {
+            Err(error) if self.network_gone(&error) => {
+                let _ = writeln!(
+                    progress,
+                    "the network `{}` is gone; making it again",
+                    self.config.traefik.network
+                );
+                self.ensure_network(true, progress)?;
+                self.start(project, &switch, &written, state, rolling, progress)
+            }
+            other => other,
+        };
+        started?;
         let before = state.clone();
         if let Some(forget) = &switch.forget {
             state.history.retain(|c| c != forget);
@@ -103,9 +115,15 @@ impl Engine<'_> {
     }
 
     /// Docker 20.10 lets two creators make two networks of one name; then compose refuses
-    /// both. One project at a time checks and creates it.
-    fn ensure_network(&self, progress: &mut dyn Write) -> Result<(), Error> {
+    /// both. One project at a time checks and creates it. Once it exists a stamp in `locks/`
+    /// says so, and later switches skip the check (a `docker` start each); a start that finds
+    /// the network gone after all makes it again (`recheck`) and is tried once more.
+    fn ensure_network(&self, recheck: bool, progress: &mut dyn Write) -> Result<(), Error> {
         let network = &self.config.traefik.network;
+        let stamp = self.layout.locks().join(format!(".network-{network}.made"));
+        if !recheck && stamp.is_file() {
+            return Ok(());
+        }
         let _network = Lock::acquire(
             &self.layout.locks().join(".network.lock"),
             Locked::Network(network.clone()),
@@ -113,7 +131,23 @@ impl Engine<'_> {
             Duration::from_secs(self.config.lock_timeout_secs),
             progress,
         )?;
-        Network::new(self.docker, network).ensure()
+        Network::new(self.docker, network).ensure()?;
+        // Only a shortcut: without the stamp the next switch checks again.
+        let _ = crate::host::layout::write_atomic(&stamp, b"");
+        Ok(())
+    }
+
+    /// Whether compose failed because the shared network is not there (removed by hand while
+    /// no container used it, say), as compose or the engine say it: `network web declared as
+    /// external, but could not be found`, `Error response from daemon: network web not found`.
+    fn network_gone(&self, error: &Error) -> bool {
+        let Error::Compose { tail, .. } = error else {
+            return false;
+        };
+        let network = &self.config.traefik.network;
+        tail.contains(&format!(
+            "network {network} declared as external, but could not be found"
+        )) || tail.contains(&format!("network {network} not found"))
     }
 
     pub(super) fn wait_until_up(
