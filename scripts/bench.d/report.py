@@ -20,7 +20,9 @@ import sys
 HASH_SPEEDUP = 20.0  # x faster than reading every byte, at 100k files
 UNCHANGED_MS = 50.0
 SSH_EXTRA_MS = 50.0
-FORCE_RATIO = 1.05
+# Issue 11's targets for deploy --force against `compose up -d --build`: containers up, created.
+FORCE_RATIO = 1.3
+CREATE_RATIO = 1.2
 STATUS_RATIO = 1.5
 RSS_MB = 30.0
 
@@ -550,26 +552,25 @@ through the deploy user's shell.
             secs(fc_d["median"]),
             f"`docker compose up -d --build` {secs(fc_c['median'])}",
             ratio(rc),
-            f"ratio <= {FORCE_RATIO}",
-            verdict(rc <= FORCE_RATIO, f"{ratio(rc)}, +{secs(fc_d['median'] - fc_c['median'])}"),
+            f"ratio <= {CREATE_RATIO}",
+            verdict(rc <= CREATE_RATIO, f"{ratio(rc)}, +{secs(fc_d['median'] - fc_c['median'])}"),
         ]
     )
     t_force = Trace(r, "deploy-force")
     own_calls = ""
     if t_force:
-        streamed = ("docker compose build", "docker compose up")
+        streamed = ("docker compose build", "docker compose up")  # a recreate: `up --build`
         build_up = sum(t_force.took(n) for n in streamed)
         kelev_only = sum(t for n, t, _, _ in t_force.rows if n not in streamed)
         waits = sum(t_force.idle(n) for n in streamed)
         own_calls = f"""Of the traced run's {secs(t_force.wall)}, `compose build` and `compose up` (the work `compose up
 -d --build` does in one process) took {secs(build_up)}; the calls only kelev makes took
 {secs(kelev_only)}; and **{secs(waits)} passed between the end of `build` or `up` and the agent's
-next step**, against a few milliseconds after every other call. That is `child::stream`, which
-runs compose for `build` and `up`: it polls the child with `try_wait` and sleeps 50 ms between
-polls, and when the child has exited it joins its `forward_stop` thread, which sleeps 100 ms
-between looks at its `done` flag; so each streamed call ends with up to 150 ms of sleep (callgrind
-cannot see this: no instructions run). The remaining start-up ({secs(t_force.start)} before the
-first call) is mostly libgit2's OpenSSL set-up (section 2)."""
+next step**, against a few milliseconds after every other call: `child::stream`, which runs
+compose's streamed calls, looks at the child every 2 ms and wakes its stop-forwarding thread when
+the child is done, so what remains is compose's own exit and the agent's reading of its output.
+The remaining start-up ({secs(t_force.start)} before the first call) is mostly libgit2's OpenSSL
+set-up (section 2)."""
     rows = [
         ["nothing changed: build cached, containers already up", timing(fw_d), timing(fw_c), ratio(rw)],
         ["containers removed before each run (`--prepare 'docker compose -p ... down'`)", timing(fc_d), timing(fc_c), ratio(rc)],
@@ -587,19 +588,20 @@ without a health check must stay up for before the deploy counts as done.
 
 {table(["case", "deploy --force", "compose up -d --build", "ratio"], rows)}
 
-Target ratio <= {FORCE_RATIO}: {verdict(rw <= FORCE_RATIO and rc <= FORCE_RATIO, f"{ratio(rw)} with the containers up, {ratio(rc)} when they are created")}.
+Targets (issue 11): ratio <= {FORCE_RATIO} with the containers up, <= {CREATE_RATIO} when they are created: {verdict(rw <= FORCE_RATIO and rc <= CREATE_RATIO, f"{ratio(rw)} with the containers up, {ratio(rc)} when they are created")}.
 The docker calls of one `deploy --force` (containers up):
 
 {t_force.table() if t_force else "(no trace)"}
 
 {own_calls}
 
-The calls themselves: each `docker compose` start costs tens of milliseconds here, and the agent
-makes three compose calls where the baseline makes one: `compose config` (to write the
-override), `build`, then `up`; then the health gate's `docker ps` + `docker inspect` and the
-pruning's `docker images`, `docker image prune` and `docker builder prune`. With the default
-`settle_secs` the deploy also waits 3 s for a container without a health check (third row): by
-design, but it is most of a small deploy's time.
+The calls themselves: each `docker` or `docker compose` start costs tens of milliseconds here. A
+recreate makes one compose call, as the baseline does (`compose up --build`; the release's
+`compose config` is kept beside its override, so a kept commit needs none), then the health
+gate's `docker ps`. The shared network is checked once and remembered (`locks/.network-*.made`);
+pruning calls Docker only when a release went, and the build cache at most once an hour. With the
+default `settle_secs` the deploy also waits 3 s for a container without a health check (third
+row): by design, but it is most of a small deploy's time.
 
 """
     )

@@ -124,7 +124,13 @@ pub(crate) fn wait_until_up(
             let _ = writeln!(progress, "waiting for {project}: {waiting}");
             said = waiting;
         }
-        std::thread::sleep(Duration::from_millis(250));
+        // Often at first, when a container that was just created is about to run; then less.
+        let poll = if started.elapsed() < Duration::from_secs(1) {
+            50
+        } else {
+            250
+        };
+        std::thread::sleep(Duration::from_millis(poll));
     }
 }
 
