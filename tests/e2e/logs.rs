@@ -89,6 +89,39 @@ e2e_test! {
         // One stream per container, named as compose names the container.
         let stream = format!("{}-web-1", site.name);
         wait_for_event(&moto, &group, &stream, &line);
+        // The runbook's own commands ("A site is down"), as an operator types them.
+        let since = format!(
+            "{}000",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                - 1800
+        );
+        let prefix = format!("{}-", site.name);
+        let streams = moto
+            .aws()
+            .args(["logs", "describe-log-streams", "--log-group-name", &group])
+            .args(["--log-stream-name-prefix", &prefix])
+            .args(["--query", "logStreams[].logStreamName"])
+            .run()
+            .ok();
+        assert!(streams.stdout.contains(&stream), "{}", streams.report());
+        moto.aws()
+            .args(["logs", "get-log-events", "--log-group-name", &group])
+            .args(["--log-stream-name", &stream, "--start-time", &since])
+            .args(["--query", "events[].message", "--output", "text"])
+            .run()
+            .ok()
+            .stdout_has(&line);
+        moto.aws()
+            .args(["logs", "filter-log-events", "--log-group-name", &group])
+            .args(["--log-stream-names", &stream, "--start-time", &since])
+            .args(["--filter-pattern", "hello"])
+            .args(["--query", "events[].message", "--output", "text"])
+            .run()
+            .ok()
+            .stdout_has(&line);
         // The local copy: `logs` through sshd, and `docker logs`.
         world.ssh(format!("logs {}", site.name)).run().ok().stdout_has(&line);
         let local = engine.docker().args(["logs", &stream]).run().ok();
