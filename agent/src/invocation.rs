@@ -33,9 +33,8 @@ pub(crate) fn run(invocation: &Invocation, trail: &mut Trail) -> Result<(), Erro
     // Locally, `help` and `version` answer even on a host without a config.
     if !remote {
         if let Ok(command) = Command::parse_words(&words) {
-            if command.answer(&mut std::io::sink()) {
+            if command.answer(&mut std::io::stdout()) {
                 note(trail, &command);
-                command.answer(&mut std::io::stdout());
                 return Ok(());
             }
         }

@@ -82,7 +82,7 @@ impl Docker {
         }
     }
 
-    pub(crate) fn argv(&self, args: &[&str]) -> Vec<String> {
+    fn argv(&self, args: &[&str]) -> Vec<String> {
         let mut argv = self.argv.clone();
         argv.extend(args.iter().map(|s| s.to_string()));
         argv
@@ -147,8 +147,7 @@ impl Docker {
 
     /// The last `lines` lines a container printed (for a failed start's report).
     pub(crate) fn logs_tail(&self, id: &str, lines: u32) -> String {
-        let argv = self.argv(&["logs", "--tail", &lines.to_string(), id]);
-        match child::capture(&argv, &self.env) {
+        match self.capture(&["logs", "--tail", &lines.to_string(), id]) {
             Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned() + &out.stderr,
             Err(e) => format!("(no logs: {e})"),
         }
@@ -172,7 +171,7 @@ impl Docker {
 
     /// Best effort: remove what `args` names, ignoring refusals (an image still in use stays).
     pub(crate) fn best_effort(&self, args: &[&str]) {
-        let _ = child::capture(&self.argv(args), &self.env);
+        let _ = self.capture(args);
     }
 }
 
