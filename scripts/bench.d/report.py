@@ -4,9 +4,14 @@
   report.py RESULTS_DIR OUTPUT.md
 
 Reads what scripts/bench left in RESULTS_DIR: values.tsv (`key<TAB>value` lines), hyperfine's
-JSON exports, rss-*.json (peakrss.py), trace-*.log (docker-timed) and prof-*.txt
-(callgrind_annotate). Every figure is a median of hyperfine's runs; every ratio is between
-medians measured in the same run. Verdicts are computed here from the targets of issue 6.
+JSON exports, rss-*.json (peakrss.py), trace-*.log (docker-timed), prof-*.txt
+(callgrind_annotate) and massif-*.txt (ms_print). Every figure is a median of hyperfine's runs;
+every ratio is between medians measured in the same run. Verdicts are computed here from the
+targets of issues 6 and 11.
+
+The prose lives in benchmarks.md.in beside this file. Here, each section has a reader (results in,
+values out) and renderers (values in: its summary row, tables, verdicts and the other strings the
+template names); `fill` puts them into the template and history.md is appended as it is.
 """
 
 import glob
@@ -15,6 +20,7 @@ import os
 import re
 import statistics
 import sys
+from types import SimpleNamespace
 
 # Targets of issue 6.
 HASH_SPEEDUP = 20.0  # x faster than reading every byte, at 100k files
@@ -45,15 +51,16 @@ class Results:
     def has(self, group):
         return os.path.exists(os.path.join(self.dir, f"{group}.json"))
 
-    def bench(self, group, name):
-        """hyperfine's result for command `name` of export `group`."""
+    def commands(self, group):
+        """hyperfine's results of export `group`, by command name, in the export's order."""
         if group not in self.runs:
             with open(os.path.join(self.dir, f"{group}.json")) as f:
                 self.runs[group] = {r["command"]: r for r in json.load(f)["results"]}
-        return self.runs[group][name]
+        return self.runs[group]
 
-    def median(self, group, name):
-        return self.bench(group, name)["median"]
+    def bench(self, group, name):
+        """hyperfine's result for command `name` of export `group`."""
+        return self.commands(group)[name]
 
     def json(self, name):
         path = os.path.join(self.dir, name)
@@ -295,7 +302,56 @@ class Trace:
         return table(["child process", "median time in it", "then until the next step"], body)
 
 
-# --- the report -----------------------------------------------------------------------------------
+# --- the template ---------------------------------------------------------------------------------
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TEMPLATE = os.path.join(HERE, "benchmarks.md.in")
+# The optimisation record is written by hand and kept across runs.
+HISTORY = os.path.join(HERE, "history.md")
+
+# `{{name}}` is replaced by a value. `{{#if name}}...{{else}}...{{/if}}` keeps one branch, chosen by a
+# flag (blocks may nest, `{{else}}` is optional); a tag alone on its line takes its line break along.
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+NAMED = re.compile(r"\{\{(?:#if )?(\w+)\}\}")
+STANDALONE = re.compile(r"^(\{\{(?:#if \w+|else|/if)\}\})\n", re.M)
+BRANCH = r"((?:(?!\{\{#if |\{\{else\}\}).)*?)"  # no block opens inside: innermost blocks go first
+BLOCK = re.compile(r"\{\{#if (\w+)\}\}" + BRANCH + r"(?:\{\{else\}\}" + BRANCH + r")?\{\{/if\}\}", re.S)
+TAG = re.compile(r"\{\{(?:#if \w+|else|/if)\}\}")
+
+
+def fill(template, values):
+    """`template` with its blocks chosen by the flags of `values` and its placeholders replaced.
+    A value the template does not name, a placeholder without a value or an unclosed block is an
+    error: a renamed placeholder should not vanish from the document silently."""
+    unnamed = values.keys() - set(NAMED.findall(template))
+    if unnamed:
+        raise KeyError(f"values the template does not name: {', '.join(sorted(unnamed))}")
+    text = STANDALONE.sub(r"\1", template)
+    while True:
+        chosen = BLOCK.sub(lambda m: m.group(2) if values[m.group(1)] else m.group(3) or "", text)
+        if chosen == text:
+            break
+        text = chosen
+    if TAG.search(text):
+        raise ValueError(f"unbalanced block in the template near `{TAG.search(text).group(0)}`")
+    missing = set(PLACEHOLDER.findall(text)) - values.keys()
+    if missing:
+        raise KeyError(f"placeholders without a value: {', '.join(sorted(missing))}")
+    # One pass: a value holding `{{` (a Rust `{{closure}}` in a profile) stays as it is.
+    return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
+
+
+def merged(*parts):
+    out = {}
+    for part in parts:
+        twice = out.keys() & part.keys()
+        if twice:
+            raise KeyError(f"values given twice: {', '.join(sorted(twice))}")
+        out.update(part)
+    return out
+
+
+# --- verdicts and pieces every section uses -------------------------------------------------------
 
 
 def verdict(met, miss_text, value=None, limit=None):
@@ -307,507 +363,60 @@ def verdict(met, miss_text, value=None, limit=None):
     return ("met" if met else f"**missed**: {miss_text}") + note
 
 
-def main(argv):
-    if len(argv) != 3:
-        sys.exit(__doc__)
-    r = Results(argv[1])
-    v = r.value
-    summary = []  # (figure, kelev, baseline, ratio, target, status)
-    sections = []
+def trace_table(trace):
+    return trace.table() if trace else "(no trace)"
 
-    # 1. content hash ------------------------------------------------------------------------
-    hash_rows = []
-    sizes = [s for s in HASH_SIZES if r.has(f"hash-{s}")]
-    for size in sizes:
-        g = f"hash-{size}"
-        k, sha, cat = (r.median(g, n) for n in ("kelev hash", "sha256sum per file", "read every byte"))
-        files = int(v(f"hash.{size}.files"))
-        hash_rows.append(
-            [
-                f"`{size}`",
-                f"{files:,}",
-                mb(int(v(f"hash.{size}.bytes"))),
-                timing(r.bench(g, "kelev hash")),
-                timing(r.bench(g, "sha256sum per file")),
-                timing(r.bench(g, "read every byte")),
-                ratio(cat / k),
-                ratio(sha / k),
-                f"{k / files * 1e9:,.0f} ns",
-            ]
-        )
-    k100 = r.median("hash-100k", "kelev hash")
-    cat100 = r.median("hash-100k", "read every byte")
-    sha100 = r.median("hash-100k", "sha256sum per file")
-    speedup = cat100 / k100
-    summary.append(
-        [
-            "content hash, 100k files",
-            secs(k100),
-            f"read every byte {secs(cat100)}; sha256sum per file {secs(sha100)}",
-            f"{ratio(speedup)} faster",
-            f">= {HASH_SPEEDUP:.0f}x faster",
-            verdict(speedup >= HASH_SPEEDUP, f"{ratio(speedup)}, short by {HASH_SPEEDUP / speedup:.1f}x"),
-        ]
-    )
-    k10 = r.median("hash-10k", "kelev hash")
-    k10big = r.median("hash-10k-big", "kelev hash")
-    cat10, cat10big = r.median("hash-10k", "read every byte"), r.median("hash-10k-big", "read every byte")
-    bytes_ratio = int(v("hash.10k-big.bytes")) / int(v("hash.10k.bytes"))
-    grows = k10big / k10
-    summary.append(
-        [
-            f"content hash, 10k files with {bytes_ratio:.0f}x the bytes",
-            f"{secs(k10big)} ({ratio(grows)} of 10k)",
-            f"read every byte {secs(cat10big)} ({ratio(cat10big / cat10)} of 10k)",
-            f"{ratio(cat10big / k10big)} faster",
-            "cost grows with entries, not bytes",
-            verdict(grows < 1.5, f"kelev took {ratio(grows)} as long for {bytes_ratio:.0f}x the bytes"),
-        ]
-    )
-    if "cargo-registry" in sizes:
-        kr = r.median("hash-cargo-registry", "kelev hash")
-        cr = r.median("hash-cargo-registry", "read every byte")
-        summary.append(
-            [
-                f"content hash, cargo registry ({int(v('hash.cargo-registry.files')):,} files)",
-                secs(kr),
-                f"read every byte {secs(cr)}",
-                f"{ratio(cr / kr)} faster",
-                "-",
-                "reported",
-            ]
-        )
-    prof = Profile(r, "hash-100k")
-    per_entry = prof.total / int(v("hash.100k.files")) if prof else 0
-    sections.append(
-        f"""## 1. Content hash
 
-`kelev hash DIR` against two baselines over the same checkout: `git ls-files -z | xargs -0
-sha256sum | sha256sum` (hash each file, then the list) and `git ls-files -z | xargs -0 cat |
-sha256sum` (read every byte once). The synthetic repositories hold files of random bytes, 100 to a
-directory, two levels deep (`src/mNNN/sN/fNNNNNN.txt`), written with `git fast-import` so the
-objects sit in a pack as in the agent's fetched mirror; `10k-big` has the 10k layout with files
-ten times larger. `cargo-registry` is the crate sources of the local cargo registry
-({v('hash.cargo-registry.crates', '?')} crates) committed into a repository and repacked. The page
-cache is warm for every command (warm-up runs), the byte readers' best case: from a cold cache
-they read the disk too, kelev reads only the pack's tree objects.
+def took(trace, *names):
+    """Seconds spent in the calls `names` of a trace; 0 without a trace."""
+    return sum(trace.took(n) for n in names) if trace else 0.0
 
-{table(["repo", "files", "bytes", "kelev hash", "sha256sum per file", "read every byte", "vs read every byte", "vs sha256sum", "kelev per file"], hash_rows)}
 
-`kelev hash` reads tree objects only: blob ids already name the bytes, so the work is one record
-per entry plus one SHA-256 over the records. At 100k files it is {ratio(speedup)} faster than
-reading every byte (target {HASH_SPEEDUP:.0f}x); with {bytes_ratio:.0f}x the bytes at 10k files it
-took {ratio(grows)} as long while the byte reader took {ratio(cat10big / cat10)} as long.
-Before timing, the script checks that `kelev hash` equals the shell recipe of
-[content-hash.md](content-hash.md) on the 1k repository. At 1k and 10k files the figure is mostly
-the process's start-up: `kelev` links the same libgit2 as the agent, whose start-up parses the CA
-bundle (section 2){f", {mir(prof.ir('git_libgit2_init'))} of the {mir(prof.total)} instructions at 100k files" if prof else ""}.
+def idle(trace, *names):
+    """Seconds from the end of the calls `names` to the next step; 0 without a trace."""
+    return sum(trace.idle(n) for n in names) if trace else 0.0
 
-"""
-        + (
-            f"""callgrind, `kelev hash` of the 100k repository: {mir(prof.total)} instructions in all,
-{per_entry:,.0f} per entry. Most expensive functions, inclusive and self:
 
-{prof.top(True, 12)}
+def target_text():
+    return {
+        "target_hash_speedup": f"{HASH_SPEEDUP:.0f}",
+        "target_unchanged_ms": f"{UNCHANGED_MS:.0f}",
+        "target_ssh_extra_ms": f"{SSH_EXTRA_MS:.0f}",
+        "target_force_ratio": f"{FORCE_RATIO}",
+        "target_create_ratio": f"{CREATE_RATIO}",
+        "target_status_ratio": f"{STATUS_RATIO}",
+        "target_rss_mb": f"{RSS_MB:.0f}",
+    }
 
-{prof.top(False, 10)}
 
-{"The target is met and nothing here needs changing. Were the next tenth wanted:" if speedup >= HASH_SPEEDUP else "What would gain:"} libgit2 checks the
-SHA-1 of every tree it reads (`sha1_compression_states` + `ubc_check`,
-{100 * (prof.self_ir('sha1_compression_states') + prof.self_ir('ubc_check')) / prof.total:.0f}% self),
-which `git2::opts::strict_hash_verification(false)` turns off for a mirror the agent itself
-fetched and verified, and `content_hash` formats each record with `format!` (an allocation per
-entry: `malloc`/`free` above).
+# --- the bench's world and machine ------------------------------------------------------------------
 
-"""
-            if prof
-            else ""
-        )
+
+def read_world(r):
+    return SimpleNamespace(
+        projects=r.value("world.projects"),
+        rebuild_projects=r.value("world.rebuild_projects", "10"),
+        nproc=r.value("machine.nproc"),
+        remote_objects=r.value("fetch.remote_objects"),
+        trace_runs=r.value("trace.runs", "3"),
     )
 
-    # 2. deploy unchanged, agent side -----------------------------------------------------------
-    g = "unchanged"
-    dep, ver = r.bench(g, "deploy (unchanged, commit given)"), r.bench(g, "kelev-agent version")
-    fetch_dep = r.bench(g, "deploy (unchanged, tip of ref: fetches)")
-    nca_dep = r.bench(g, "deploy (unchanged), CA bundle not parsed")
-    nca_ver = r.bench(g, "kelev-agent version, CA bundle not parsed")
-    dep_ms = dep["median"] * 1000
-    summary.append(
-        [
-            f"`deploy` of an unchanged commit, agent side ({v('world.projects')} projects)",
-            secs(dep["median"]),
-            f"`kelev-agent version` {secs(ver['median'])}",
-            f"+{secs(dep['median'] - ver['median'])}",
-            f"<= {UNCHANGED_MS:.0f} ms",
-            verdict(dep_ms <= UNCHANGED_MS, f"by {dep_ms - UNCHANGED_MS:.0f} ms", dep_ms, UNCHANGED_MS),
-        ]
-    )
-    t_unchanged = Trace(r, "deploy-unchanged")
-    p_dep, p_ver = Profile(r, "deploy-unchanged"), Profile(r, "version")
-    ca = p_dep.ir("SSL_CTX_set_default_verify_paths")
-    ossl = p_dep.ir("git_openssl_stream_global_init")
+
+def world_text(w):
+    return {
+        "world_projects": w.projects,
+        "rebuild_projects": w.rebuild_projects,
+        "machine_nproc": w.nproc,
+        "remote_objects": w.remote_objects,
+        "trace_runs": w.trace_runs,
+    }
+
+
+def machine_table(values):
+    """The machine the run was on, from values.tsv's `machine.*` lines."""
+    v = values.get
+    seconds = int(v("machine.seconds", "0"))
     rows = [
-        ["`deploy bench-p01 <commit>` (unchanged; the CI call)", timing(dep), f"{secs(dep['user'])} / {secs(dep['system'])}"],
-        ["`deploy bench-p01` (unchanged; fetches the tip of `main` first)", timing(fetch_dep), f"{secs(fetch_dep['user'])} / {secs(fetch_dep['system'])}"],
-        ["`version` (baseline)", timing(ver), f"{secs(ver['user'])} / {secs(ver['system'])}"],
-        ["experiment: `deploy bench-p01 <commit>` with the CA bundle not parsed", timing(nca_dep), f"{secs(nca_dep['user'])} / {secs(nca_dep['system'])}"],
-        ["experiment: `version` with the CA bundle not parsed", timing(nca_ver), f"{secs(nca_ver['user'])} / {secs(nca_ver['system'])}"],
-    ]
-    sections.append(
-        f"""## 2. `deploy` of an unchanged commit, agent side
-
-The agent run locally as the deploy user (`setpriv --reuid kelev-test --regid kelev-test
---init-groups env -u SSH_CONNECTION ... kelev-agent --config agent.json ...`: no SSH, so no key
-policy), with {v('world.projects')} running projects in the manifest, against `kelev-agent version`
-through the same wrapper. The project's mirror already holds the commit, so nothing is fetched.
-
-{table(["command", "median ± σ", "user / system CPU"], rows)}
-
-Target <= {UNCHANGED_MS:.0f} ms: {verdict(dep_ms <= UNCHANGED_MS, f"{secs(dep['median'])}, {dep_ms - UNCHANGED_MS:.0f} ms over", dep_ms, UNCHANGED_MS)}.
-Where the time goes: the docker calls of a run, through `docker-timed` (a logging stand-in for
-`docker` that a tracing agent.json names; it adds a bash start of a few ms to each call, so the
-traced wall time is above hyperfine's), medians of {v('trace.runs', '3')} runs:
-
-{t_unchanged.table() if t_unchanged else "(no trace)"}
-
-"""
-        + (
-            f"""callgrind counts {mir(p_dep.total)} instructions for this deploy and {mir(p_ver.total)} for
-`version`. Of the deploy's, {mir(ossl)} ({100 * ossl / p_dep.total:.0f}%) are libgit2's global
-start-up setting up OpenSSL (`git_openssl_stream_global_init`), and {mir(ca)}
-({100 * ca / p_dep.total:.0f}%) of those are `SSL_CTX_set_default_verify_paths` parsing every
-certificate of the system CA bundle (`X509_load_cert_crl_file_ex`). The agent starts libgit2 in
-`main` (`mirror::isolate_from_git_config`) for every verb, `version` and `status` included, and
-libgit2 (built to call OpenSSL directly, not with `GIT_OPENSSL_DYNAMIC`) sets up TLS there,
-whether or not anything is fetched over https. The content hash and the rest of the deploy's own work are the remaining
-{mir(p_dep.total - ossl)}.
-
-{p_dep.top(True, 14)}
-
-The experiment rows run the same binary with `SSL_CERT_FILE=/dev/null
-SSL_CERT_DIR=/etc/ssl/certs`: OpenSSL then loads an empty default file and looks certificates up
-in the hashed directory only when it verifies a server. That alone takes the deploy from
-{secs(dep['median'])} to {secs(nca_dep['median'])}. It is a measurement of the cost, not a setting to
-deploy with (https fetches with it were not exercised here).
-
-"""
-            if p_dep
-            else ""
-        )
-    )
-
-    # 3. through sshd -------------------------------------------------------------------------------
-    g = "ssh"
-    s_dep, s_ver, s_true = (r.bench(g, n) for n in ("ssh deploy (unchanged)", "ssh version", "ssh true (command=/bin/true key)"))
-    extra = (s_dep["median"] - s_true["median"]) * 1000
-    summary.append(
-        [
-            "the same through sshd",
-            secs(s_dep["median"]),
-            f"`ssh host true` {secs(s_true['median'])}; `ssh host version` {secs(s_ver['median'])}",
-            f"+{extra:.0f} ms",
-            f"<= baseline + {SSH_EXTRA_MS:.0f} ms",
-            verdict(extra <= SSH_EXTRA_MS, f"by {extra - SSH_EXTRA_MS:.0f} ms", extra, SSH_EXTRA_MS),
-        ]
-    )
-    rows = [[f"`{n}`", timing(x)] for n, x in (("ssh ... deploy bench-p01 <commit>", s_dep), ("ssh ... version", s_ver), ("ssh ... true (key with command=\"/bin/true\")", s_true))]
-    sections.append(
-        f"""## 3. The same through sshd
-
-`ssh` with a CI job's options (`-F /dev/null -i KEY -o IdentitiesOnly=yes -o BatchMode=yes -o
-StrictHostKeyChecking=yes`, ed25519 keys) to the bench's own sshd on a loopback port, whose
-`authorized_keys` has the documented line `restrict,command="<agent> --config <agent.json> --key
-ci"`. With a forced command the client cannot run `true`: the cheapest call of the agent's key is
-`ssh host version`. To have the `ssh host true` of the target as well, the same sshd has a second
-key whose forced command is `/bin/true`; that is the baseline the target is measured against.
-
-{table(["command", "median ± σ"], rows)}
-
-Target <= `ssh host true` + {SSH_EXTRA_MS:.0f} ms: {verdict(extra <= SSH_EXTRA_MS, f"+{extra:.0f} ms", extra, SSH_EXTRA_MS)}
-(+{(s_dep['median'] - s_ver['median']) * 1000:.0f} ms over `ssh host version`). The extra is the
-agent's run of section 2 (libgit2's OpenSSL start-up, two docker calls) plus sshd running it
-through the deploy user's shell.
-
-"""
-    )
-
-    # 4. deploy --force -------------------------------------------------------------------------------
-    fw_d, fw_c = r.bench("force-warm", "deploy --force"), r.bench("force-warm", "docker compose up -d --build")
-    fc_d, fc_c = r.bench("force-cold", "deploy --force"), r.bench("force-cold", "docker compose up -d --build")
-    fs = r.bench("force-settle", "deploy --force (settle_secs 3)")
-    rw, rc = fw_d["median"] / fw_c["median"], fc_d["median"] / fc_c["median"]
-    summary.append(
-        [
-            "`deploy --force` of a fixture, containers up",
-            secs(fw_d["median"]),
-            f"`docker compose up -d --build` {secs(fw_c['median'])}",
-            ratio(rw),
-            f"ratio <= {FORCE_RATIO}",
-            verdict(rw <= FORCE_RATIO, f"{ratio(rw)}, +{secs(fw_d['median'] - fw_c['median'])}"),
-        ]
-    )
-    summary.append(
-        [
-            "`deploy --force`, containers created anew",
-            secs(fc_d["median"]),
-            f"`docker compose up -d --build` {secs(fc_c['median'])}",
-            ratio(rc),
-            f"ratio <= {CREATE_RATIO}",
-            verdict(rc <= CREATE_RATIO, f"{ratio(rc)}, +{secs(fc_d['median'] - fc_c['median'])}"),
-        ]
-    )
-    t_force = Trace(r, "deploy-force")
-    own_calls = ""
-    if t_force:
-        streamed = ("docker compose build", "docker compose up")  # a recreate: `up --build`
-        build_up = sum(t_force.took(n) for n in streamed)
-        kelev_only = sum(t for n, t, _, _ in t_force.rows if n not in streamed)
-        waits = sum(t_force.idle(n) for n in streamed)
-        own_calls = f"""Of the traced run's {secs(t_force.wall)}, `compose build` and `compose up` (the work `compose up
--d --build` does in one process) took {secs(build_up)}; the calls only kelev makes took
-{secs(kelev_only)}; and **{secs(waits)} passed between the end of `build` or `up` and the agent's
-next step**, against a few milliseconds after every other call: `child::stream`, which runs
-compose's streamed calls, looks at the child every 2 ms and wakes its stop-forwarding thread when
-the child is done, so what remains is compose's own exit and the agent's reading of its output.
-The remaining start-up ({secs(t_force.start)} before the first call) is mostly libgit2's OpenSSL
-set-up (section 2)."""
-    rows = [
-        ["nothing changed: build cached, containers already up", timing(fw_d), timing(fw_c), ratio(rw)],
-        ["containers removed before each run (`--prepare 'docker compose -p ... down'`)", timing(fc_d), timing(fc_c), ratio(rc)],
-        ["as the first row, with the default `settle_secs` (3)", timing(fs), timing(fw_c), ratio(fs["median"] / fw_c["median"])],
-    ]
-    sections.append(
-        f"""## 4. `deploy --force` against `docker compose up -d --build`
-
-One busybox site (`FROM scratch`, the static busybox, `httpd`; like the e2e fixtures): `deploy
-bench-p01 <commit> --force` against `docker compose -p bench-raw --project-directory <release>
--f <release>/compose.yaml up -d --build` of the same release directory, run as the deploy user.
-The bench's agent.json sets `settle_secs` to 0, so the health gate returns at its first look and
-the rows measure kelev's machinery; the third row keeps the default (3 s), which a container
-without a health check must stay up for before the deploy counts as done.
-
-{table(["case", "deploy --force", "compose up -d --build", "ratio"], rows)}
-
-Targets (issue 11): ratio <= {FORCE_RATIO} with the containers up, <= {CREATE_RATIO} when they are created: {verdict(rw <= FORCE_RATIO and rc <= CREATE_RATIO, f"{ratio(rw)} with the containers up, {ratio(rc)} when they are created")}.
-The docker calls of one `deploy --force` (containers up):
-
-{t_force.table() if t_force else "(no trace)"}
-
-{own_calls}
-
-The calls themselves: each `docker` or `docker compose` start costs tens of milliseconds here. A
-recreate makes one compose call, as the baseline does (`compose up --build`; the release's
-`compose config` is kept beside its override, so a kept commit needs none), then the health
-gate's `docker ps`. The shared network is checked once and remembered (`locks/.network-*.made`);
-pruning calls Docker only when a release went, and the build cache at most once an hour. With the
-default `settle_secs` the deploy also waits 3 s for a container without a health check (third
-row): by design, but it is most of a small deploy's time.
-
-"""
-    )
-
-    # 5. fetch ---------------------------------------------------------------------------------------
-    fetch_rows = []
-    for transport in ("http", "file"):
-        g = f"fetch-{transport}"
-        if not r.has(g):
-            continue
-        for name, key in (("kelev-agent clone", "agent"), ("git clone", "clone"), ("git clone --depth 1", "depth1")):
-            x = r.bench(g, name)
-            fetch_rows.append(
-                [
-                    transport,
-                    f"`{name}`",
-                    timing(x),
-                    mb(int(v(f"fetch.{transport}.{key}.pack_bytes"))),
-                    f"{int(v(f'fetch.{transport}.{key}.objects')):,}",
-                ]
-            )
-    fh = r.bench("fetch-http", "kelev-agent clone")
-    fh_full, fh_d1 = r.bench("fetch-http", "git clone"), r.bench("fetch-http", "git clone --depth 1")
-    fr = fh["median"] / fh_d1["median"]
-    summary.append(
-        [
-            f"fetch of one commit, {v('fetch.remote_objects')}-object history (smart HTTP)",
-            f"{secs(fh['median'])}, {mb(int(v('fetch.http.agent.pack_bytes')))}",
-            f"`git clone` {secs(fh_full['median'])}, {mb(int(v('fetch.http.clone.pack_bytes')))}; `--depth 1` {secs(fh_d1['median'])}, {mb(int(v('fetch.http.depth1.pack_bytes')))}",
-            f"{ratio(fr)} of `--depth 1`",
-            "no slower than `--depth 1`",
-            verdict(fr <= 1.0, f"{ratio(fr)} the time, {ratio(int(v('fetch.http.agent.pack_bytes')) / int(v('fetch.http.depth1.pack_bytes')))} the bytes"),
-        ]
-    )
-    p_clone = Profile(r, "clone-history")
-    sha1 = p_clone.ir("sha1_process") if p_clone else 0
-    sections.append(
-        f"""## 5. Fetch of one commit from a long history
-
-A repository of {v('fetch.remote_objects')} objects: 5000 commits over 200 text files of about
-2 KB (each commit appends a line to one of them) plus the busybox site, repacked with deltas
-({mb(int(v('fetch.remote_pack_bytes')))} pack). `kelev-agent clone bench-history <tip>` into an
-empty root (fetch into the bare mirror, check out the release) against `git clone` and `git clone
---depth 1` of the same URL (both check out a working tree too), over smart HTTP (lighttpd + `git
-http-backend`, the transport of a hosted repository) and over `file://`. Each run starts from an
-empty directory. Bytes: the pack files each client wrote, which is what it received (a received
-pack is kept whole).
-
-{table(["transport", "command", "median ± σ", "pack received", "objects"], fetch_rows)}
-
-Target: no slower than `git clone --depth 1`: {verdict(fr <= 1.0, f"{ratio(fr)} its time over HTTP")}.
-The agent fetches `+refs/heads/*` and `+refs/tags/*` (`Mirror::fetch`), that is the whole
-history, as `git clone` does, and receives what `git clone` receives; it takes
-{ratio(fh['median'] / fh_full['median'])} `git clone`'s time over HTTP (git's `index-pack` resolves
-deltas on every core, libgit2's indexer on one). Over `file://` libgit2 does not run `git upload-pack`: its local transport builds a new
-pack in-process (delta search in `threaded_find_deltas`, every object hashed again), which is the
-{ratio(r.median('fetch-file', 'kelev-agent clone') / r.median('fetch-file', 'git clone'))} gap to
-`git clone` in the `file` rows; production remotes are https.
-
-"""
-        + (
-            f"""callgrind, the HTTP clone: {mir(p_clone.total)} instructions; {mir(sha1)}
-({100 * sha1 / p_clone.total:.0f}%) are SHA-1 (collision-detecting `SHA1DC`) over every received
-object, in libgit2's indexer; the rest is mostly inflating them.
-
-{p_clone.top(True, 12)}
-
-"""
-            if p_clone
-            else ""
-        )
-    )
-
-    # 6. status --------------------------------------------------------------------------------------
-    st, st_json, st_nca, ls = (r.bench("status", n) for n in ("status", "status --json", "status, CA bundle not parsed", "docker compose ls"))
-    sr = st["median"] / ls["median"]
-    summary.append(
-        [
-            f"`status` with {v('world.projects')} projects",
-            secs(st["median"]),
-            f"`docker compose ls` {secs(ls['median'])}",
-            ratio(sr),
-            f"<= {STATUS_RATIO}x",
-            verdict(sr <= STATUS_RATIO, f"{ratio(sr)}", sr, STATUS_RATIO),
-        ]
-    )
-    t_status = Trace(r, "status")
-    p_status = Profile(r, "status")
-    rows = [[n, timing(x)] for n, x in (("`status`", st), ("`status --json`", st_json), ("`docker compose ls`", ls), ("experiment: `status` with the CA bundle not parsed", st_nca))]
-    sections.append(
-        f"""## 6. `status`
-
-`status` with {v('world.projects')} running projects against `docker compose ls`, both as the
-deploy user. At the time the host had {v('status.compose_containers')} compose containers in
-{v('status.compose_projects')} running compose projects (other work on the machine included):
-`status` lists the containers of every compose project with one `docker ps` and inspects them all
-with one `docker inspect`.
-
-{table(["command", "median ± σ"], rows)}
-
-Target <= {STATUS_RATIO}x: {verdict(sr <= STATUS_RATIO, ratio(sr), sr, STATUS_RATIO)}. The docker calls:
-
-{t_status.table() if t_status else "(no trace)"}
-
-"""
-        + (
-            f"""callgrind: {mir(p_status.total)} instructions, of which
-{100 * p_status.share('git_openssl_stream_global_init'):.0f}% are libgit2's OpenSSL start-up,
-although `status` never opens a repository.
-
-"""
-            if p_status
-            else ""
-        )
-    )
-
-    # 7. peak RSS ------------------------------------------------------------------------------------
-    rss_rows, peak = [], 0
-    for name, what in (
-        ("deploy-new", "`deploy bench-p02` of a new commit (fetch, checkout, build, start)"),
-        ("deploy-unchanged", "`deploy bench-p01 <commit>` (unchanged)"),
-        ("deploy-force", "`deploy bench-p01 <commit> --force`"),
-        ("clone-history", f"`clone bench-history` ({v('fetch.remote_objects')} objects over HTTP)"),
-        ("status", "`status`"),
-        ("rebuild-all", f"`rebuild-all` ({v('world.rebuild_projects', '10')} projects)"),
-    ):
-        x = r.json(f"rss-{name}.json")
-        if not x:
-            continue
-        agent_mb = x["agent_peak_kb"] * 1024 / 1e6
-        peak = max(peak, agent_mb)
-        rss_rows.append([what, f"{agent_mb:.1f} MB", f"{x['tree_peak_kb'] * 1024 / 1e6:.1f} MB", secs(x["wall_s"])])
-    summary.append(
-        [
-            "peak RSS of the agent during a deploy",
-            f"{peak:.1f} MB (largest of {len(rss_rows)} runs)",
-            "-",
-            "-",
-            f"<= {RSS_MB:.0f} MB",
-            verdict(peak <= RSS_MB, f"{peak:.1f} MB"),
-        ]
-    )
-    sections.append(
-        f"""## 7. Peak RSS of the agent
-
-`scripts/bench.d/peakrss.py` runs the agent under `/usr/bin/time -v` and reads the agent's own
-`VmHWM` from `/proc` every 2 ms while it runs (the agent is the process `time` starts: `setpriv`
-and `env` exec in place). `time -v`'s "Maximum resident set size" is the largest process of the
-tree, docker and compose included (a Go `docker compose` is about 50 MB), so it is shown beside
-the agent's own figure but is not the agent's.
-
-{table(["run", "agent (VmHWM)", "largest in its tree (time -v)", "wall"], rss_rows)}
-
-Target <= {RSS_MB:.0f} MB: {verdict(peak <= RSS_MB, f"{peak:.1f} MB")}. The agent's floor is about
-{min(float(row[1].split()[0]) for row in rss_rows):.0f} MB (the runs that only read files and ask
-docker); the first fetch of a long history is the exception.
-
-"""
-        + massif_section(r)
-    )
-
-    # 8. rebuild-all ---------------------------------------------------------------------------------
-    g = "rebuild-all"
-    ra = r.bench(g, "rebuild-all")
-    seq = r.bench(g, "rebuild, one at a time")
-    par_name = next(n for n in r.runs[g] if "xargs" in n)
-    par = r.bench(g, par_name)
-    summary.append(
-        [
-            f"`rebuild-all` of {v('world.rebuild_projects', '10')} projects",
-            secs(ra["median"]),
-            f"one at a time {secs(seq['median'])}; {par_name.split(', ')[1]} {secs(par['median'])}",
-            f"{ratio(ra['median'] / seq['median'])} of one at a time",
-            "report the ratio",
-            "reported",
-        ]
-    )
-    rows = [[f"`{n}`", timing(x), ratio(x["median"] / seq["median"])] for n, x in (("rebuild-all", ra), ("rebuild, one at a time", seq), (par_name, par))]
-    t_rebuild = Trace(r, "rebuild")
-    sections.append(
-        f"""## 8. `rebuild-all`
-
-`rebuild-all` over a manifest of {v('world.rebuild_projects', '10')} running sites against
-`rebuild <project>` for each of them one after the other, and {v('machine.nproc')} at a time
-(`xargs -P {v('machine.nproc')}`, one project per agent process; different projects take different
-locks). Each rebuild builds (cached) and brings up the same commit, so compose has nothing to
-recreate.
-
-{table(["command", "median ± σ", "vs one at a time"], rows)}
-
-`rebuild-all` works through the projects one at a time, so it costs about what the loop costs
-({ratio(ra['median'] / seq['median'])}: a little less, because one process starts libgit2 once, where the
-loop does so per project); the {v('machine.nproc')} cores
-would allow {ratio(seq['median'] / par['median'])} faster (the `xargs -P` row). One `rebuild`
-spends its time in docker calls, and in the sleeps after `build` and `up` of section 4
-({secs(t_rebuild.idle('docker compose build') + t_rebuild.idle('docker compose up')) if t_rebuild else '?'} per
-project here):
-
-{t_rebuild.table() if t_rebuild else "(no trace)"}
-
-"""
-    )
-
-    # --- the document -------------------------------------------------------------------------------
-    header = ["figure", "kelev", "baseline (same run)", "ratio / extra", "target", "status"]
-    machine = [
         ["CPUs (`nproc`)", v("machine.nproc")],
         ["CPU", v("machine.cpu")],
         ["memory", f"{v('machine.mem_gib')} GiB"],
@@ -821,165 +430,567 @@ project here):
         ["date", v("machine.date")],
         ["load average (1, 5, 15 min) at start / end", f"{v('machine.load_start')} / {v('machine.load_end')}"],
         ["containers running at start (not the bench's)", v("machine.containers_start")],
-        ["bench run time", f"{int(v('machine.seconds', '0')) // 60} min {int(v('machine.seconds', '0')) % 60} s (after `cargo build`)"],
+        ["bench run time", f"{seconds // 60} min {seconds % 60} s (after `cargo build`)"],
     ]
-    doc = f"""# Benchmarks
+    return table(["", ""], rows)
 
-Each figure of kelev beside its baseline, measured in the same run on the same machine. All of
-it comes from one command, run as root from the repository on a Debian 12 host (it runs
-`scripts/setup`, installs hyperfine, valgrind and time, builds the release binaries, and cleans
-up after itself):
 
-```sh
-scripts/bench
-```
+SUMMARY_HEADER = ["figure", "kelev", "baseline (same run)", "ratio / extra", "target", "status"]
 
-This file is its output; running it again rewrites it. Times are medians of hyperfine's runs (±
-the standard deviation); ratios are between medians of the same run. The raw hyperfine JSON,
-docker traces and callgrind summaries stay in `/var/lib/kelev-bench/results/`.
 
-## Machine
+def summary_text(summary):
+    """The summary table and its count of missed targets; rows are (figure, kelev, baseline, ratio,
+    target, status)."""
+    missed = [row for row in summary if row[5].startswith("**missed")]
+    return {
+        "summary_table": table(SUMMARY_HEADER, summary),
+        "targets_missed": len(missed),
+        "targets": len([row for row in summary if row[5] != "reported"]),
+    }
 
-{table(["", ""], machine)}
 
-The machine is shared: other work may run beside the bench (the load average and the containers
-at start say how much), so single figures move by tens of percent between runs (the 100k hash
-ratio, for one, came out between 23x and 44x over three runs while this was written); compare a
-figure with its baseline, measured seconds apart in the same run, rather than across runs.
+# --- 1. content hash --------------------------------------------------------------------------------
 
-## Summary
+HASH_COMMANDS = ("kelev hash", "sha256sum per file", "read every byte")
 
-{table(header, summary)}
 
-"""
-    misses = [row for row in summary if row[5].startswith("**missed")]
-    doc += (
-        f"{len(misses)} of {len([s for s in summary if s[5] != 'reported'])} targets are missed here; "
-        "each section below says by how much and why, with the profile, and "
-        "[Suggestions](#suggestions) lists the changes that would close the gaps.\n\n"
+def read_hash(r):
+    sizes = [s for s in HASH_SIZES if r.has(f"hash-{s}")]
+    h = SimpleNamespace(
+        sizes=sizes,
+        runs={s: {n: r.bench(f"hash-{s}", n) for n in HASH_COMMANDS} for s in sizes},
+        files={s: int(r.value(f"hash.{s}.files")) for s in sizes},
+        bytes={s: int(r.value(f"hash.{s}.bytes")) for s in sizes},
+        crates=r.value("hash.cargo-registry.crates", "?"),
+        prof=Profile(r, "hash-100k"),
     )
-    doc += "\n".join(sections)
-    doc += suggestions(r, dep, nca_dep, t_force, t_unchanged, fh, fh_d1, rw)
-    # The optimisation record is written by hand and kept across runs.
-    history = os.path.join(os.path.dirname(os.path.abspath(__file__)), "history.md")
-    if os.path.exists(history):
-        with open(history) as f:
-            doc += "\n" + f.read()
-    with open(argv[2], "w") as f:
-        f.write(doc)
-    print(plain(header, [[c.replace("**", "").replace("`", "") for c in row] for row in summary]))
-    print(f"\nwrote {argv[2]}")
+    h.k100, h.sha100, h.cat100 = hash_medians(h, "100k")
+    h.speedup = h.cat100 / h.k100
+    h.k10, _, h.cat10 = hash_medians(h, "10k")
+    h.k10big, _, h.cat10big = hash_medians(h, "10k-big")
+    h.bytes_ratio = h.bytes["10k-big"] / h.bytes["10k"]
+    h.grows = h.k10big / h.k10
+    return h
 
 
-def massif_section(r):
-    got = massif_peak(r, "clone-history")
+def hash_medians(h, size):
+    """The medians of (kelev hash, sha256sum per file, read every byte) at `size`."""
+    return tuple(h.runs[size][n]["median"] for n in HASH_COMMANDS)
+
+
+def hash_summary(h):
+    rows = [
+        [
+            "content hash, 100k files",
+            secs(h.k100),
+            f"read every byte {secs(h.cat100)}; sha256sum per file {secs(h.sha100)}",
+            f"{ratio(h.speedup)} faster",
+            f">= {HASH_SPEEDUP:.0f}x faster",
+            verdict(h.speedup >= HASH_SPEEDUP, f"{ratio(h.speedup)}, short by {HASH_SPEEDUP / h.speedup:.1f}x"),
+        ],
+        [
+            f"content hash, 10k files with {h.bytes_ratio:.0f}x the bytes",
+            f"{secs(h.k10big)} ({ratio(h.grows)} of 10k)",
+            f"read every byte {secs(h.cat10big)} ({ratio(h.cat10big / h.cat10)} of 10k)",
+            f"{ratio(h.cat10big / h.k10big)} faster",
+            "cost grows with entries, not bytes",
+            verdict(h.grows < 1.5, f"kelev took {ratio(h.grows)} as long for {h.bytes_ratio:.0f}x the bytes"),
+        ],
+    ]
+    if "cargo-registry" in h.sizes:
+        kr, _, cr = hash_medians(h, "cargo-registry")
+        files = h.files["cargo-registry"]
+        rows.append([f"content hash, cargo registry ({files:,} files)", secs(kr), f"read every byte {secs(cr)}", f"{ratio(cr / kr)} faster", "-", "reported"])
+    return rows
+
+
+def hash_table(h):
+    rows = []
+    for size in h.sizes:
+        k, sha, cat = hash_medians(h, size)
+        files = h.files[size]
+        timings = [timing(h.runs[size][n]) for n in HASH_COMMANDS]
+        rows.append([f"`{size}`", f"{files:,}", mb(h.bytes[size]), *timings, ratio(cat / k), ratio(sha / k), f"{k / files * 1e9:,.0f} ns"])
+    header = ["repo", "files", "bytes", *HASH_COMMANDS, "vs read every byte", "vs sha256sum", "kelev per file"]
+    return table(header, rows)
+
+
+def hash_text(h):
+    p = h.prof
+    out = {
+        "hash_crates": h.crates,
+        "hash_table": hash_table(h),
+        "hash_speedup": ratio(h.speedup),
+        "hash_bytes_ratio": f"{h.bytes_ratio:.0f}",
+        "hash_grows": ratio(h.grows),
+        "hash_reader_grows": ratio(h.cat10big / h.cat10),
+        "hash_met": h.speedup >= HASH_SPEEDUP,
+        "hash_profiled": bool(p),
+    }
+    if p:
+        sha1 = p.self_ir("sha1_compression_states") + p.self_ir("ubc_check")
+        out.update(
+            hash_init_ir=mir(p.ir("git_libgit2_init")),
+            hash_total_ir=mir(p.total),
+            hash_ir_per_entry=f"{p.total / h.files['100k']:,.0f}",
+            hash_top_inclusive=p.top(True, 12),
+            hash_top_self=p.top(False, 10),
+            hash_sha1_self_share=f"{100 * sha1 / p.total:.0f}",
+        )
+    return out
+
+
+# --- 2. deploy of an unchanged commit, agent side ---------------------------------------------------
+
+
+def read_unchanged(r):
+    g = "unchanged"
+    return SimpleNamespace(
+        dep=r.bench(g, "deploy (unchanged, commit given)"),
+        fetch_dep=r.bench(g, "deploy (unchanged, tip of ref: fetches)"),
+        ver=r.bench(g, "kelev-agent version"),
+        nca_dep=r.bench(g, "deploy (unchanged), CA bundle not parsed"),
+        nca_ver=r.bench(g, "kelev-agent version, CA bundle not parsed"),
+        trace=Trace(r, "deploy-unchanged"),
+        prof=Profile(r, "deploy-unchanged"),
+        prof_version=Profile(r, "version"),
+    )
+
+
+def unchanged_summary(u, world):
+    dep_ms = u.dep["median"] * 1000
+    return [
+        f"`deploy` of an unchanged commit, agent side ({world.projects} projects)",
+        secs(u.dep["median"]),
+        f"`kelev-agent version` {secs(u.ver['median'])}",
+        f"+{secs(u.dep['median'] - u.ver['median'])}",
+        f"<= {UNCHANGED_MS:.0f} ms",
+        verdict(dep_ms <= UNCHANGED_MS, f"by {dep_ms - UNCHANGED_MS:.0f} ms", dep_ms, UNCHANGED_MS),
+    ]
+
+
+def unchanged_table(u):
+    rows = [
+        ["`deploy bench-p01 <commit>` (unchanged; the CI call)", u.dep],
+        ["`deploy bench-p01` (unchanged; fetches the tip of `main` first)", u.fetch_dep],
+        ["`version` (baseline)", u.ver],
+        ["experiment: `deploy bench-p01 <commit>` with the CA bundle not parsed", u.nca_dep],
+        ["experiment: `version` with the CA bundle not parsed", u.nca_ver],
+    ]
+    rows = [[what, timing(x), f"{secs(x['user'])} / {secs(x['system'])}"] for what, x in rows]
+    return table(["command", "median ± σ", "user / system CPU"], rows)
+
+
+def unchanged_text(u):
+    p, dep_ms = u.prof, u.dep["median"] * 1000
+    miss = f"{secs(u.dep['median'])}, {dep_ms - UNCHANGED_MS:.0f} ms over"
+    out = {
+        "unchanged_table": unchanged_table(u),
+        "unchanged_verdict": verdict(dep_ms <= UNCHANGED_MS, miss, dep_ms, UNCHANGED_MS),
+        "unchanged_trace": trace_table(u.trace),
+        "unchanged_deploy": secs(u.dep["median"]),
+        "unchanged_deploy_no_ca": secs(u.nca_dep["median"]),
+        "unchanged_docker_calls": secs(took(u.trace, "docker ps", "docker inspect")),
+        "unchanged_profiled": bool(p),
+    }
+    if p:
+        ca, ossl = p.ir("SSL_CTX_set_default_verify_paths"), p.ir("git_openssl_stream_global_init")
+        out.update(
+            unchanged_total_ir=mir(p.total),
+            version_total_ir=mir(u.prof_version.total),
+            unchanged_openssl_ir=mir(ossl),
+            unchanged_openssl_share=f"{100 * ossl / p.total:.0f}",
+            unchanged_ca_ir=mir(ca),
+            unchanged_ca_share=f"{100 * ca / p.total:.0f}",
+            unchanged_rest_ir=mir(p.total - ossl),
+            unchanged_top_inclusive=p.top(True, 14),
+        )
+    return out
+
+
+# --- 3. the same through sshd -------------------------------------------------------------------------
+
+
+def read_ssh(r):
+    g = "ssh"
+    s = SimpleNamespace(
+        dep=r.bench(g, "ssh deploy (unchanged)"),
+        ver=r.bench(g, "ssh version"),
+        true=r.bench(g, "ssh true (command=/bin/true key)"),
+    )
+    s.extra_ms = (s.dep["median"] - s.true["median"]) * 1000
+    return s
+
+
+def ssh_summary(s):
+    return [
+        "the same through sshd",
+        secs(s.dep["median"]),
+        f"`ssh host true` {secs(s.true['median'])}; `ssh host version` {secs(s.ver['median'])}",
+        f"+{s.extra_ms:.0f} ms",
+        f"<= baseline + {SSH_EXTRA_MS:.0f} ms",
+        verdict(s.extra_ms <= SSH_EXTRA_MS, f"by {s.extra_ms - SSH_EXTRA_MS:.0f} ms", s.extra_ms, SSH_EXTRA_MS),
+    ]
+
+
+def ssh_text(s):
+    rows = [
+        ["ssh ... deploy bench-p01 <commit>", s.dep],
+        ["ssh ... version", s.ver],
+        ['ssh ... true (key with command="/bin/true")', s.true],
+    ]
+    return {
+        "ssh_table": table(["command", "median ± σ"], [[f"`{what}`", timing(x)] for what, x in rows]),
+        "ssh_verdict": verdict(s.extra_ms <= SSH_EXTRA_MS, f"+{s.extra_ms:.0f} ms", s.extra_ms, SSH_EXTRA_MS),
+        "ssh_over_version_ms": f"{(s.dep['median'] - s.ver['median']) * 1000:.0f}",
+    }
+
+
+# --- 4. deploy --force ----------------------------------------------------------------------------------
+
+STREAMED = ("docker compose build", "docker compose up")  # a recreate: `up --build`
+
+
+def read_force(r):
+    deploy, compose = "deploy --force", "docker compose up -d --build"
+    f = SimpleNamespace(
+        warm=r.bench("force-warm", deploy),
+        warm_compose=r.bench("force-warm", compose),
+        cold=r.bench("force-cold", deploy),
+        cold_compose=r.bench("force-cold", compose),
+        settle=r.bench("force-settle", "deploy --force (settle_secs 3)"),
+        trace=Trace(r, "deploy-force"),
+    )
+    f.warm_ratio = f.warm["median"] / f.warm_compose["median"]
+    f.cold_ratio = f.cold["median"] / f.cold_compose["median"]
+    return f
+
+
+def force_summary(f):
+    rows = []
+    for figure, d, c, x, limit in (
+        ("`deploy --force` of a fixture, containers up", f.warm, f.warm_compose, f.warm_ratio, FORCE_RATIO),
+        ("`deploy --force`, containers created anew", f.cold, f.cold_compose, f.cold_ratio, CREATE_RATIO),
+    ):
+        rows.append(
+            [
+                figure,
+                secs(d["median"]),
+                f"`docker compose up -d --build` {secs(c['median'])}",
+                ratio(x),
+                f"ratio <= {limit}",
+                verdict(x <= limit, f"{ratio(x)}, +{secs(d['median'] - c['median'])}"),
+            ]
+        )
+    return rows
+
+
+def force_table(f):
+    rows = [
+        ["nothing changed: build cached, containers already up", timing(f.warm), timing(f.warm_compose), ratio(f.warm_ratio)],
+        ["containers removed before each run (`--prepare 'docker compose -p ... down'`)", timing(f.cold), timing(f.cold_compose), ratio(f.cold_ratio)],
+        ["as the first row, with the default `settle_secs` (3)", timing(f.settle), timing(f.warm_compose), ratio(f.settle["median"] / f.warm_compose["median"])],
+    ]
+    return table(["case", "deploy --force", "compose up -d --build", "ratio"], rows)
+
+
+def force_text(f):
+    t = f.trace
+    met = f.warm_ratio <= FORCE_RATIO and f.cold_ratio <= CREATE_RATIO
+    out = {
+        "force_table": force_table(f),
+        "force_verdict": verdict(met, f"{ratio(f.warm_ratio)} with the containers up, {ratio(f.cold_ratio)} when they are created"),
+        "force_trace": trace_table(t),
+        "force_waits": secs(idle(t, *STREAMED)),
+        "force_extra_ms": f"{(f.warm['median'] - f.warm_compose['median']) * 1000:.0f}",
+        "force_up": secs(took(t, "docker compose up")),
+        "force_prune": secs(took(t, "docker images", "docker image prune")),
+        "force_health": secs(took(t, "docker ps", "docker inspect")),
+        "force_traced": bool(t),
+    }
+    if t:
+        out.update(
+            force_trace_wall=secs(t.wall),
+            force_build_up=secs(took(t, *STREAMED)),
+            force_kelev_only=secs(sum(x for name, x, _, _ in t.rows if name not in STREAMED)),
+            force_trace_start=secs(t.start),
+        )
+    return out
+
+
+# --- 5. fetch of one commit from a long history -----------------------------------------------------------
+
+FETCH_CLIENTS = (("kelev-agent clone", "agent"), ("git clone", "clone"), ("git clone --depth 1", "depth1"))
+
+
+def read_fetch(r):
+    transports = [t for t in ("http", "file") if r.has(f"fetch-{t}")]
+    return SimpleNamespace(
+        transports=transports,
+        runs={t: {key: r.bench(f"fetch-{t}", name) for name, key in FETCH_CLIENTS} for t in transports},
+        pack_bytes={t: {key: int(r.value(f"fetch.{t}.{key}.pack_bytes")) for _, key in FETCH_CLIENTS} for t in transports},
+        objects={t: {key: int(r.value(f"fetch.{t}.{key}.objects")) for _, key in FETCH_CLIENTS} for t in transports},
+        remote_pack_bytes=int(r.value("fetch.remote_pack_bytes")),
+        prof=Profile(r, "clone-history"),
+    )
+
+
+def fetch_vs_depth1(fe):
+    return fe.runs["http"]["agent"]["median"] / fe.runs["http"]["depth1"]["median"]
+
+
+def fetch_summary(fe, world):
+    http, packs, fr = fe.runs["http"], fe.pack_bytes["http"], fetch_vs_depth1(fe)
+    return [
+        f"fetch of one commit, {world.remote_objects}-object history (smart HTTP)",
+        f"{secs(http['agent']['median'])}, {mb(packs['agent'])}",
+        f"`git clone` {secs(http['clone']['median'])}, {mb(packs['clone'])}; `--depth 1` {secs(http['depth1']['median'])}, {mb(packs['depth1'])}",
+        f"{ratio(fr)} of `--depth 1`",
+        "no slower than `--depth 1`",
+        verdict(fr <= 1.0, f"{ratio(fr)} the time, {ratio(packs['agent'] / packs['depth1'])} the bytes"),
+    ]
+
+
+def fetch_table(fe):
+    rows = [
+        [t, f"`{name}`", timing(fe.runs[t][key]), mb(fe.pack_bytes[t][key]), f"{fe.objects[t][key]:,}"]
+        for t in fe.transports
+        for name, key in FETCH_CLIENTS
+    ]
+    return table(["transport", "command", "median ± σ", "pack received", "objects"], rows)
+
+
+def fetch_text(fe):
+    http, file, p = fe.runs["http"], fe.runs["file"], fe.prof
+    out = {
+        "fetch_remote_pack": mb(fe.remote_pack_bytes),
+        "fetch_table": fetch_table(fe),
+        "fetch_verdict": verdict(fetch_vs_depth1(fe) <= 1.0, f"{ratio(fetch_vs_depth1(fe))} its time over HTTP"),
+        "fetch_vs_clone": ratio(http["agent"]["median"] / http["clone"]["median"]),
+        "fetch_file_vs_clone": ratio(file["agent"]["median"] / file["clone"]["median"]),
+        "fetch_agent_pack": mb(fe.pack_bytes["http"]["agent"]),
+        "fetch_depth1_pack": mb(fe.pack_bytes["http"]["depth1"]),
+        "fetch_profiled": bool(p),
+    }
+    if p:
+        sha1 = p.ir("sha1_process")
+        out.update(
+            fetch_total_ir=mir(p.total),
+            fetch_sha1_ir=mir(sha1),
+            fetch_sha1_share=f"{100 * sha1 / p.total:.0f}",
+            fetch_top_inclusive=p.top(True, 12),
+        )
+    return out
+
+
+# --- 6. status ---------------------------------------------------------------------------------------------
+
+
+def read_status(r):
+    g = "status"
+    s = SimpleNamespace(
+        status=r.bench(g, "status"),
+        json=r.bench(g, "status --json"),
+        no_ca=r.bench(g, "status, CA bundle not parsed"),
+        compose_ls=r.bench(g, "docker compose ls"),
+        compose_containers=r.value("status.compose_containers"),
+        compose_projects=r.value("status.compose_projects"),
+        trace=Trace(r, "status"),
+        prof=Profile(r, "status"),
+    )
+    s.ratio = s.status["median"] / s.compose_ls["median"]
+    return s
+
+
+def status_summary(s, world):
+    return [
+        f"`status` with {world.projects} projects",
+        secs(s.status["median"]),
+        f"`docker compose ls` {secs(s.compose_ls['median'])}",
+        ratio(s.ratio),
+        f"<= {STATUS_RATIO}x",
+        verdict(s.ratio <= STATUS_RATIO, ratio(s.ratio), s.ratio, STATUS_RATIO),
+    ]
+
+
+def status_text(s):
+    rows = [
+        ["`status`", s.status],
+        ["`status --json`", s.json],
+        ["`docker compose ls`", s.compose_ls],
+        ["experiment: `status` with the CA bundle not parsed", s.no_ca],
+    ]
+    out = {
+        "status_compose_containers": s.compose_containers,
+        "status_compose_projects": s.compose_projects,
+        "status_table": table(["command", "median ± σ"], [[what, timing(x)] for what, x in rows]),
+        "status_verdict": verdict(s.ratio <= STATUS_RATIO, ratio(s.ratio), s.ratio, STATUS_RATIO),
+        "status_trace": trace_table(s.trace),
+        "status_profiled": bool(s.prof),
+    }
+    if s.prof:
+        out.update(
+            status_total_ir=mir(s.prof.total),
+            status_openssl_share=f"{100 * s.prof.share('git_openssl_stream_global_init'):.0f}",
+        )
+    return out
+
+
+# --- 7. peak RSS of the agent, and massif -------------------------------------------------------------------
+
+
+def read_rss(r, world):
+    """(what was run, peakrss.py's figures) of each rss-*.json there is."""
+    runs = []
+    for name, what in (
+        ("deploy-new", "`deploy bench-p02` of a new commit (fetch, checkout, build, start)"),
+        ("deploy-unchanged", "`deploy bench-p01 <commit>` (unchanged)"),
+        ("deploy-force", "`deploy bench-p01 <commit> --force`"),
+        ("clone-history", f"`clone bench-history` ({world.remote_objects} objects over HTTP)"),
+        ("status", "`status`"),
+        ("rebuild-all", f"`rebuild-all` ({world.rebuild_projects} projects)"),
+    ):
+        x = r.json(f"rss-{name}.json")
+        if x:
+            runs.append((what, x))
+    return runs
+
+
+def agent_mb(x):
+    return x["agent_peak_kb"] * 1024 / 1e6
+
+
+def rss_peak(runs):
+    return max([0] + [agent_mb(x) for _, x in runs])
+
+
+def rss_summary(runs):
+    peak = rss_peak(runs)
+    return [
+        "peak RSS of the agent during a deploy",
+        f"{peak:.1f} MB (largest of {len(runs)} runs)",
+        "-",
+        "-",
+        f"<= {RSS_MB:.0f} MB",
+        verdict(peak <= RSS_MB, f"{peak:.1f} MB"),
+    ]
+
+
+def rss_text(runs):
+    peak = rss_peak(runs)
+    rows = [[what, f"{agent_mb(x):.1f} MB", f"{x['tree_peak_kb'] * 1024 / 1e6:.1f} MB", secs(x["wall_s"])] for what, x in runs]
+    return {
+        "rss_table": table(["run", "agent (VmHWM)", "largest in its tree (time -v)", "wall"], rows),
+        "rss_verdict": verdict(peak <= RSS_MB, f"{peak:.1f} MB"),
+        # From the figures as the table shows them, so that the prose agrees with the table.
+        "rss_floor_mb": f"{min(float(row[1].split()[0]) for row in rows):.0f}",
+    }
+
+
+def massif_text(got):
+    """`got` is massif_peak's answer for the HTTP clone, None when massif did not run."""
     if not got:
-        return ""
+        return {"massif_measured": False}
     total, sites = got
     rows = [
         [f"{share:.0f}%", mb(n), f"`{function}`", " <- ".join(f"`{c}`" for c in chain)]
         for share, n, function, chain in sites
         if share >= 1.0 and " places, all below " not in function
     ][:6]
-    return f"""valgrind's massif on the same clone: the heap peaks at {mb(total)}, at these allocation sites:
-
-{table(["share", "bytes", "allocated in", "called from"], rows)}
-
-The largest site is objects rebuilt from deltas (`git_delta_apply`) and still alive at the peak:
-while `git_indexer_commit` resolves the deltas of the received pack, `git_packfile_unpack` keeps
-the bases it has rebuilt in the pack's delta-base cache, which libgit2 1.9 caps at
-`GIT_PACK_CACHE_MEMORY_LIMIT`, a compile-time 16 MiB (`pack.h`) with no runtime option. So the
-first fetch of a history with many deltas costs the agent's floor plus up to 16 MiB; a shallow
-fetch has few deltas to resolve.
-
-"""
+    return {
+        "massif_measured": True,
+        "massif_peak": mb(total),
+        "massif_table": table(["share", "bytes", "allocated in", "called from"], rows),
+    }
 
 
-def suggestions(r, dep, nca_dep, t_force, t_unchanged, fh, fh_d1, rw):
-    v = r.value
-    streamed = ("docker compose build", "docker compose up")
-    waits = sum(t_force.idle(n) for n in streamed) if t_force else 0.0
-    up = t_force.took("docker compose up") if t_force else 0.0
-    prune = (t_force.took("docker images") + t_force.took("docker image prune")) if t_force else 0.0
-    health = (t_force.took("docker ps") + t_force.took("docker inspect")) if t_force else 0.0
-    unchanged_docker = (t_unchanged.took("docker ps") + t_unchanged.took("docker inspect")) if t_unchanged else 0.0
-    seq = r.median("rebuild-all", "rebuild, one at a time")
-    par = next(x["median"] for n, x in r.runs["rebuild-all"].items() if "xargs" in n)
-    force_ms = (r.median("force-warm", "deploy --force") - r.median("force-warm", "docker compose up -d --build")) * 1000
-    return f"""## Suggestions
+# --- 8. rebuild-all --------------------------------------------------------------------------------------------
 
-Changes to `agent/` (and one to `core/`/`ci/`); the bench changes no code. In order of payoff, each
-with the measurement it rests on:
 
-1. *(Done in 8726d50: polls every 10 ms now; the rest of this item, waking at once, is open.)* **Stop sleeping after every compose call** (sections 4 and 8). `child::stream` (used for
-   `compose build`, `up` and the rollout's `scale`) polls the child with `try_wait` every 50 ms
-   and then joins `forward_stop`, which sleeps 100 ms between looks at `done`: in the traced
-   `deploy --force`, {secs(waits)} passed between the end of `build`/`up` and the next step, of
-   the {force_ms:.0f} ms the deploy takes beyond `compose up -d --build`. Wait for the child
-   in a thread (`handle.wait()`) that sets `done` and wakes the others: the follow loop can
-   `park_timeout` (or read the log on a short timer) and `forward_stop` can wait on a channel with
-   `recv_timeout(100 ms)`, so both return the moment the child exits. Every deploy, rebuild and
-   each project of `rebuild-all` gains this.
-2. *(Part (a) done in 8726d50: libgit2 starts at the first repository; part (b) is open.)* **Keep libgit2 from parsing the CA bundle on every run** (sections 1, 2, 3, 6). libgit2 runs
-   `SSL_CTX_set_default_verify_paths` inside `git_libgit2_init`, which the agent
-   reaches in `main` through `isolate_from_git_config` for every verb; it parses every
-   certificate of `/etc/ssl/certs/ca-certificates.crt` (about 236 M instructions, 94% of an
-   unchanged deploy's). Measured here: {secs(dep['median'])} -> {secs(nca_dep['median'])} for an
-   unchanged deploy with OpenSSL's default file empty and its hashed directory kept. Two parts:
-   (a) call `isolate_from_git_config` lazily, before the first repository is opened
-   (`Mirror::open`), so `status`, `version`, `help`, `manifest`, `logs`, `manifest-put` and
-   `remove` never start libgit2; (b) for the verbs that do, and only when the operator has set
-   neither `SSL_CERT_FILE` nor `SSL_CERT_DIR`, set `SSL_CERT_DIR` to the probed certificate
-   directory and `SSL_CERT_FILE` to an empty file before that first call, so that certificates
-   are read by hash when a server is verified; this needs an https e2e test, which the suite
-   does not have. (A libgit2 built with `GIT_OPENSSL_DYNAMIC` initialises TLS on first use, but
-   libgit2-sys does not expose that.) `kelev hash` pays the same start-up (section 1) though it
-   never talks to a network: `core` and `ci` could take `git2` without its `https` and `ssh`
-   features, and only `agent` turn them on (a release build of `-p kelev` alone then links no
-   OpenSSL).
-3. *(Done: the plugin is looked for in the Docker CLI's plugin directories; `docker compose
-   version` runs only when it is not there.)* **Resolve compose without running it** (section 4):
-   `Compose::resolve` ran `docker compose version` (80.7 ms in the run of `8726d50`) before each
-   deploy or rebuild. Run `docker compose` directly and fall
-   back to `docker-compose` only when the plugin is missing (docker says `'compose' is not a
-   docker command`), or remember the answer under the root.
-4. *(Done in 8726d50 with one `docker ps` template rather than the API.)* **One Docker round trip for "what runs"** (sections 2 and 6). `Docker::containers` runs
-   `docker ps`, then `docker inspect`: {secs(unchanged_docker)} of the unchanged deploy, two Go CLI
-   starts. One `GET /containers/json?all=1&filters=...` on the Docker socket returns state,
-   health (in `Status`) and labels together; keep the CLI for an agent.json that names its own
-   `docker`.
-5. **`compose up -d --build` in one call for `rollout: recreate`** (section 4): compose builds
-   every image before it recreates any container, so the old containers still serve during the
-   build; one process saves a compose start and a project load (`up` alone took {secs(up)}).
-   Zero-downtime rollouts keep `build` then `scale`.
-6. **Prune only when there can be something to prune** (section 4): `docker images` + `docker
-   image prune` take {secs(prune)} after every deploy, also when no new image was made (a
-   `--force` of the running commit); skip them when neither the release set nor the image tags
-   changed. The health gate's `docker ps` + `docker inspect` ({secs(health)}) is the price of
-   knowing the containers came up.
-7. *(Done in 8726d50: tips at depth 1, then the object, then the missing history.)* **Shallow fetch of the wanted commit** (sections 5 and 7): `Mirror::fetch` takes every branch
-   and tag with their history: {mb(int(v('fetch.http.agent.pack_bytes')))} where `--depth 1`
-   takes {mb(int(v('fetch.http.depth1.pack_bytes')))}, SHA-1 of every object in libgit2's
-   indexer, and a heap that fills libgit2's 16 MiB delta-base cache. git2 0.21 (libgit2 1.9) has
-   `FetchOptions::depth`: fetch `refs/heads/<ref>` (or the commit id) with depth 1 into an empty
-   mirror, and deepen only when an older commit is asked for. That should bring a first fetch
-   near `git clone --depth 1` in time and bytes and its memory near the agent's floor (rerun this
-   bench to see); later fetches are incremental either way.
-8. **`rebuild-all` in parallel** (section 8): projects take different locks, so `nproc` of them
-   could build at once ({ratio(seq / par)} faster here for {v('world.rebuild_projects', '10')}
-   projects); each project's output would go to its own buffer, printed whole when it is done,
-   and locks would still be taken in name order.
+def read_rebuild(r):
+    g = "rebuild-all"
+    par_name = next(n for n in r.commands(g) if "xargs" in n)
+    return SimpleNamespace(
+        all=r.bench(g, "rebuild-all"),
+        seq=r.bench(g, "rebuild, one at a time"),
+        par_name=par_name,
+        par=r.bench(g, par_name),
+        trace=Trace(r, "rebuild"),
+    )
 
-## Also found
 
-Two first deploys that run at once could both create the Traefik network: `Docker::ensure_network`
-ran `docker network inspect`, then `docker network create`, and Docker (20.10 here) accepts two
-networks of one name, after which compose refuses the ambiguous name (`multiple networks with name
-"web" were found`). The bench deploys its first project alone for that reason. Fixed since: after
-creating it, the agent keeps the oldest network of that name and removes its own if it is not
-that one (`Docker::settle_name`); the end-to-end suite, whose first tests all create it at once,
-runs into this on every fresh machine.
-"""
+def rebuild_summary(b, world):
+    return [
+        f"`rebuild-all` of {world.rebuild_projects} projects",
+        secs(b.all["median"]),
+        f"one at a time {secs(b.seq['median'])}; {b.par_name.split(', ')[1]} {secs(b.par['median'])}",
+        f"{ratio(b.all['median'] / b.seq['median'])} of one at a time",
+        "report the ratio",
+        "reported",
+    ]
+
+
+def rebuild_text(b):
+    runs = (("rebuild-all", b.all), ("rebuild, one at a time", b.seq), (b.par_name, b.par))
+    rows = [[f"`{name}`", timing(x), ratio(x["median"] / b.seq["median"])] for name, x in runs]
+    return {
+        "rebuild_table": table(["command", "median ± σ", "vs one at a time"], rows),
+        "rebuild_vs_sequential": ratio(b.all["median"] / b.seq["median"]),
+        "rebuild_parallel_speedup": ratio(b.seq["median"] / b.par["median"]),
+        "rebuild_waits": secs(idle(b.trace, *STREAMED)) if b.trace else "?",
+        "rebuild_trace": trace_table(b.trace),
+    }
+
+
+# --- the report ------------------------------------------------------------------------------------------------
+
+
+def report(r):
+    """The summary rows, and the values of the template, for the results `r`."""
+    world = read_world(r)
+    h, u, s, f = read_hash(r), read_unchanged(r), read_ssh(r), read_force(r)
+    fe, st, rss, b = read_fetch(r), read_status(r), read_rss(r, world), read_rebuild(r)
+    summary = [
+        *hash_summary(h),
+        unchanged_summary(u, world),
+        ssh_summary(s),
+        *force_summary(f),
+        fetch_summary(fe, world),
+        status_summary(st, world),
+        rss_summary(rss),
+        rebuild_summary(b, world),
+    ]
+    values = merged(
+        target_text(),
+        world_text(world),
+        {"machine_table": machine_table(r.values)},
+        summary_text(summary),
+        hash_text(h),
+        unchanged_text(u),
+        ssh_text(s),
+        force_text(f),
+        fetch_text(fe),
+        status_text(st),
+        rss_text(rss),
+        massif_text(massif_peak(r, "clone-history")),
+        rebuild_text(b),
+    )
+    return summary, values
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.exit(__doc__)
+    summary, values = report(Results(argv[1]))
+    with open(TEMPLATE) as f:
+        doc = fill(f.read(), values)
+    if os.path.exists(HISTORY):
+        with open(HISTORY) as f:
+            doc += "\n" + f.read()
+    with open(argv[2], "w") as f:
+        f.write(doc)
+    print(plain(SUMMARY_HEADER, [[c.replace("**", "").replace("`", "") for c in row] for row in summary]))
+    print(f"\nwrote {argv[2]}")
 
 
 if __name__ == "__main__":
