@@ -119,11 +119,12 @@ pub(crate) enum Error {
     },
     #[error(
         "project `{project}`: Traefik did not route to the new release within {secs}s: \
-         `{project}@docker` lists {listed}, expected {wanted}\nhint: `docker logs` of Traefik \
-         says why (a container it cannot reach on `traefik.network`, a label it refused)"
+         `{service}@docker` lists {listed}, expected {wanted}\nhint: `docker logs` of Traefik \
+         says why (a label it refused, a router that conflicts with another project's)"
     )]
     NotRouted {
         project: ProjectName,
+        service: String,
         secs: u64,
         wanted: String,
         listed: String,

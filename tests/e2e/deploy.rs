@@ -82,8 +82,16 @@ e2e_test! {
         assert_eq!(s2["commit"], s2["checkout"]);
         assert_eq!(world.page(&one.name), world.page(&two.name));
         let override_of = |name: &str, commit: &str| {
-            std::fs::read_to_string(world.override_file(name, commit))
-                .unwrap()
+            let text = std::fs::read_to_string(world.override_file(name, commit)).unwrap();
+            // Traefik's router is named `<project>-<hex>`, the hex of routing inputs that hold
+            // the project's name.
+            let route = text
+                .split("traefik.http.routers.")
+                .nth(1)
+                .and_then(|rest| rest.split('.').next())
+                .expect("a router label")
+                .to_owned();
+            text.replace(&route, "ROUTE")
                 .replace(name, "NAME")
                 .replace(commit, "COMMIT")
         };

@@ -22,12 +22,21 @@ e2e_test! {
         let container = format!("{name}-web-1");
         let labels: serde_json::Value =
             serde_json::from_str(&docker(&["inspect", "-f", "{{json .Config.Labels}}", &container])).unwrap();
-        let router = format!("traefik.http.routers.{name}");
+        // One router, `<project>-<8 hex digits>`, and its service of the same name.
+        let routers: Vec<&str> = labels.as_object().unwrap().keys()
+            .filter_map(|k| k.strip_prefix("traefik.http.routers.")?.strip_suffix(".rule"))
+            .collect();
+        assert_eq!(routers.len(), 1, "{labels}");
+        let route = routers[0];
+        let hex = route.strip_prefix(&format!("{name}-")).expect("named after the project");
+        assert!(hex.len() == 8 && hex.chars().all(|c| c.is_ascii_hexdigit()), "{route}");
+        let router = format!("traefik.http.routers.{route}");
         assert_eq!(labels["traefik.enable"], "true");
         assert_eq!(labels[format!("{router}.rule")], "Host(`a.kelev.test`) || Host(`b.kelev.test`)");
         assert_eq!(labels[format!("{router}.entrypoints")], "websecure");
         assert_eq!(labels[format!("{router}.tls.certresolver")], "letsencrypt");
-        assert_eq!(labels[format!("traefik.http.services.{name}.loadbalancer.server.port")], "80");
+        assert_eq!(labels[format!("{router}.service")], route);
+        assert_eq!(labels[format!("traefik.http.services.{route}.loadbalancer.server.url")], format!("http://{name}.web:80"));
         assert_eq!(labels["traefik.docker.network"], "web");
         assert_eq!(labels["dev.kelev.commit"], commit.as_str());
 

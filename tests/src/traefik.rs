@@ -119,27 +119,34 @@ impl Proxy {
         }
     }
 
-    /// The backend URLs Traefik's API (on the host's loopback) has for the router's service
-    /// `<project>@docker`, with their status: what the agent could poll after a deploy.
-    pub fn servers(&self, project: &str) -> Vec<(String, String)> {
+    /// The project's services in Traefik's API (on the host's loopback), `<project>-<hex>@docker`
+    /// each, with their servers' URLs: what the agent polls after a deploy.
+    pub fn services(&self, project: &str) -> Vec<(String, Vec<String>)> {
         let out = Run::new("curl")
             .args(["-fsS", "--max-time", "5"])
             .arg(format!(
-                "http://127.0.0.1:8080/api/http/services/{project}@docker"
+                "http://127.0.0.1:8080/api/http/services?search={project}-&per_page=100"
             ))
             .run();
-        let Ok(service) = serde_json::from_str::<serde_json::Value>(&out.stdout) else {
+        let Ok(serde_json::Value::Array(services)) = serde_json::from_str(&out.stdout) else {
             return Vec::new();
         };
-        service["serverStatus"]
-            .as_object()
-            .map(|servers| {
-                servers
+        services
+            .iter()
+            .filter_map(|service| {
+                let name = service["name"].as_str()?;
+                let hex = name
+                    .strip_prefix(&format!("{project}-"))?
+                    .strip_suffix("@docker")?;
+                (hex.len() == 8).then_some(())?;
+                let urls = service["loadBalancer"]["servers"]
+                    .as_array()?
                     .iter()
-                    .map(|(url, status)| (url.clone(), status.as_str().unwrap_or("").to_owned()))
-                    .collect()
+                    .filter_map(|s| s["url"].as_str().map(str::to_owned))
+                    .collect();
+                Some((name.to_owned(), urls))
             })
-            .unwrap_or_default()
+            .collect()
     }
 }
 

@@ -49,23 +49,44 @@ impl<'a> Network<'a> {
     /// ([`Network::ensure`] makes the shared one so); on another, the container comes
     /// back at a new address and this returns false. True also when it is not on this network.
     pub(crate) fn leave_name(&self, id: &str) -> bool {
-        let network = self.name;
         let Some(ip) = self.address_of(id) else {
             return true;
         };
-        self.docker
-            .best_effort(&["network", "disconnect", network, id]);
-        if !ip.is_empty()
-            && self
-                .docker
-                .run(&["network", "connect", "--ip", &ip, network, id])
-                .is_ok()
-        {
+        if self.reconnect(id, &ip, None).is_ok() {
             return true;
         }
         self.docker
-            .best_effort(&["network", "connect", network, id]);
+            .best_effort(&["network", "connect", self.name, id]);
         false
+    }
+
+    /// Put container `id`, out of its names here ([`Network::leave_name`]), into `alias`: out of
+    /// the network and straight back in, with it (Docker has no other way to give a connected
+    /// container a name). At its address if it can keep it, else at a new one: nobody reaches
+    /// it by address yet.
+    pub(crate) fn join_name(&self, id: &str, alias: &str) -> Result<(), Error> {
+        let ip = self.address_of(id).unwrap_or_default();
+        self.reconnect(id, &ip, Some(alias)).or_else(|_| {
+            self.docker
+                .run(&["network", "connect", "--alias", alias, self.name, id])
+                .map(drop)
+        })
+    }
+
+    /// Out of the network and back in, at `ip` unless it is empty, with `alias` or none.
+    fn reconnect(&self, id: &str, ip: &str, alias: Option<&str>) -> Result<(), Error> {
+        let network = self.name;
+        self.docker
+            .best_effort(&["network", "disconnect", network, id]);
+        let mut connect = vec!["network", "connect"];
+        if !ip.is_empty() {
+            connect.extend(["--ip", ip]);
+        }
+        if let Some(alias) = alias {
+            connect.extend(["--alias", alias]);
+        }
+        connect.extend([network, id]);
+        self.docker.run(&connect).map(drop)
     }
 
     /// Create the network if it is missing, with its subnet given explicitly (so that

@@ -3,6 +3,7 @@
 //! function of its inputs, tested as text.
 
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use kelev_core::{CommitId, Project};
 
@@ -43,12 +44,6 @@ pub(crate) fn override_json(
     persistent: &[PersistentBind],
 ) -> String {
     let name = project.name.as_str();
-    let rule = project
-        .domains
-        .iter()
-        .map(|d| format!("Host(`{d}`)"))
-        .collect::<Vec<_>>()
-        .join(" || ");
     let mut out_services = Map::new();
     for (service, definition) in services {
         let mut entry = Map::new();
@@ -69,50 +64,18 @@ pub(crate) fn override_json(
             entry.insert("volumes".into(), json!(volumes));
         }
         if service == routed {
-            let router = format!("traefik.http.routers.{name}");
-            for (key, value) in [
-                ("traefik.enable".to_owned(), "true".to_owned()),
-                ("traefik.docker.network".to_owned(), traefik.network.clone()),
-                (format!("{router}.rule"), rule.clone()),
-                (
-                    format!("{router}.entrypoints"),
-                    traefik.entrypoints.join(","),
-                ),
-                (format!("{router}.tls"), "true".to_owned()),
-                (
-                    format!("{router}.tls.certresolver"),
-                    traefik.cert_resolver.clone(),
-                ),
-                (format!("{router}.service"), name.to_owned()),
-                (
-                    format!("traefik.http.services.{name}.loadbalancer.server.port"),
-                    project.port.to_string(),
-                ),
-            ] {
-                labels.insert(key, json!(value));
-            }
-            if project.rollout == kelev_core::Rollout::ZeroDowntime {
-                // While the old container leaves, a request that reached it as it went is
-                // sent again, to the new one.
-                let retry = format!("{name}-retry");
-                labels.insert(format!("{router}.middlewares"), json!(retry));
-                labels.insert(
-                    format!("traefik.http.middlewares.{retry}.retry.attempts"),
-                    json!("3"),
-                );
-                labels.insert(
-                    format!("traefik.http.middlewares.{retry}.retry.initialinterval"),
-                    json!("100ms"),
-                );
-            }
+            labels.extend(
+                Route::of(project, service, traefik)
+                    .labels(traefik)
+                    .into_iter()
+                    .map(|(k, v)| (k, json!(v))),
+            );
             entry.insert("restart".into(), json!("unless-stopped"));
-            // `<project>.<service>` (Dokku's form) on the shared network: every project may
-            // call its routed service `web`, so the service name alone says nothing there.
             entry.insert(
                 "networks".into(),
                 json!({
                     "default": {},
-                    (traefik.network.clone()): {"aliases": [format!("{name}.{service}")]},
+                    (traefik.network.clone()): {"aliases": [alias(project, service)]},
                 }),
             );
         }
@@ -135,6 +98,103 @@ pub(crate) fn override_json(
     let mut text = serde_json::to_string_pretty(&doc).expect("override serializes");
     text.push('\n');
     text
+}
+
+/// How Traefik reaches a project's routed service: by its name on the shared network, which
+/// the agent hands from the old container to the new one (`Network::leave_name`), so that a
+/// zero-downtime swap is Docker's DNS answering differently and no change to Traefik's
+/// configuration at all; Traefik's provider throttle and its view of Docker's events are out
+/// of the swap.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Route {
+    /// `<project>-<8 hex digits>`, Traefik's router and service both: the digits are of all
+    /// the rest, so releases that route alike share the name, and a release that routes
+    /// otherwise (other domains, port, rollout) has its own router beside the old one's while
+    /// both containers run. One name for both would be a conflict that Traefik settles by
+    /// dropping the router, and every domain of the project with it.
+    pub(crate) name: String,
+    /// `http://<project>.<service>:<port>`: the service's name on the shared network.
+    pub(crate) url: String,
+    rule: String,
+    retry: bool,
+}
+
+impl Route {
+    pub(crate) fn of(project: &Project, service: &str, traefik: &Traefik) -> Route {
+        let rule = project
+            .domains
+            .iter()
+            .map(|d| format!("Host(`{d}`)"))
+            .collect::<Vec<_>>()
+            .join(" || ");
+        let url = format!("http://{}:{}", alias(project, service), project.port);
+        let retry = project.rollout == kelev_core::Rollout::ZeroDowntime;
+        let mut hasher = Sha256::new();
+        for part in [
+            rule.as_str(),
+            &url,
+            &traefik.entrypoints.join(","),
+            &traefik.cert_resolver,
+            if retry { "retry" } else { "" },
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        let digest = hasher.finalize();
+        let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+        Route {
+            name: format!("{}-{hex}", project.name),
+            url,
+            rule,
+            retry,
+        }
+    }
+
+    /// The labels of the routed service that make this route.
+    fn labels(&self, traefik: &Traefik) -> Vec<(String, String)> {
+        let name = &self.name;
+        let router = format!("traefik.http.routers.{name}");
+        let mut labels = vec![
+            ("traefik.enable".to_owned(), "true".to_owned()),
+            ("traefik.docker.network".to_owned(), traefik.network.clone()),
+            (format!("{router}.rule"), self.rule.clone()),
+            (
+                format!("{router}.entrypoints"),
+                traefik.entrypoints.join(","),
+            ),
+            (format!("{router}.tls"), "true".to_owned()),
+            (
+                format!("{router}.tls.certresolver"),
+                traefik.cert_resolver.clone(),
+            ),
+            (format!("{router}.service"), name.clone()),
+            (
+                format!("traefik.http.services.{name}.loadbalancer.server.url"),
+                self.url.clone(),
+            ),
+        ];
+        if self.retry {
+            // A request that finds no one at the name (a connection caught in the swap) is
+            // sent again.
+            let retry = format!("{name}-retry");
+            labels.push((format!("{router}.middlewares"), retry.clone()));
+            labels.push((
+                format!("traefik.http.middlewares.{retry}.retry.attempts"),
+                "3".to_owned(),
+            ));
+            labels.push((
+                format!("traefik.http.middlewares.{retry}.retry.initialinterval"),
+                "100ms".to_owned(),
+            ));
+        }
+        labels
+    }
+}
+
+/// `<project>.<service>` (Dokku's form) on the shared network: every project may call its
+/// routed service `web`, so the service name alone says nothing there.
+pub(crate) fn alias(project: &Project, service: &str) -> String {
+    format!("{}.{service}", project.name)
 }
 
 /// `kelev-<project>-<service>:<commit>`: one tag per release, so earlier releases' images
@@ -179,22 +239,35 @@ mod tests {
         let text = render();
         let doc: Value = serde_json::from_str(&text).unwrap();
         let web = &doc["services"]["web"];
+        let route = Route::of(project, "web", &Traefik::default());
+        let name = &route.name;
+        assert_eq!(name.len(), "fun-".len() + 8, "{name}");
         for (label, value) in [
             (
-                "traefik.http.routers.fun.rule",
+                format!("traefik.http.routers.{name}.rule"),
                 "Host(`a.d.dev`) || Host(`b.d.dev`)",
             ),
-            ("traefik.http.routers.fun.entrypoints", "websecure"),
-            ("traefik.http.routers.fun.tls.certresolver", "letsencrypt"),
-            ("traefik.http.services.fun.loadbalancer.server.port", "8080"),
-            ("traefik.docker.network", "web"),
-            ("traefik.enable", "true"),
+            (
+                format!("traefik.http.routers.{name}.entrypoints"),
+                "websecure",
+            ),
+            (
+                format!("traefik.http.routers.{name}.tls.certresolver"),
+                "letsencrypt",
+            ),
+            (format!("traefik.http.routers.{name}.service"), name),
+            (
+                format!("traefik.http.services.{name}.loadbalancer.server.url"),
+                "http://fun.web:8080",
+            ),
+            ("traefik.docker.network".into(), "web"),
+            ("traefik.enable".into(), "true"),
         ] {
-            assert_eq!(web["labels"][label], value, "{label}");
+            assert_eq!(web["labels"][&label], value, "{label}");
         }
         assert_eq!(web["restart"], "unless-stopped");
         assert!(web["labels"]
-            .get("traefik.http.routers.fun.middlewares")
+            .get(format!("traefik.http.routers.{name}.middlewares"))
             .is_none());
         assert_eq!(web["image"], format!("kelev-fun-web:{commit}"));
         assert_eq!(
@@ -224,5 +297,40 @@ mod tests {
             "p$$w"
         );
         assert_eq!(text, render(), "the same inputs, the same bytes");
+    }
+
+    #[test]
+    fn a_route_is_named_by_how_it_routes() {
+        let manifest = |domains: &str, port: u16, rollout: &str| {
+            kelev_core::Manifest::parse(
+                format!(
+                    r#"{{"domain":"d.dev","projects":[{{"name":"fun","repo":"file:///x","domains":{domains},"port":{port},"rollout":"{rollout}"}}]}}"#
+                )
+                .as_bytes(),
+            )
+            .unwrap()
+        };
+        let name = |domains: &str, port: u16, rollout: &str| {
+            Route::of(
+                &manifest(domains, port, rollout).projects[0],
+                "web",
+                &Traefik::default(),
+            )
+            .name
+        };
+        let first = name(r#"["a.d.dev"]"#, 80, "zero-downtime");
+        assert!(first.starts_with("fun-"), "{first}");
+        assert_eq!(first, name(r#"["a.d.dev"]"#, 80, "zero-downtime"));
+        for other in [
+            name(r#"["a.d.dev","b.d.dev"]"#, 80, "zero-downtime"),
+            name(r#"["a.d.dev"]"#, 8080, "zero-downtime"),
+            name(r#"["a.d.dev"]"#, 80, "recreate"),
+        ] {
+            assert_ne!(first, other);
+        }
+        let project = &manifest(r#"["a.d.dev"]"#, 80, "zero-downtime").projects[0];
+        let labels = Route::of(project, "web", &Traefik::default()).labels(&Traefik::default());
+        let retry = format!("{first}-retry");
+        assert!(labels.contains(&(format!("traefik.http.routers.{first}.middlewares"), retry)));
     }
 }

@@ -239,19 +239,21 @@ impl<'a> Release<'a> {
         self.stream(compose, &args, out)
     }
 
-    /// Run `count` containers of `service` from this release, keeping the ones that run (of
-    /// whatever release): the first step of a zero-downtime rollout, and its last.
+    /// `count` containers of `service` from this release, keeping the ones there are (of
+    /// whatever release), the new ones started or, with `start` false, only created: the first
+    /// step of a zero-downtime rollout (created), and its last (started).
     pub(crate) fn scale(
         &self,
         compose: &Compose,
         service: &str,
         count: u32,
+        start: bool,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
         let scale = format!("{service}={count}");
         let args = [
             "up",
-            "-d",
+            if start { "-d" } else { "--no-start" },
             "--no-build",
             "--no-deps",
             "--no-recreate",

@@ -8,10 +8,11 @@ use kelev_core::Project;
 
 use crate::error::Error;
 use crate::release::network::Network;
+use crate::release::override_file::{alias, Route};
 use crate::release::release::{Override, Release};
 use crate::release::rollout::Engine;
 use crate::release::switch::Switch;
-use crate::release::traefik::{Routes, Until};
+use crate::release::traefik::Routes;
 
 impl Engine<'_> {
     /// The ids of `service`'s containers. By id, not by commit label: a rebuild of the running
@@ -26,35 +27,29 @@ impl Engine<'_> {
             .collect())
     }
 
-    /// With `traefik.api` set: wait until Traefik lists the containers `ids` of the routed
-    /// service (all of them now running, when `None`) as `until` says.
+    /// With `traefik.api` set: wait until Traefik has the route of `service`, the project's
+    /// routed service.
     pub(super) fn wait_routed(
         &self,
         project: &Project,
         service: &str,
-        ids: Option<&[String]>,
-        until: Until,
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
         let Some(api) = self.config.traefik_api else {
             return Ok(());
         };
-        let ids = match ids {
-            Some(ids) => ids.to_vec(),
-            None => self.of_service(project, service)?,
-        };
         let routes = Routes {
             api,
-            docker: self.docker,
-            network: &self.config.traefik.network,
             timeout: Duration::from_secs(self.config.traefik.route_timeout_secs),
         };
-        routes.wait(&project.name, &ids, project.port, until, progress)
+        let route = Route::of(project, service, &self.config.traefik);
+        routes.wait(&project.name, &route, progress)
     }
 
     /// The docker-rollout method: a second container of `service` from the new release next to
-    /// the old one; once it is up (healthy, or settled) and Traefik sends it requests, the old
-    /// one leaves the service's names, serves what it was sent for the drain, and is stopped;
+    /// the old one, kept out of the service's name on the Traefik network (which Traefik's route
+    /// goes to) until it is up (healthy, or settled) and Traefik has its route; then it takes
+    /// the name, the old one leaves it, serves what it was sent for the drain, and is stopped;
     /// then the other services are brought up. If the new container never comes up, it is
     /// removed and the old one never stopped serving.
     pub(super) fn roll(
@@ -66,16 +61,29 @@ impl Engine<'_> {
     ) -> Result<(), Error> {
         let old = self.of_service(project, service)?;
         let count = u32::try_from(old.len() + 1).unwrap_or(u32::MAX);
+        let network = Network::new(self.docker, &self.config.traefik.network);
         let started = release
-            .scale(self.compose, service, count, progress)
-            .and_then(|()| self.wait_until_up(project, &release.commit, progress))
+            .scale(self.compose, service, count, false, progress)
             .and_then(|()| {
+                // Created, not started: out of the service's name before it runs, and back in
+                // only once up, so that Traefik's connections, which go to the name, reach the
+                // old container only until then.
                 let new: Vec<String> = self
                     .of_service(project, service)?
                     .into_iter()
                     .filter(|id| !old.contains(id))
                     .collect();
-                self.wait_routed(project, service, Some(&new), Until::Listed, progress)
+                for id in &new {
+                    network.leave_name(id);
+                    self.docker.run(&["start", id])?;
+                }
+                self.wait_until_up(project, &release.commit, progress)?;
+                self.wait_routed(project, service, progress)?;
+                let name = alias(project, service);
+                for id in &new {
+                    network.join_name(id, &name)?;
+                }
+                Ok(())
             });
         if let Err(error) = started {
             for id in self.of_service(project, service).unwrap_or_default() {
@@ -85,16 +93,17 @@ impl Engine<'_> {
             }
             return Err(error);
         }
-        // Out of the service's names on the Traefik network first: from here Docker's DNS
-        // answers with the new container only, and the old one keeps serving at its address
-        // for the drain, to whoever resolved it a moment ago (and to Traefik, until the stop
-        // below tells it). Its other networks stay as they are, so that it keeps reaching the
+        // The old one out of the service's names on the Traefik network: from here Docker's DNS
+        // answers with the new container only, so every connection Traefik opens from now on
+        // reaches it (Traefik's route is that name, `Route`), and the old one keeps serving at
+        // its address for the drain what is under way: requests in flight, connections opened
+        // a moment ago. Its other networks stay as they are, so that it keeps reaching the
         // project's database and the like until it stops.
-        let network = &self.config.traefik.network;
         let mut kept = true;
         for id in &old {
-            kept &= Network::new(self.docker, network).leave_name(id);
+            kept &= network.leave_name(id);
         }
+        let network = &self.config.traefik.network;
         if !kept {
             let _ = writeln!(
                 progress,
@@ -114,7 +123,7 @@ impl Engine<'_> {
             self.docker.best_effort(&["stop", "--time", "10", id]);
             self.docker.best_effort(&["rm", "--force", id]);
         }
-        release.scale(self.compose, service, 1, progress)?;
+        release.scale(self.compose, service, 1, true, progress)?;
         release.up(self.compose, false, false, progress)?;
         self.wait_until_up(project, &release.commit, progress)
     }

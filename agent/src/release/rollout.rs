@@ -26,7 +26,6 @@ use crate::release::override_file::routing;
 use crate::release::persistent;
 use crate::release::release::{Override, Release};
 use crate::release::switch::Switch;
-use crate::release::traefik::Until;
 
 /// What the switch works with.
 pub(crate) struct Engine<'a> {
@@ -190,7 +189,7 @@ impl Engine<'_> {
                 .up(self.compose, switch.build, switch.recreate_all, progress)
                 .and_then(|()| self.wait_until_up(project, &release.commit, progress)),
         }
-        .and_then(|()| self.wait_routed(project, &written.routed, None, Until::Only, progress));
+        .and_then(|()| self.wait_routed(project, &written.routed, progress));
         if let Err(error) = result {
             let interrupted = signals::take();
             self.restore_previous(project, state, &release.commit, progress);

@@ -1,10 +1,12 @@
-//! Whether Traefik routes a project to the containers just started, asked of its API on the
+//! Whether Traefik routes a project as the release just started says, asked of its API on the
 //! host's loopback (`traefik.api`): one HTTP/1.1 GET over a `TcpStream` (the agent has no HTTP
 //! client crate, and needs none for this), its answer read by pure functions.
 //!
-//! Traefik learns of containers from Docker's events and applies what it learnt at most every
-//! couple of seconds (its provider throttle), so a release that Docker calls up may not be
-//! served yet. The agent waits until Traefik's service lists the new containers' addresses.
+//! Traefik learns of labels from Docker's events and applies what it learnt at most every
+//! couple of seconds (its provider throttle), so a first release, or one that routes
+//! otherwise, may not be served when Docker calls it up. The agent waits until Traefik has the
+//! release's [`Route`]. Which containers answer at the route's name is Docker's DNS, not
+//! Traefik: that needs no wait.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -15,8 +17,7 @@ use kelev_core::ProjectName;
 
 use crate::error::Error;
 use crate::host::signals;
-use crate::release::docker::Docker;
-use crate::release::network::Network;
+use crate::release::override_file::Route;
 
 /// Connect, write and read of one request, each at most this long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
@@ -25,16 +26,7 @@ const POLL: Duration = Duration::from_millis(100);
 /// More than this is no service's answer.
 const MAX_ANSWER: u64 = 1 << 20;
 
-/// What to wait for.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Until {
-    /// The new containers are among the servers, up (the old ones may still be there too).
-    Listed,
-    /// The servers are the new containers, up, and no others.
-    Only,
-}
-
-/// The servers Traefik has for one service, as `http://<address>:<port>`.
+/// The servers Traefik has for one service, as their URLs.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Servers {
     pub(crate) urls: BTreeSet<String>,
@@ -43,49 +35,32 @@ pub(crate) struct Servers {
 }
 
 impl Servers {
-    fn satisfy(&self, wanted: &BTreeSet<String>, until: Until) -> bool {
-        let listed = match until {
-            Until::Listed => wanted.is_subset(&self.urls),
-            Until::Only => *wanted == self.urls,
-        };
-        listed && wanted.is_disjoint(&self.down)
+    /// `url`, up, and no other.
+    fn are(&self, url: &str) -> bool {
+        self.urls.len() == 1 && self.urls.contains(url) && !self.down.contains(url)
     }
 }
 
-/// Traefik's API and where the containers are.
-pub(crate) struct Routes<'a> {
+/// Traefik's API.
+pub(crate) struct Routes {
     pub(crate) api: SocketAddr,
-    pub(crate) docker: &'a Docker,
-    /// The network Traefik reaches the containers on (`traefik.network`).
-    pub(crate) network: &'a str,
     pub(crate) timeout: Duration,
 }
 
-impl Routes<'_> {
-    /// Wait until Traefik's service `<project>@docker` lists the containers `ids` (at `port` on
-    /// the network) as `until` says; `Error::NotRouted` when it does not within the timeout. An
-    /// API that does not answer at all (no API on this host, Traefik down) is a warning, not a
-    /// failure: the deploy goes on as it would without `traefik.api`.
+impl Routes {
+    /// Wait until Traefik's service `<route.name>@docker` is there with `route.url` as its one
+    /// server, up: Traefik has the labels of the release just started (a route that the release
+    /// before had too is there at once); `Error::NotRouted` when it is not within the timeout.
+    /// An API that does not answer at all (no API on this host, Traefik down) is a warning, not
+    /// a failure: the deploy goes on as it would without `traefik.api`.
     pub(crate) fn wait(
         &self,
         project: &ProjectName,
-        ids: &[String],
-        port: u16,
-        until: Until,
+        route: &Route,
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
-        let network = Network::new(self.docker, self.network);
-        let wanted: BTreeSet<String> = ids
-            .iter()
-            .filter_map(|id| network.address_of(id))
-            .filter(|ip| !ip.is_empty())
-            .map(|ip| server_url(&ip, port))
-            .collect();
-        if wanted.is_empty() {
-            return Ok(());
-        }
         let started = Instant::now();
-        let path = format!("/api/http/services/{project}@docker");
+        let path = format!("/api/http/services/{}@docker", route.name);
         loop {
             signals::check()?;
             let listed = match self.get(&path) {
@@ -102,11 +77,11 @@ impl Routes<'_> {
                 Ok((404, _)) => Ok(Servers::default()),
                 Ok((status, _)) => Err(format!("HTTP status {status}")),
             };
-            if listed.as_ref().is_ok_and(|s| s.satisfy(&wanted, until)) {
+            if listed.as_ref().is_ok_and(|s| s.are(&route.url)) {
                 let _ = writeln!(
                     progress,
                     "Traefik routes {project} to {} ({:.1}s)",
-                    join(&wanted),
+                    route.url,
                     started.elapsed().as_secs_f64()
                 );
                 return Ok(());
@@ -114,8 +89,9 @@ impl Routes<'_> {
             if started.elapsed() >= self.timeout {
                 return Err(Error::NotRouted {
                     project: project.clone(),
+                    service: route.name.clone(),
                     secs: self.timeout.as_secs(),
-                    wanted: join(&wanted),
+                    wanted: route.url.clone(),
                     listed: match listed {
                         Ok(servers) => describe(&servers),
                         Err(e) => e,
@@ -142,20 +118,6 @@ impl Routes<'_> {
         stream.take(MAX_ANSWER).read_to_end(&mut raw)?;
         parse_answer(&raw).map_err(std::io::Error::other)
     }
-}
-
-/// How Traefik's Docker provider writes a server: `http://172.18.0.3:80`, `http://[fd00::3]:80`.
-fn server_url(ip: &str, port: u16) -> String {
-    if ip.contains(':') {
-        format!("http://[{ip}]:{port}")
-    } else {
-        format!("http://{ip}:{port}")
-    }
-}
-
-fn join(urls: &BTreeSet<String>) -> String {
-    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    urls.join(", ")
 }
 
 fn describe(servers: &Servers) -> String {
@@ -254,43 +216,36 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    /// `GET /api/http/services/<project>@docker` of Traefik v3.6.15, during a zero-downtime
-    /// rollout (the old and the new container both listed).
-    const ROLLING: &str = r#"{"loadBalancer":{"servers":[{"url":"http://172.20.0.3:80"},{"url":"http://172.20.0.4:80"}],"strategy":"wrr","passHostHeader":true,"responseForwarding":{"flushInterval":"100ms"}},"status":"enabled","usedBy":["t1-zd@docker"],"serverStatus":{"http://172.20.0.3:80":"UP","http://172.20.0.4:80":"UP"},"name":"t1-zd@docker","provider":"docker","type":"loadbalancer"}"#;
-
-    fn set(urls: &[&str]) -> BTreeSet<String> {
-        urls.iter().map(|u| (*u).to_owned()).collect()
-    }
+    /// `GET /api/http/services/<name>@docker` of Traefik v3.6.15, the service of a project
+    /// whose server is its name on the shared network.
+    const SERVICE: &str = r#"{"loadBalancer":{"servers":[{"url":"http://t1-zd.web:80"}],"strategy":"wrr","passHostHeader":true,"responseForwarding":{"flushInterval":"100ms"}},"status":"enabled","usedBy":["t1-zd-0a1b2c3d@docker"],"serverStatus":{"http://t1-zd.web:80":"UP"},"name":"t1-zd-0a1b2c3d@docker","provider":"docker","type":"loadbalancer"}"#;
 
     #[test]
     fn servers_of_a_service() {
-        let servers = parse_servers(ROLLING.as_bytes()).unwrap();
-        assert_eq!(
-            servers.urls,
-            set(&["http://172.20.0.3:80", "http://172.20.0.4:80"])
+        let servers = parse_servers(SERVICE.as_bytes()).unwrap();
+        assert!(servers.are("http://t1-zd.web:80"));
+        assert!(!servers.are("http://t1-zd.web:8080"));
+        let two = SERVICE.replace(
+            r#"[{"url":"http://t1-zd.web:80"}]"#,
+            r#"[{"url":"http://t1-zd.web:80"},{"url":"http://192.0.2.1:80"}]"#,
         );
-        assert!(servers.down.is_empty());
-        let new = set(&["http://172.20.0.4:80"]);
-        assert!(servers.satisfy(&new, Until::Listed));
-        assert!(!servers.satisfy(&new, Until::Only));
-        let both = set(&["http://172.20.0.3:80", "http://172.20.0.4:80"]);
-        assert!(servers.satisfy(&both, Until::Only));
-        assert!(!servers.satisfy(&set(&["http://172.20.0.5:80"]), Until::Listed));
+        let servers = parse_servers(two.as_bytes()).unwrap();
+        assert!(!servers.are("http://t1-zd.web:80"), "not the one server");
+        assert_eq!(
+            describe(&servers),
+            "http://192.0.2.1:80, http://t1-zd.web:80"
+        );
     }
 
     #[test]
     fn a_server_not_up_does_not_count() {
-        let body = ROLLING.replace(
-            r#""http://172.20.0.4:80":"UP""#,
-            r#""http://172.20.0.4:80":"DOWN""#,
+        let body = SERVICE.replace(
+            r#""http://t1-zd.web:80":"UP""#,
+            r#""http://t1-zd.web:80":"DOWN""#,
         );
         let servers = parse_servers(body.as_bytes()).unwrap();
-        assert_eq!(servers.down, set(&["http://172.20.0.4:80"]));
-        assert!(!servers.satisfy(&set(&["http://172.20.0.4:80"]), Until::Listed));
-        assert_eq!(
-            describe(&servers),
-            "http://172.20.0.3:80, http://172.20.0.4:80 (not up)"
-        );
+        assert!(!servers.are("http://t1-zd.web:80"));
+        assert_eq!(describe(&servers), "http://t1-zd.web:80 (not up)");
     }
 
     #[test]
@@ -337,11 +292,5 @@ mod tests {
                 "{expected}"
             );
         }
-    }
-
-    #[test]
-    fn server_urls_as_traefik_writes_them() {
-        assert_eq!(server_url("172.20.0.3", 80), "http://172.20.0.3:80");
-        assert_eq!(server_url("fd00::3", 8080), "http://[fd00::3]:8080");
     }
 }
