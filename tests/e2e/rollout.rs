@@ -135,6 +135,35 @@ e2e_test! {
 }
 
 e2e_test! {
+    /// A change of the project's port cannot be swapped behind the service's name (each
+    /// release's route would reach the other's container): that deploy recreates, and says why;
+    /// the next swaps again.
+    fn zero_downtime_recreates_when_the_port_changes() {
+        let mut world = World::new();
+        let site = world.site("port", "p\n");
+        site.write("compose.yaml", "services:\n  web:\n    build: .\n    init: true\n    command: [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n");
+        site.commit("8080");
+        let mut entry = world.entry(&site);
+        entry["rollout"] = serde_json::json!("zero-downtime");
+        world.install_manifest(&world.manifest(&[entry.clone()]));
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        entry["port"] = serde_json::json!(8080);
+        world.install_manifest(&world.manifest(&[entry]));
+        let out = world.ssh(format!("deploy {}", site.name)).run().ok();
+        let out = out.stdout_has(&format!(
+            "zero-downtime rollout is off for {}: its port changes from 80 to 8080",
+            site.name
+        ));
+        assert!(out.stdout.contains("(recreate)"), "{}", out.report());
+        site.write("www/index.html", "p2\n");
+        let next = site.commit("p2");
+        let out = world.ssh(format!("deploy {} {next}", site.name)).run().ok();
+        assert!(out.stdout.contains("(zero-downtime)"), "{}", out.report());
+        assert!(!out.stdout.contains("rollout is off"), "{}", out.report());
+    }
+}
+
+e2e_test! {
     /// A service that publishes ports cannot run twice: the rollout falls back to recreate and
     /// says so.
     fn zero_downtime_needs_a_service_without_ports() {

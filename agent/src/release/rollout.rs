@@ -22,7 +22,7 @@ use crate::release::compose::Compose;
 use crate::release::docker::Docker;
 use crate::release::health::wait_until_up;
 use crate::release::network::Network;
-use crate::release::override_file::routing;
+use crate::release::override_file::{routing, swap_blocker};
 use crate::release::persistent;
 use crate::release::release::{Override, Release};
 use crate::release::switch::Switch;
@@ -61,9 +61,20 @@ impl Engine<'_> {
                 None
             }
             // Nothing runs yet: there is no old container to keep serving.
-            (Rollout::ZeroDowntime, None) if state.running.is_some() => {
-                Some(written.routed.as_str())
-            }
+            (Rollout::ZeroDowntime, None) => match &state.running {
+                None => None,
+                Some(running) => match swap_blocker(&running.routing, project) {
+                    Some(blocker) => {
+                        let _ = writeln!(
+                            progress,
+                            "zero-downtime rollout is off for {}: {blocker}",
+                            project.name
+                        );
+                        None
+                    }
+                    None => Some(written.routed.as_str()),
+                },
+            },
             _ => None,
         };
         if switch.build {
@@ -102,7 +113,7 @@ impl Engine<'_> {
             content_hash: switch.content_hash,
             deployed_at,
             compose_files: release.compose_files(),
-            routing: routing(self.config, project, &secrets),
+            routing: routing(&self.config.traefik, project, &secrets),
         });
         // If the record cannot be written (a full disk), put back what it still says runs, so
         // that state and containers never disagree.

@@ -130,7 +130,7 @@ fn is_unchanged(
     };
     let secrets = Secrets::load(&agent.layout, &project.name)?;
     if running.content_hash != hash.as_str()
-        || running.routing != routing(&agent.config, project, &secrets)
+        || running.routing != routing(&agent.config.traefik, project, &secrets)
     {
         return Ok(false);
     }

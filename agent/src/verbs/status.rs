@@ -90,7 +90,7 @@ impl Verb for Status {
             let routing_current = match (running, manifest.project(&name)) {
                 (Some(running), Some(project)) => {
                     let secrets = Secrets::load(&agent.layout, &name)?;
-                    Some(running.routing == routing(&agent.config, project, &secrets))
+                    Some(running.routing == routing(&agent.config.traefik, project, &secrets))
                 }
                 _ => None,
             };
