@@ -40,21 +40,69 @@ e2e_test! {
             .ok();
         assert_eq!(world.page(&site.name), "over tls\n");
 
+        // The CA in the system's certificate directory under OpenSSL's hashed name, and not in
+        // the bundle file: the agent, with nothing in its environment, trusts it (it reads that
+        // directory, not the bundle: agent/src/release/trust.rs).
+        let system = SystemCa::put(&ca);
+        site.write("www/index.html", "trusted by the system\n");
+        site.commit("system");
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        assert_eq!(world.page(&site.name), "trusted by the system\n");
+
         // The static release binary (vendored OpenSSL) fetches a new commit the same way.
         match std::env::var_os("KELEV_E2E_STATIC_AGENT") {
             Some(path) => {
+                let path = PathBuf::from(path);
                 site.write("www/index.html", "static over tls\n");
                 site.commit("static");
                 world
-                    .local_with(&PathBuf::from(path), &["deploy", &site.name])
+                    .local_with(&path, &["deploy", &site.name])
                     .env("SSL_CERT_FILE", &ca)
                     .run()
                     .ok();
                 assert_eq!(world.page(&site.name), "static over tls\n");
+                // And with the CA in the system's directory only, nothing in its environment.
+                site.write("www/index.html", "static, trusted by the system\n");
+                site.commit("static system");
+                world
+                    .local_with(&path, &["deploy", &site.name])
+                    .run()
+                    .ok();
+                assert_eq!(world.page(&site.name), "static, trusted by the system\n");
             }
             None => eprintln!(
                 "https: the static release binary was not checked (KELEV_E2E_STATIC_AGENT unset)"
             ),
         }
+        drop(system);
+    }
+}
+
+/// A CA certificate in the system's directory, `/etc/ssl/certs/<subject hash>.<n>`, for as long
+/// as this lives.
+struct SystemCa(PathBuf);
+
+impl SystemCa {
+    fn put(ca: &std::path::Path) -> SystemCa {
+        let hash = kelev_e2e::Run::new("openssl")
+            .args(["x509", "-hash", "-noout", "-in"])
+            .arg(ca)
+            .run()
+            .ok()
+            .stdout
+            .trim()
+            .to_owned();
+        let path = (0..)
+            .map(|n| PathBuf::from(format!("/etc/ssl/certs/{hash}.{n}")))
+            .find(|p| !p.exists())
+            .unwrap();
+        std::fs::copy(ca, &path).unwrap();
+        SystemCa(path)
+    }
+}
+
+impl Drop for SystemCa {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }

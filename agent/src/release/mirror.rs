@@ -13,6 +13,7 @@ use kelev_core::{content_hash, CommitId, ContentHash, Project};
 
 use crate::error::Error;
 use crate::host::signals;
+use crate::release::trust;
 
 #[derive(Clone, Copy)]
 enum Depth {
@@ -28,8 +29,8 @@ pub(crate) struct Mirror<'a> {
 
 /// Keep libgit2 away from `~/.gitconfig` and `/etc/gitconfig` (`url.*.insteadOf`, proxies,
 /// credential helpers): only the manifest decides what is fetched from where. Done once, at the
-/// first repository opened: starting libgit2 loads OpenSSL's CA bundle (about 20 ms), which
-/// `status`, `version` and the refusals need not pay.
+/// first repository opened: starting libgit2 sets up OpenSSL, which `status`, `version` and the
+/// refusals need not pay, with the CA certificates [`trust`] says.
 fn isolate_from_git_config() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(isolate_now);
@@ -37,6 +38,7 @@ fn isolate_from_git_config() {
 
 fn isolate_now() {
     use git2::ConfigLevel;
+    trust::trust_system_directory();
     for level in [
         ConfigLevel::System,
         ConfigLevel::XDG,

@@ -17,3 +17,4 @@ pub(crate) mod roll;
 pub(crate) mod rollout;
 pub(crate) mod switch;
 pub(crate) mod traefik;
+pub(crate) mod trust;
