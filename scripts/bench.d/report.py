@@ -51,6 +51,10 @@ class Results:
     def has(self, group):
         return os.path.exists(os.path.join(self.dir, f"{group}.json"))
 
+    def bench_or_none(self, group, name):
+        """`bench`, or None where this run did not measure `name` (results of an older bench)."""
+        return self.bench(group, name) if name in self.commands(group) else None
+
     def commands(self, group):
         """hyperfine's results of export `group`, by command name, in the export's order."""
         if group not in self.runs:
@@ -653,11 +657,14 @@ STREAMED = ("docker compose build", "docker compose up")  # a recreate: `up --bu
 
 def read_force(r):
     deploy, compose = "deploy --force", "docker compose up -d --build"
+    overridden = "docker compose up -d --build, with the override"
     f = SimpleNamespace(
         warm=r.bench("force-warm", deploy),
         warm_compose=r.bench("force-warm", compose),
+        warm_override=r.bench_or_none("force-warm", overridden),
         cold=r.bench("force-cold", deploy),
         cold_compose=r.bench("force-cold", compose),
+        cold_override=r.bench_or_none("force-cold", overridden),
         settle=r.bench("force-settle", "deploy --force (settle_secs 3)"),
         trace=Trace(r, "deploy-force"),
     )
@@ -685,13 +692,21 @@ def force_summary(f):
     return rows
 
 
+def with_override(d, o):
+    """The override column: its time and deploy --force's ratio to it, or "-" unmeasured."""
+    if o is None:
+        return ["-", "-"]
+    return [timing(o), ratio(d["median"] / o["median"])]
+
+
 def force_table(f):
     rows = [
-        ["nothing changed: build cached, containers already up", timing(f.warm), timing(f.warm_compose), ratio(f.warm_ratio)],
-        ["containers removed before each run (`--prepare 'docker compose -p ... down'`)", timing(f.cold), timing(f.cold_compose), ratio(f.cold_ratio)],
-        ["as the first row, with the default `settle_secs` (3)", timing(f.settle), timing(f.warm_compose), ratio(f.settle["median"] / f.warm_compose["median"])],
+        ["nothing changed: build cached, containers already up", timing(f.warm), timing(f.warm_compose), ratio(f.warm_ratio), *with_override(f.warm, f.warm_override)],
+        ["containers removed before each run (`--prepare 'docker compose -p ... down'`)", timing(f.cold), timing(f.cold_compose), ratio(f.cold_ratio), *with_override(f.cold, f.cold_override)],
+        ["as the first row, with the default `settle_secs` (3)", timing(f.settle), timing(f.warm_compose), ratio(f.settle["median"] / f.warm_compose["median"]), "-", "-"],
     ]
-    return table(["case", "deploy --force", "compose up -d --build", "ratio"], rows)
+    header = ["case", "deploy --force", "compose up -d --build", "ratio", "the same with the agent's override", "ratio to it"]
+    return table(header, rows)
 
 
 def force_text(f):
