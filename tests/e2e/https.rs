@@ -41,8 +41,9 @@ e2e_test! {
         assert_eq!(world.page(&site.name), "over tls\n");
 
         // The CA in the system's certificate directory under OpenSSL's hashed name, and not in
-        // the bundle file: the agent, with nothing in its environment, trusts it (it reads that
-        // directory, not the bundle: agent/src/release/trust.rs).
+        // the bundle file: the agent, with nothing in its environment, trusts it
+        // (agent/src/release/trust.rs points OpenSSL at that directory alone; this guards that
+        // the directory is still read, not that the bundle is not).
         let system = SystemCa::put(&ca);
         site.write("www/index.html", "trusted by the system\n");
         site.commit("system");
@@ -66,6 +67,8 @@ e2e_test! {
                 site.commit("static system");
                 world
                     .local_with(&path, &["deploy", &site.name])
+                    .env_remove("SSL_CERT_FILE")
+                    .env_remove("SSL_CERT_DIR")
                     .run()
                     .ok();
                 assert_eq!(world.page(&site.name), "static, trusted by the system\n");

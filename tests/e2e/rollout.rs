@@ -164,6 +164,28 @@ e2e_test! {
 }
 
 e2e_test! {
+    /// A routed service that was renamed has no container to swap with: that deploy
+    /// recreates, and says why.
+    fn zero_downtime_recreates_when_the_routed_service_is_renamed() {
+        let mut world = World::new();
+        let site = world.site("renamed", "r\n");
+        let mut entry = world.entry(&site);
+        entry["rollout"] = serde_json::json!("zero-downtime");
+        entry.as_object_mut().unwrap().remove("service");
+        world.install_manifest(&world.manifest(&[entry]));
+        world.ssh(format!("deploy {}", site.name)).run().ok();
+        site.write("compose.yaml", "services:\n  site:\n    build: .\n    init: true\n");
+        let next = site.commit("site");
+        let out = world.ssh(format!("deploy {} {next}", site.name)).run().ok();
+        out.stdout_has(&format!(
+            "zero-downtime rollout is off for {}: no `site` container runs to swap with",
+            site.name
+        ));
+        world.container(&site.name, "site");
+    }
+}
+
+e2e_test! {
     /// A service that publishes ports cannot run twice: the rollout falls back to recreate and
     /// says so.
     fn zero_downtime_needs_a_service_without_ports() {

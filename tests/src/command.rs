@@ -63,6 +63,13 @@ impl Run {
         self
     }
 
+    /// Without `key` in the child's environment, whatever this process has.
+    pub fn env_remove(mut self, key: &str) -> Run {
+        self.shown = format!("-u {key} {}", self.shown);
+        self.command.env_remove(key);
+        self
+    }
+
     /// [`Run::env`] with a value that need not be UTF-8 (what sshd may hand over).
     pub fn env_bytes(self, key: &str, value: &[u8]) -> Run {
         use std::os::unix::ffi::OsStrExt;

@@ -60,6 +60,15 @@ impl<'a> Network<'a> {
         false
     }
 
+    /// Take container `id`, created and not yet started, out of its names here: out of the
+    /// network and back in without aliases. An error when either step fails, so that it never
+    /// starts in them unseen.
+    pub(crate) fn hold_out(&self, id: &str) -> Result<(), Error> {
+        self.docker.run(&["network", "disconnect", self.name, id])?;
+        self.docker.run(&["network", "connect", self.name, id])?;
+        Ok(())
+    }
+
     /// Put container `id`, out of its names here ([`Network::leave_name`]), into `alias`: out of
     /// the network and straight back in, with it (Docker has no other way to give a connected
     /// container a name). At its address if it can keep it, else at a new one: nobody reaches

@@ -60,6 +60,17 @@ impl Engine<'_> {
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
         let old = self.of_service(project, service)?;
+        if old.is_empty() {
+            // Nothing to swap with (the routed service was renamed, or its containers went):
+            // a drain would have no one to drain.
+            let _ = writeln!(
+                progress,
+                "zero-downtime rollout is off for {}: no `{service}` container runs to swap with",
+                project.name
+            );
+            release.up(self.compose, false, false, progress)?;
+            return self.wait_until_up(project, &release.commit, progress);
+        }
         let count = u32::try_from(old.len() + 1).unwrap_or(u32::MAX);
         let network = Network::new(self.docker, &self.config.traefik.network);
         let started = release
@@ -74,7 +85,7 @@ impl Engine<'_> {
                     .filter(|id| !old.contains(id))
                     .collect();
                 for id in &new {
-                    network.leave_name(id);
+                    network.hold_out(id)?;
                     self.docker.run(&["start", id])?;
                 }
                 self.wait_until_up(project, &release.commit, progress)?;
@@ -111,7 +122,7 @@ impl Engine<'_> {
                  network created without a subnet (docs/architecture.md); stopping it without \
                  a drain"
             );
-        } else if !old.is_empty() && self.config.drain_secs > 0 {
+        } else if self.config.drain_secs > 0 {
             let _ = writeln!(
                 progress,
                 "draining the old `{service}` for {}s",

@@ -5,8 +5,8 @@
 //! deploy, though a deploy seldom fetches over https. OpenSSL's default directory holds the same
 //! certificates under hashed names (`<subject hash>.0`, which Debian's and Ubuntu's
 //! ca-certificates keep up to date), and a certificate there is read only when a server's chain
-//! asks for its subject. Where the system's directory has such names, the agent points OpenSSL
-//! at the directory and at an empty file. An operator's own `SSL_CERT_FILE` or `SSL_CERT_DIR`
+//! asks for its subject. Where the bundle's own directory has such names, the agent points
+//! OpenSSL at the directory and at an empty file. An operator's own `SSL_CERT_FILE` or `SSL_CERT_DIR`
 //! (a forge with a private CA) is left as it is.
 
 use std::ffi::OsStr;
@@ -20,10 +20,18 @@ pub(crate) fn trust_system_directory() {
     if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
         return;
     }
-    let Some(dir) = openssl_probe::probe().cert_dir else {
+    let probed = openssl_probe::probe();
+    let (Some(file), Some(dir)) = (probed.cert_file, probed.cert_dir) else {
         return;
     };
-    if !has_hashed_names(&dir) || !Path::new(NO_FILE).exists() {
+    // Only the directory the bundle itself is in (`/etc/ssl/certs` on Debian and Ubuntu, as
+    // both are reached through `/usr/lib/ssl`): some other `certs` directory found first may
+    // hold anything, or next to nothing.
+    let beside = |file: &Path| file.canonicalize().ok()?.parent().map(Path::to_owned);
+    if beside(&file) != dir.canonicalize().ok()
+        || !has_hashed_names(&dir)
+        || !Path::new(NO_FILE).exists()
+    {
         return;
     }
     // git2 sets both itself at its start (openssl-probe), keeping values that name a path
