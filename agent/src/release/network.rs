@@ -64,9 +64,7 @@ impl<'a> Network<'a> {
     /// network and back in without aliases. An error when either step fails, so that it never
     /// starts in them unseen.
     pub(crate) fn hold_out(&self, id: &str) -> Result<(), Error> {
-        self.docker.run(&["network", "disconnect", self.name, id])?;
-        self.docker.run(&["network", "connect", self.name, id])?;
-        Ok(())
+        self.reconnect(id, "", None)
     }
 
     /// Put container `id`, out of its names here ([`Network::leave_name`]), into `alias`: out of
@@ -82,11 +80,11 @@ impl<'a> Network<'a> {
         })
     }
 
-    /// Out of the network and back in, at `ip` unless it is empty, with `alias` or none.
+    /// Out of the network and back in, at `ip` unless it is empty, with `alias` or none; an
+    /// error when either step fails.
     fn reconnect(&self, id: &str, ip: &str, alias: Option<&str>) -> Result<(), Error> {
         let network = self.name;
-        self.docker
-            .best_effort(&["network", "disconnect", network, id]);
+        self.docker.run(&["network", "disconnect", network, id])?;
         let mut connect = vec!["network", "connect"];
         if !ip.is_empty() {
             connect.extend(["--ip", ip]);

@@ -7,8 +7,9 @@ use std::time::Duration;
 use kelev_core::Project;
 
 use crate::error::Error;
+use crate::host::state::Running;
 use crate::release::network::Network;
-use crate::release::override_file::{alias, Route};
+use crate::release::override_file::{alias, swap_blocker, Route};
 use crate::release::release::{Override, Release};
 use crate::release::rollout::Engine;
 use crate::release::switch::Switch;
@@ -25,6 +26,41 @@ impl Engine<'_> {
             .filter(|c| c.service == service)
             .map(|c| c.id)
             .collect())
+    }
+
+    /// For a zero-downtime rollout from what `running` says runs: the routed service's
+    /// containers to swap the new release's in beside, or `None`, said why, when a swap would
+    /// not be clean: the service cannot run twice, the port changes (each release's route
+    /// would reach the other's container), or none of its containers runs (renamed, or gone).
+    /// Also `None` when nothing runs yet: there is no old container to keep serving.
+    pub(super) fn swap_with(
+        &self,
+        project: &Project,
+        written: &Override,
+        running: Option<&Running>,
+        progress: &mut dyn Write,
+    ) -> Result<Option<Vec<String>>, Error> {
+        let routed = &written.routed;
+        let blocker = match (&written.rolling_blocker, running) {
+            (Some(blocker), _) => blocker.clone(),
+            (None, None) => return Ok(None),
+            (None, Some(running)) => match swap_blocker(&running.routing, project) {
+                Some(blocker) => blocker,
+                None => {
+                    let old = self.of_service(project, routed)?;
+                    if !old.is_empty() {
+                        return Ok(Some(old));
+                    }
+                    format!("no `{routed}` container runs to swap with")
+                }
+            },
+        };
+        let _ = writeln!(
+            progress,
+            "zero-downtime rollout is off for {}: {blocker}",
+            project.name
+        );
+        Ok(None)
     }
 
     /// With `traefik.api` set: wait until Traefik has the route of `service`, the project's
@@ -57,20 +93,9 @@ impl Engine<'_> {
         project: &Project,
         release: &Release,
         service: &str,
+        old: &[String],
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
-        let old = self.of_service(project, service)?;
-        if old.is_empty() {
-            // Nothing to swap with (the routed service was renamed, or its containers went):
-            // a drain would have no one to drain.
-            let _ = writeln!(
-                progress,
-                "zero-downtime rollout is off for {}: no `{service}` container runs to swap with",
-                project.name
-            );
-            release.up(self.compose, false, false, progress)?;
-            return self.wait_until_up(project, &release.commit, progress);
-        }
         let count = u32::try_from(old.len() + 1).unwrap_or(u32::MAX);
         let network = Network::new(self.docker, &self.config.traefik.network);
         let started = release
@@ -111,7 +136,7 @@ impl Engine<'_> {
         // a moment ago. Its other networks stay as they are, so that it keeps reaching the
         // project's database and the like until it stops.
         let mut kept = true;
-        for id in &old {
+        for id in old {
             kept &= network.leave_name(id);
         }
         let network = &self.config.traefik.network;
@@ -130,7 +155,7 @@ impl Engine<'_> {
             );
             std::thread::sleep(Duration::from_secs(self.config.drain_secs));
         }
-        for id in &old {
+        for id in old {
             self.docker.best_effort(&["stop", "--time", "10", id]);
             self.docker.best_effort(&["rm", "--force", id]);
         }

@@ -22,7 +22,7 @@ use crate::release::compose::Compose;
 use crate::release::docker::Docker;
 use crate::release::health::wait_until_up;
 use crate::release::network::Network;
-use crate::release::override_file::{routing, swap_blocker};
+use crate::release::override_file::routing;
 use crate::release::persistent;
 use crate::release::release::{Override, Release};
 use crate::release::switch::Switch;
@@ -51,31 +51,12 @@ impl Engine<'_> {
         let written = release.write_override(self.compose, &self.config.traefik, &secrets)?;
         persistent::announce(&written.persistent, progress);
         self.ensure_network(false, progress)?;
-        let rolling = match (project.rollout, &written.rolling_blocker) {
-            (Rollout::ZeroDowntime, Some(blocker)) => {
-                let _ = writeln!(
-                    progress,
-                    "zero-downtime rollout is off for {}: {blocker}",
-                    project.name
-                );
-                None
+        // The old containers of the routed service to swap with, for a zero-downtime rollout.
+        let rolling = match project.rollout {
+            Rollout::ZeroDowntime => {
+                self.swap_with(project, &written, state.running.as_ref(), progress)?
             }
-            // Nothing runs yet: there is no old container to keep serving.
-            (Rollout::ZeroDowntime, None) => match &state.running {
-                None => None,
-                Some(running) => match swap_blocker(&running.routing, project) {
-                    Some(blocker) => {
-                        let _ = writeln!(
-                            progress,
-                            "zero-downtime rollout is off for {}: {blocker}",
-                            project.name
-                        );
-                        None
-                    }
-                    None => Some(written.routed.as_str()),
-                },
-            },
-            _ => None,
+            Rollout::Recreate => None,
         };
         if switch.build {
             let _ = writeln!(progress, "building {} at {}", project.name, release.commit);
@@ -87,6 +68,7 @@ impl Engine<'_> {
                 signals::check()?;
             }
         }
+        let rolling = rolling.as_deref();
         let started = match self.start(project, &switch, &written, state, rolling, progress) {
             Err(error) if self.network_gone(&error) => {
                 let _ = writeln!(
@@ -178,7 +160,7 @@ impl Engine<'_> {
         switch: &Switch,
         written: &Override,
         state: &State,
-        rolling: Option<&str>,
+        rolling: Option<&[String]>,
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
         let release = switch.release;
@@ -193,9 +175,9 @@ impl Engine<'_> {
             project.name, release.commit
         );
         let result = match rolling {
-            Some(service) => self
-                .roll(project, release, service, progress)
-                .and_then(|()| self.recreate_others(switch, written, service, progress)),
+            Some(old) => self
+                .roll(project, release, &written.routed, old, progress)
+                .and_then(|()| self.recreate_others(switch, written, &written.routed, progress)),
             None => release
                 .up(self.compose, switch.build, switch.recreate_all, progress)
                 .and_then(|()| self.wait_until_up(project, &release.commit, progress)),
