@@ -36,6 +36,13 @@ pub(crate) fn run(paths: &Paths, check: bool, out: &mut dyn Write) -> Result<i32
         .map(|p| p.name.to_string())
         .collect();
     let files = render(&config, &projects, &mapping)?;
+    if config.agent.sha256 == crate::infra_config::PLACEHOLDER_SHA256 {
+        let _ = writeln!(
+            out,
+            "warning: {}: `agent.sha256` is the example's placeholder, which `terragrunt plan` refuses: pin a published release first (docs/runbook.md, \"Pin the agent\")",
+            paths.config.display()
+        );
+    }
     let stale_regions = stale_region_dirs(paths.out, &config);
     if check {
         let mut stale: Vec<String> = files
@@ -234,6 +241,16 @@ fn region_hcl(
         ("alert_email", hcl_string(&config.alert_email)),
         ("log_retention_days", config.log_retention_days.to_string()),
         ("monitored_projects", hcl_list(projects)),
+        ("github_repository", hcl_string(&config.github_repository)),
+        (
+            "agent_release",
+            format!(
+                "{{\n    version = {}\n    sha256  = {}\n    url     = {}\n  }}",
+                hcl_string(&config.agent.version),
+                hcl_string(&config.agent.sha256),
+                hcl_string(&config.agent.url(&config.github_repository))
+            ),
+        ),
         // Terragrunt's cache holds only terraform/modules/: the module reads the files it
         // sends to the instance from the repository itself.
         (

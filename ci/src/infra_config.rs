@@ -25,6 +25,69 @@ pub(crate) struct InfraConfig {
     pub(crate) state_region: String,
     #[serde(default = "default_retention")]
     pub(crate) log_retention_days: u32,
+    /// `owner/name` on GitHub: the agent's releases come from it, and CI's role trusts its tags.
+    pub(crate) github_repository: String,
+    /// The kelev-agent release every new instance installs, checked against this SHA-256.
+    pub(crate) agent: AgentPin,
+}
+
+/// A release of `github_repository` (tag `v{version}`), and the SHA-256 its `SHA256SUMS` lists for
+/// `kelev-agent-{version}-x86_64-linux-musl` (the AMIs are amd64).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgentPin {
+    pub(crate) version: String,
+    pub(crate) sha256: String,
+}
+
+/// The example config.json's `agent.sha256`: no release has this checksum. gen-config warns, and
+/// the host module refuses it at plan time (docs/runbook.md, "Pin the agent").
+pub(crate) const PLACEHOLDER_SHA256: &str =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+impl AgentPin {
+    /// Where the instance downloads the binary: the release of `repository` that `release.yml`
+    /// publishes for the tag `v{version}`.
+    pub(crate) fn url(&self, repository: &str) -> String {
+        let v = &self.version;
+        format!("https://github.com/{repository}/releases/download/v{v}/kelev-agent-{v}-x86_64-linux-musl")
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        // The rule install-agent.sh applies to its VERSION argument.
+        let (core, suffix) = match self.version.find(['-', '+']) {
+            Some(at) => self.version.split_at(at),
+            None => (self.version.as_str(), ""),
+        };
+        let numbers: Vec<&str> = core.split('.').collect();
+        let version_ok = numbers.len() == 3
+            && numbers
+                .iter()
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            && (suffix.is_empty()
+                || suffix.len() > 1
+                    && suffix[1..]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')));
+        if !version_ok {
+            return Err(format!(
+                "`agent.version` `{}` is not a release version like 0.1.0 (the tag v0.1.0 without its `v`)",
+                self.version
+            ));
+        }
+        let sha_ok = self.sha256.len() == 64
+            && self
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !sha_ok {
+            return Err(format!(
+                "`agent.sha256` `{}` is not 64 lowercase hex digits (the kelev-agent-{}-x86_64-linux-musl line of the release's SHA256SUMS)",
+                self.sha256, self.version
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn default_retention() -> u32 {
@@ -101,6 +164,30 @@ impl InfraConfig {
         if !self.alert_email.contains('@') {
             return Err("`alert_email` is not an email address".into());
         }
+        // GitHub's rules: an owner of [A-Za-z0-9-], a repository of [A-Za-z0-9._-].
+        let repo_ok = self
+            .github_repository
+            .split_once('/')
+            .is_some_and(|(owner, name)| {
+                !owner.is_empty()
+                    && owner.len() <= 39
+                    && owner
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !name.is_empty()
+                    && name.len() <= 100
+                    && !matches!(name, "." | "..")
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            });
+        if !repo_ok {
+            return Err(format!(
+                "`github_repository` `{}` is not a GitHub repository `owner/name`",
+                self.github_repository
+            ));
+        }
+        self.agent.validate()?;
         Ok(())
     }
 }

@@ -163,3 +163,126 @@ fn the_repositorys_own_tree_is_current() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The agent's pin and the repository: anything missing or malformed stops gen-config on the
+/// laptop with one line naming the file and the field, and writes nothing.
+#[test]
+fn a_missing_or_malformed_pin_or_repository_is_one_error_line() {
+    let tmp = copy_golden(false);
+    let config = tmp.path().join("config.json");
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let at = format!("error: `{}`: ", config.display());
+    let table: &[(&str, fn(&mut serde_json::Value), String)] = &[
+        (
+            "no pin",
+            |c| drop(c.as_object_mut().unwrap().remove("agent")),
+            "missing field `agent` at line 30 column 1".into(),
+        ),
+        (
+            "no repository",
+            |c| drop(c.as_object_mut().unwrap().remove("github_repository")),
+            "missing field `github_repository` at line 33 column 1".into(),
+        ),
+        (
+            "no sha256",
+            |c| drop(c["agent"].as_object_mut().unwrap().remove("sha256")),
+            "missing field `sha256` at line 5 column 3".into(),
+        ),
+        (
+            "an unknown field in the pin",
+            |c| c["agent"]["url"] = "https://example.com/agent".into(),
+            "unknown field `url`, expected `version` or `sha256` at line 5 column 9".into(),
+        ),
+        (
+            "a version with its v",
+            |c| c["agent"]["version"] = "v0.1.0".into(),
+            "`agent.version` `v0.1.0` is not a release version like 0.1.0 (the tag v0.1.0 without its `v`)".into(),
+        ),
+        (
+            "a version of two numbers",
+            |c| c["agent"]["version"] = "0.1".into(),
+            "`agent.version` `0.1` is not a release version like 0.1.0 (the tag v0.1.0 without its `v`)".into(),
+        ),
+        (
+            "a short sha256",
+            |c| c["agent"]["sha256"] = "abc123".into(),
+            "`agent.sha256` `abc123` is not 64 lowercase hex digits (the kelev-agent-0.1.0-x86_64-linux-musl line of the release's SHA256SUMS)".into(),
+        ),
+        (
+            "an upper-case sha256",
+            |c| c["agent"]["sha256"] = "AB".repeat(32).into(),
+            format!("`agent.sha256` `{}` is not 64 lowercase hex digits (the kelev-agent-0.1.0-x86_64-linux-musl line of the release's SHA256SUMS)", "AB".repeat(32)),
+        ),
+        (
+            "a repository without its owner",
+            |c| c["github_repository"] = "kelev".into(),
+            "`github_repository` `kelev` is not a GitHub repository `owner/name`".into(),
+        ),
+        (
+            "a repository URL",
+            |c| c["github_repository"] = "https://github.com/o/kelev".into(),
+            "`github_repository` `https://github.com/o/kelev` is not a GitHub repository `owner/name`".into(),
+        ),
+        (
+            "a repository with a space",
+            |c| c["github_repository"] = "o/ke lev".into(),
+            "`github_repository` `o/ke lev` is not a GitHub repository `owner/name`".into(),
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (case, edit, line) in table {
+        let mut changed = original.clone();
+        edit(&mut changed);
+        std::fs::write(&config, serde_json::to_string_pretty(&changed).unwrap()).unwrap();
+        let out = gen(tmp.path(), &[]);
+        if (out.code, out.stderr.as_str()) != (65, format!("{at}{line}\n").as_str()) {
+            wrong.push(format!("{case}: exit {}: {}", out.code, out.stderr));
+        }
+        assert!(!tmp.path().join("terraform").exists(), "{case}: wrote");
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join(""));
+}
+
+/// The example config.json's pin of zeros passes gen-config with a warning (so the shipped tree
+/// can be generated and checked), and the host module refuses it at plan time.
+#[test]
+fn the_examples_placeholder_pin_is_named() {
+    let tmp = copy_golden(false);
+    let config = tmp.path().join("config.json");
+    let mut changed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    changed["agent"]["sha256"] = "0".repeat(64).into();
+    std::fs::write(&config, serde_json::to_string_pretty(&changed).unwrap()).unwrap();
+    let out = gen(tmp.path(), &[]).expect(0, "");
+    assert_eq!(
+        out.stdout.lines().next(),
+        Some(format!("warning: {}: `agent.sha256` is the example's placeholder, which `terragrunt plan` refuses: pin a published release first (docs/runbook.md, \"Pin the agent\")", config.display()).as_str())
+    );
+    let variables = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../terraform/modules/host/variables.tf"),
+    )
+    .unwrap();
+    assert!(variables.contains(&format!(
+        "var.agent_release.sha256 != \"{}\"",
+        "0".repeat(64)
+    )));
+}
+
+/// What gen-config hands the host module for the agent: the pin, and the x86_64 binary of that
+/// release of the repository.
+#[test]
+fn the_pin_becomes_the_agent_release_input() {
+    let hcl =
+        std::fs::read_to_string(golden().join("terraform/region/eu-central-1/terragrunt.hcl"))
+            .unwrap();
+    assert!(hcl.contains(
+        r#"  github_repository    = "example/kelev-golden"
+  agent_release        = {
+    version = "0.1.0"
+    sha256  = "cb3c6102d84226a2969ee276995854e95520e44d674bf4d7d7fa4ee304cddb58"
+    url     = "https://github.com/example/kelev-golden/releases/download/v0.1.0/kelev-agent-0.1.0-x86_64-linux-musl"
+  }
+"#
+    ), "{hcl}");
+}

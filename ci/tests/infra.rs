@@ -651,6 +651,17 @@ fn fits(kind: &Expression, value: &Expression) -> Result<(), String> {
         ("number", Expression::Number(_)) => Ok(()),
         ("bool", Expression::Bool(_)) => Ok(()),
         ("list(string)", Expression::Array(items)) if items.iter().all(is_string) => Ok(()),
+        // object({...}): exactly the declared attributes.
+        (k, Expression::Object(_)) if k.starts_with("object(") => {
+            let entries = hcl::Object::from([(hcl::ObjectKey::from("value"), value.clone())]);
+            let map = hcl::expr::FuncCall::builder("map")
+                .arg(kind.clone())
+                .build();
+            fits(
+                &Expression::FuncCall(Box::new(map)),
+                &Expression::Object(entries),
+            )
+        }
         (_, Expression::Object(entries)) => {
             // map(object({...})): every entry an object with exactly the declared attributes.
             let Expression::FuncCall(map) = kind else {
@@ -766,6 +777,8 @@ fn the_host_module_accepts_exactly_the_inputs_gen_config_writes() {
             "log_retention_days",
             "monitored_projects",
             "bootstrap_dir",
+            "github_repository",
+            "agent_release",
         ])
     );
 }

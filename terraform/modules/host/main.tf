@@ -196,6 +196,8 @@ locals {
     # site_up and certificate_days into this namespace.
     log_group_name    = local.log_group_name
     metrics_namespace = local.metrics_namespace
+    # The kelev-agent release init.sh installs: version, sha256, url.
+    agent = var.agent_release
   }
 
   # The scripts the user data carries, without their comments for the reader (EC2 takes at

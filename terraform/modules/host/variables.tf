@@ -205,3 +205,34 @@ variable "vpc_cidr" {
     error_message = "vpc_cidr must be an IPv4 CIDR from /16 to /20 (the subnet is its first range 8 bits longer)."
   }
 }
+
+# --- the agent's release (gen-config writes these) -----------------------------------------------
+
+variable "github_repository" {
+  description = "config.json's GitHub repository, owner/name: the kelev-agent release comes from its releases, and CI's role trusts its tags."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$", var.github_repository))
+    error_message = "github_repository must be a GitHub repository, owner/name."
+  }
+}
+
+variable "agent_release" {
+  description = "The kelev-agent every new instance installs (init.sh, through install-agent.sh, refuses a binary whose SHA-256 or reported version differs): version (the tag without its v), sha256 (its line in the release's SHA256SUMS) and url (gen-config: the x86_64 binary of that release of github_repository; the checksum, not the transport, is what is trusted)."
+  type = object({
+    version = string
+    sha256  = string
+    url     = string
+  })
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+([-.+][0-9A-Za-z.-]+)?$", var.agent_release.version)) && can(regex("^https?://[^\\s\"]+$", var.agent_release.url))
+    error_message = "agent_release needs a version like 0.1.0 and an http(s) url."
+  }
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{64}$", var.agent_release.sha256)) && var.agent_release.sha256 != "0000000000000000000000000000000000000000000000000000000000000000"
+    error_message = "agent_release.sha256 must be the release's SHA-256 (64 lowercase hex digits), not the example config.json's placeholder of zeros: pin a published release first (docs/runbook.md, \"Pin the agent\")."
+  }
+}

@@ -33,5 +33,11 @@ inputs = {
   alert_email          = "ops@example.com"
   log_retention_days   = 30
   monitored_projects   = ["fun-n-games"]
+  github_repository    = "OWNER/kelev"
+  agent_release        = {
+    version = "0.1.0"
+    sha256  = "0000000000000000000000000000000000000000000000000000000000000000"
+    url     = "https://github.com/OWNER/kelev/releases/download/v0.1.0/kelev-agent-0.1.0-x86_64-linux-musl"
+  }
   bootstrap_dir        = "${get_repo_root()}/bootstrap"
 }

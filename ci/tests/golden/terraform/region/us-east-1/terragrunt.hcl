@@ -28,5 +28,11 @@ inputs = {
   alert_email          = "ops+$${alerts}@example.com"
   log_retention_days   = 30
   monitored_projects   = ["blog", "fun-n-games"]
+  github_repository    = "example/kelev-golden"
+  agent_release        = {
+    version = "0.1.0"
+    sha256  = "cb3c6102d84226a2969ee276995854e95520e44d674bf4d7d7fa4ee304cddb58"
+    url     = "https://github.com/example/kelev-golden/releases/download/v0.1.0/kelev-agent-0.1.0-x86_64-linux-musl"
+  }
   bootstrap_dir        = "${get_repo_root()}/bootstrap"
 }
