@@ -78,6 +78,14 @@ pub(crate) enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Write config/region-mapping.json: Canonical's current Ubuntu 22.04 amd64 AMI in each region
+    /// of config.json and of the mapping, read through the AWS CLI, with the day it was read
+    Amis {
+        #[arg(long, default_value = "config.json")]
+        config: PathBuf,
+        #[arg(long, default_value = "config/region-mapping.json")]
+        mapping: PathBuf,
+    },
     /// Allow SSH from this machine: add ADDR/32 (or /128) to `allowed_ssh_cidrs` in config.json
     AllowSsh {
         /// The address to allow; without it, asked from https://checkip.amazonaws.com
@@ -147,6 +155,7 @@ impl Command {
                 check,
                 stdout,
             ),
+            Command::Amis { config, mapping } => crate::amis::run(&config, &mapping, stdout),
             Command::AllowSsh { ip, config } => crate::allow_ssh::run(&config, ip, stdout),
             Command::Summary {
                 matrix,

@@ -1,6 +1,7 @@
 //! `kelev`: what CI and the operator's laptop run. See `kelev --help`.
 
 mod allow_ssh;
+mod amis;
 mod cli;
 mod decision;
 mod error;
