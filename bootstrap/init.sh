@@ -25,7 +25,8 @@
 #                  /etc/ssh/sshd_config.d/kelev.conf, checked with `sshd -t` before a reload;
 #                  the host keys kept on the data volume, so a new instance keeps the host's
 #                  identity (and CI's pinned known_hosts line stays valid)
-#   6 agent        /etc/kelev/agent.json; kelev-agent from a pinned release (version + sha256)
+#   6 agent        /etc/kelev/agent.json; kelev-agent from the release bootstrap.json pins
+#                  (`agent`: version, sha256, url; config.json's pin through gen-config)
 #   7 logs         logrotate for audit.log and the kelev logs; rsyslog copies the agent's syslog
 #                  lines to /var/log/kelev-agent.log
 #   8 cloudwatch   the CloudWatch agent (.deb checked against AWS's signing key) with the
@@ -67,13 +68,6 @@ readonly ACME_CA_FILE=acme-ca.pem
 # package").
 readonly CLOUDWATCH_KEY_FINGERPRINT=937616F3450B7D806CBD9725D58167303B789C72
 readonly CLOUDWATCH_BASE_URL=https://amazoncloudwatch-agent.s3.amazonaws.com
-
-# kelev-agent release pin. Empty until release binaries are published (the release issue sets
-# all three); while empty, step 6 installs nothing and says so, and docs/runbook.md shows how
-# to build and install the binary by hand.
-readonly KELEV_AGENT_VERSION=""
-readonly KELEV_AGENT_SHA256=""
-readonly KELEV_AGENT_URL=""
 
 # Overridable for the test harness only.
 DEPLOY_USER=${DEPLOY_USER:-deploy}
@@ -163,6 +157,10 @@ load_settings() {
         elif has("acme_ca_certificate") and ((.acme_ca_certificate | type) != "string" or (.acme_ca_certificate | test("^-----BEGIN CERTIFICATE-----") | not)) then "`acme_ca_certificate` is not a PEM certificate"
         elif (.deploy_keys | type) != "object" then "`deploy_keys` is not an object"
         elif (.cloudwatch_agent_config | type) != "object" then "`cloudwatch_agent_config` is not an object"
+        elif (.agent | type) != "object" then "`agent` (the kelev-agent release pin) is missing"
+        elif (.agent.version | type) != "string" or (.agent.version | test("^[0-9]+\\.[0-9]+\\.[0-9]+([-.+][0-9A-Za-z.-]+)?$") | not) then "`agent.version` is not a release version"
+        elif (.agent.sha256 | type) != "string" or (.agent.sha256 | test("^[0-9a-f]{64}$") | not) then "`agent.sha256` is not 64 lowercase hex digits"
+        elif (.agent.url | type) != "string" or (.agent.url | test("^https?://[^\\s\"]+$") | not) then "`agent.url` is not an http(s) URL"
         else
           [.deploy_keys | to_entries[]
            | if (.key | test("^[a-z0-9][a-z0-9-]{0,62}$") | not) then "deploy key id `\(.key)` must be [a-z0-9-]"
@@ -501,17 +499,14 @@ render_agent_json() {
     }' "${SETTINGS_FILE}"
 }
 
-# install_kelev_agent_release VERSION SHA256 URL
-# bootstrap/install-agent.sh (shipped beside this script) installs the release binary only if
-# its SHA-256 is the pinned one, atomically, keeping the one it replaces. Nothing pinned:
-# installs nothing and says so.
+# The release the settings pin: bootstrap/install-agent.sh (shipped beside this script) installs
+# it only if its SHA-256 and the version it reports are the pinned ones, atomically, keeping the
+# one it replaces.
 install_kelev_agent_release() {
-    local version=$1 sha256=$2 url=$3
-    if [[ -z ${version} || -z ${sha256} || -z ${url} ]]; then
-        warn "no kelev-agent release is pinned in init.sh yet: install it by hand (docs/runbook.md, \"Install kelev-agent\")"
-        return 0
-    fi
-    PREFIX=${ROOT} "$(dirname "${BASH_SOURCE[0]}")/install-agent.sh" "${version}" "${sha256}" "${url}" ||
+    local version
+    version=$(setting .agent.version)
+    PREFIX=${ROOT} "$(dirname "${BASH_SOURCE[0]}")/install-agent.sh" "${version}" \
+        "$(setting .agent.sha256)" "$(setting .agent.url)" ||
         die "kelev-agent ${version} was not installed (see the line above)"
 }
 
@@ -531,7 +526,7 @@ check_agent_config() {
 step_agent() {
     put_dir "$(path /etc/kelev)" 0755 root root
     render_to "$(path /etc/kelev/agent.json)" 0644 root root render_agent_json
-    install_kelev_agent_release "${KELEV_AGENT_VERSION}" "${KELEV_AGENT_SHA256}" "${KELEV_AGENT_URL}"
+    install_kelev_agent_release
     check_agent_config
 }
 

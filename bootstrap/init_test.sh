@@ -4,34 +4,47 @@
 # sparse image file behind a fake /dev/disk/by-id link, no loop device), mkfs only on a blank
 # device, fstab, every rendered file (authorized_keys, sshd drop-in checked by the real `sshd -t`
 # and `sshd -T`, agent.json accepted by the real kelev-agent, daemon.json, logrotate checked by
-# `logrotate -d`, the Traefik .env checked by `docker compose config`), the pinned-checksum
-# install of kelev-agent, the signature check used for the CloudWatch agent, and idempotence
-# (a second run changes nothing).
+# `logrotate -d`, the Traefik .env checked by `docker compose config`), the install of the
+# pinned kelev-agent release from a loopback web server standing in for GitHub's (checksum and
+# version verified, mismatches refused), the signature check used for the CloudWatch agent, and
+# idempotence (a second run changes nothing).
 #
 # What it cannot run (apt, mount, systemctl, useradd, dockerd, the CloudWatch agent, Traefik)
 # is replaced by stubs that record their calls; docs/infrastructure.md lists them.
 #
 # Usage: KELEV_AGENT_BIN=target/debug/kelev-agent bootstrap/init_test.sh   (as root)
+#        bootstrap/init_test.sh --run ROOT
+#   --run: what cloud-init's runcmd does, with the same stubs: the init.sh that the user data's
+#   write_files put in ROOT/opt/kelev/bootstrap runs its steps against ROOT, with its
+#   ROOT/etc/kelev/bootstrap.json (tests/e2e/userdata.rs). DEPLOY_USER and DEPLOY_GROUP name
+#   an existing user (default nobody:nogroup).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-: "${KELEV_AGENT_BIN:?set KELEV_AGENT_BIN to a built kelev-agent (scripts/check-infra does)}"
-KELEV_AGENT_BIN=$(realpath "${KELEV_AGENT_BIN}")
 [[ ${EUID} -eq 0 ]] || {
     echo "init_test.sh: must run as root (it chowns files in its temporary root)" >&2
     exit 1
 }
 
 work=$(mktemp -d /tmp/kelev-init-test.XXXXXX)
-trap 'rm -rf "${work}"' EXIT
-R=${work}/root
-export KELEV_BOOTSTRAP_ROOT=${R}
-# Owners that exist on any Debian machine; on EC2 these are deploy:deploy (uid 2000).
-export DEPLOY_USER=nobody DEPLOY_GROUP=nogroup
+server_pid=""
+trap '[[ -z ${server_pid} ]] || kill "${server_pid}"; rm -rf "${work}"' EXIT
 export DATA_DEVICE_TIMEOUT=20
-
-# shellcheck source=bootstrap/init.sh
-source "${here}/init.sh"
+if [[ ${1:-} == --run ]]; then
+    R=$(realpath "${2:?usage: init_test.sh --run ROOT}")
+    export KELEV_BOOTSTRAP_ROOT=${R} DEPLOY_USER=${DEPLOY_USER:-nobody} DEPLOY_GROUP=${DEPLOY_GROUP:-nogroup}
+    # shellcheck source=bootstrap/init.sh
+    source "${R}/opt/kelev/bootstrap/init.sh"
+else
+    : "${KELEV_AGENT_BIN:?set KELEV_AGENT_BIN to a built kelev-agent (scripts/check-infra does)}"
+    KELEV_AGENT_BIN=$(realpath "${KELEV_AGENT_BIN}")
+    R=${work}/root
+    export KELEV_BOOTSTRAP_ROOT=${R}
+    # Owners that exist on any Debian machine; on EC2 these are deploy:deploy (uid 2000).
+    export DEPLOY_USER=nobody DEPLOY_GROUP=nogroup
+    # shellcheck source=bootstrap/init.sh
+    source "${here}/init.sh"
+fi
 
 # --- reporting -------------------------------------------------------------------------------
 passed=0 failed=0
@@ -100,11 +113,45 @@ install_cloudwatch_agent() { record install_cloudwatch_agent; }
 start_cloudwatch_agent() { record start_cloudwatch_agent; }
 start_traefik() { record start_traefik; }
 enable_probe() { record enable_probe; }
-check_agent_config() { # the real agent, on a copy whose root is inside the test directory
+check_agent_config() { # the installed agent, on a copy whose root is inside the test directory
     local copy=${work}/agent-check.json
     jq --arg root "${work}/agent-root" '.root = $root' "$(path /etc/kelev/agent.json)" >"${copy}"
-    env -u SSH_CONNECTION -u SSH_ORIGINAL_COMMAND "${KELEV_AGENT_BIN}" --config "${copy}" version >/dev/null
+    env -u SSH_CONNECTION -u SSH_ORIGINAL_COMMAND "$(path /usr/local/bin/kelev-agent)" --config "${copy}" version >/dev/null
     record check_agent_config
+}
+
+# The machine as the AMI leaves it: an fstab, sshd's config and the host key cloud-init made;
+# and the data volume, a sparse image behind a /dev/disk/by-id name (linked by the caller).
+prepare_root() {
+    mkdir -p "${R}/etc/kelev" "${R}/etc/ssh" "${R}/dev/disk/by-id" "${R}/opt/kelev/bootstrap/traefik"
+    printf 'LABEL=cloudimg-rootfs\t/\text4\tdiscard,errors=remount-ro\t0 1\n' >"${R}/etc/fstab"
+    ssh-keygen -q -t ed25519 -N '' -C first-instance -f "${R}/etc/ssh/ssh_host_ed25519_key"
+    printf 'Include %s/etc/ssh/sshd_config.d/*.conf\nHostKey %s/etc/ssh/ssh_host_ed25519_key\n' "${R}" "${R}" >"${R}/etc/ssh/sshd_config"
+    install -d -m 0755 /run/sshd # sshd -t wants its privilege separation directory
+    disk=${work}/data.img
+    truncate -s 64M "${disk}"
+    link="${R}/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${1/-/}"
+}
+
+if [[ ${1:-} == --run ]]; then
+    prepare_root "$(jq -r .data_volume_id "${R}${SETTINGS}")"
+    ln -s "${disk}" "${link}"
+    attempt run_steps
+    printf '%s\n' "${OUT}" "stubbed: $(paste -sd' ' "${calls}")"
+    exit "${RC}"
+fi
+
+# serve DIR: a loopback web server for DIR, standing in for GitHub's release downloads; sets
+# SERVED to its base URL.
+serve() {
+    python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$1" >"${work}/http.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 100); do
+        SERVED=$(sed -nE 's|^Serving HTTP on .* port ([0-9]+) .*|http://127.0.0.1:\1|p' "${work}/http.log")
+        [[ -z ${SERVED} ]] || return 0
+        sleep 0.1
+    done
+    die "the release server did not start: $(cat "${work}/http.log")"
 }
 
 # --- fixture ---------------------------------------------------------------------------------
@@ -112,8 +159,21 @@ readonly VOLUME=vol-0123456789abcdef0
 readonly KEY_CI="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILRJFBdQWcAq4qwqV+v+cFk5ZuL/IE98fSsbTl1y3umm ci"
 readonly KEY_FUN="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0U3+vuwzuhyjcsVDABagA0/0wgAVZMfLNCUVhs9nV1 fun-ci"
 
+# A release as release.yml publishes it (the binary named by version and arch, SHA256SUMS), of
+# the built kelev-agent, and the pin gen-config would write for it.
+AGENT_VERSION=$("${KELEV_AGENT_BIN}" version | cut -d' ' -f2)
+AGENT_FILE=kelev-agent-${AGENT_VERSION}-x86_64-linux-musl
+mkdir -p "${work}/releases/v${AGENT_VERSION}"
+cp "${KELEV_AGENT_BIN}" "${work}/releases/v${AGENT_VERSION}/${AGENT_FILE}"
+printf '#!/bin/sh\necho "kelev-agent 9.9.9 (commit test)"\n' >"${work}/releases/v${AGENT_VERSION}/impostor"
+(cd "${work}/releases/v${AGENT_VERSION}" && sha256sum -- * >SHA256SUMS)
+AGENT_SHA256=$(awk -v f="${AGENT_FILE}" '$2 == f {print $1}' "${work}/releases/v${AGENT_VERSION}/SHA256SUMS")
+serve "${work}/releases"
+AGENT_URL=${SERVED}/v${AGENT_VERSION}/${AGENT_FILE}
+
 settings_json() { # settings_json [JQ_EDIT]
-    jq -n --arg vol "${VOLUME}" --arg ci "${KEY_CI}" --arg fun "${KEY_FUN}" '{
+    jq -n --arg vol "${VOLUME}" --arg ci "${KEY_CI}" --arg fun "${KEY_FUN}" \
+        --arg version "${AGENT_VERSION}" --arg sha256 "${AGENT_SHA256}" --arg url "${AGENT_URL}" '{
         name: "kelev", region: "eu-central-1", domain: "kelev.dev",
         log_group_name: "/kelev/kelev", metrics_namespace: "kelev/kelev",
         data_volume_id: $vol, acme_email: "ops@example.com", acme_staging: false,
@@ -121,25 +181,15 @@ settings_json() { # settings_json [JQ_EDIT]
             "ci": {public_key: $ci, verbs: ["*"], projects: ["*"]},
             "fun-ci": {public_key: $fun, verbs: ["deploy", "status"], projects: ["fun-n-games"]}
         },
-        cloudwatch_agent_config: {agent: {run_as_user: "root"}, metrics: {namespace: "kelev"}}
+        cloudwatch_agent_config: {agent: {run_as_user: "root"}, metrics: {namespace: "kelev"}},
+        agent: {version: $version, sha256: $sha256, url: $url}
     }' | jq "${1:-.}"
 }
 
-mkdir -p "${R}/etc/kelev" "${R}/etc/ssh" "${R}/dev/disk/by-id" "${R}/opt/kelev/bootstrap/traefik"
+prepare_root "${VOLUME}"
 settings_json >"${R}${SETTINGS}"
 cp "${here}/traefik/compose.yaml" "${R}/opt/kelev/bootstrap/traefik/compose.yaml"
 cp "${here}/probe.sh" "${R}/opt/kelev/bootstrap/probe.sh"
-printf 'LABEL=cloudimg-rootfs\t/\text4\tdiscard,errors=remount-ro\t0 1\n' >"${R}/etc/fstab"
-# The host key cloud-init generated on this (first) instance.
-ssh-keygen -q -t ed25519 -N '' -C first-instance -f "${R}/etc/ssh/ssh_host_ed25519_key"
-cat >"${R}/etc/ssh/sshd_config" <<EOF
-Include ${R}/etc/ssh/sshd_config.d/*.conf
-HostKey ${R}/etc/ssh/ssh_host_ed25519_key
-EOF
-install -d -m 0755 /run/sshd # sshd -t wants its privilege separation directory
-disk=${work}/data.img
-truncate -s 64M "${disk}"
-link="${R}/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${VOLUME/-/}"
 
 snapshot() { # every file under the root with mode, owner and content hash
     (cd "${R}" && find . -printf '%p %y %m %u:%g %l\n' | sort &&
@@ -158,7 +208,11 @@ for case in \
     'project with a slash|.deploy_keys.ci.projects = ["../x"]|deploy key `ci`: `projects` must be' \
     'acme_staging as a string|.acme_staging = "no"|`acme_staging` is not true or false' \
     'plain-http ACME CA|.acme_ca_server = "http://ca.example/dir"|`acme_ca_server` is not an https:// URL' \
-    'ACME CA root not PEM|.acme_ca_certificate = "MIIB"|`acme_ca_certificate` is not a PEM certificate'; do
+    'ACME CA root not PEM|.acme_ca_certificate = "MIIB"|`acme_ca_certificate` is not a PEM certificate' \
+    'no agent pin|del(.agent)|`agent` \(the kelev-agent release pin\) is missing' \
+    'agent version with its v|.agent.version = "v0.1.0"|`agent.version` is not a release version' \
+    'agent sha256 too short|.agent.sha256 = "abc"|`agent.sha256` is not 64 lowercase hex digits' \
+    'agent url over ftp|.agent.url = "ftp://example.com/a"|`agent.url` is not an http\(s\) URL'; do
     IFS='|' read -r name edit message <<<"${case}"
     settings_json "${edit}" >"${work}/bad.json"
     expect_failure "settings refused: ${name}" "${message}" load_settings "${work}/bad.json"
@@ -425,25 +479,42 @@ expect_failure "sshd drop-in: sshd -t failure is refused" "sshd -t refused the n
 expect "sshd drop-in: sshd was not reloaded" same "$(cat "${calls}")" ""
 expect "sshd drop-in: the previous one is back" same "$(cat "${R}/etc/ssh/sshd_config.d/kelev.conf")" "${good_dropin}"
 
-# --- kelev-agent: pinned version and checksum ------------------------------------------------
-release=${work}/kelev-agent-release
-printf '#!/bin/sh\necho "kelev-agent 9.9.9 (commit test)"\n' >"${release}"
-release_sha=$(sha256sum "${release}" | cut -d' ' -f1)
+# --- kelev-agent: the pinned release, verified --------------------------------------------
 agent_dest=${R}/usr/local/bin/kelev-agent
-expect "kelev-agent: nothing pinned, nothing installed" install_kelev_agent_release '' '' ''
-expect "kelev-agent: nothing pinned: says so" grep -q "no kelev-agent release is pinned in init.sh yet" <<<"${OUT}"
-expect "kelev-agent: nothing pinned: no binary" test ! -e "${agent_dest}"
-expect_failure "kelev-agent: a checksum mismatch is refused" "has sha256 ${release_sha}, not 0{64}: refusing" \
-    install_kelev_agent_release 9.9.9 "$(printf '0%.0s' {1..64})" "file://${release}"
-expect "kelev-agent: nothing installed after the mismatch" test ! -e "${agent_dest}"
-expect "kelev-agent: the pinned checksum installs it" install_kelev_agent_release 9.9.9 "${release_sha}" "file://${release}"
-expect "kelev-agent: installed 0755 root, and runs" same "$(stat -c '%a %U' "${agent_dest}") $("${agent_dest}")" \
-    "755 root kelev-agent 9.9.9 (commit test)"
-expect "kelev-agent: already installed, not fetched again" \
-    install_kelev_agent_release 9.9.9 "${release_sha}" "file:///nonexistent"
-expect "kelev-agent: already installed: says so" grep -q "kelev-agent 9.9.9 is already installed" <<<"${OUT}"
-expect_failure "kelev-agent: a malformed pin is refused" "must be 64 lowercase hex digits" \
-    install_kelev_agent_release 9.9.9 abc "file://${release}"
+agent_inode=$(stat -c %i "${agent_dest}")
+agent_with() { # agent_with JQ_EDIT: step 6 with the pin edited
+    settings_json "$1" >"${work}/pinned.json"
+    load_settings "${work}/pinned.json"
+    step_agent
+}
+unchanged() { # the first run's binary, the same file, nothing beside it
+    same "$(stat -c %i "${agent_dest}") $(cmp "${agent_dest}" "${KELEV_AGENT_BIN}" && echo same)
+$(ls -A "${R}/usr/local/bin")" "${agent_inode} same
+kelev-agent"
+}
+expect "kelev-agent: the first run installed the pinned release from the server" \
+    grep -q "install-agent: installed kelev-agent ${AGENT_VERSION} " <<<"${first_log}"
+expect "kelev-agent: it is the served binary, 0755 root" same \
+    "$(stat -c '%a %U' "${agent_dest}") $(cmp "${agent_dest}" "${KELEV_AGENT_BIN}" && echo same)" "755 root same"
+expect "kelev-agent: the second run found it installed" \
+    grep -q "kelev-agent ${AGENT_VERSION} is already installed" <<<"${second_log}"
+expect_failure "kelev-agent: a wrong sha256 is refused" \
+    "has sha256 ${AGENT_SHA256}, not 0{64}: refusing to install it \(nothing was changed\)" \
+    agent_with ".agent.sha256 = \"$(printf '0%.0s' {1..64})\""
+expect "kelev-agent: ... and stops init.sh" grep -q "kelev-agent ${AGENT_VERSION} was not installed" <<<"${OUT}"
+expect "kelev-agent: ... nothing changed" unchanged
+impostor_sha=$(awk '$2 == "impostor" {print $1}' "${work}/releases/v${AGENT_VERSION}/SHA256SUMS")
+expect_failure "kelev-agent: a binary reporting another version is refused" \
+    "says \`kelev-agent 9.9.9 \(commit test\)\`, not version ${AGENT_VERSION}: refusing it \(nothing was changed\)" \
+    agent_with ".agent.sha256 = \"${impostor_sha}\" | .agent.url = \"${SERVED}/v${AGENT_VERSION}/impostor\""
+expect "kelev-agent: ... nothing changed" unchanged
+expect_failure "kelev-agent: the installed binary pinned under another version is refused" \
+    "the installed .* says \`kelev-agent ${AGENT_VERSION} .*\`, not version 9.9.9" agent_with '.agent.version = "9.9.9"'
+expect "kelev-agent: ... nothing changed" unchanged
+expect_failure "kelev-agent: a release the server does not have stops init.sh" \
+    "could not download ${SERVED}/v9.9.9/" agent_with ".agent.version = \"9.9.9\" | .agent.sha256 = \"${impostor_sha}\" | .agent.url = \"${SERVED}/v9.9.9/x\""
+expect "kelev-agent: ... nothing changed" unchanged
+load_settings "${R}${SETTINGS}"
 
 # --- the signature check used for the CloudWatch agent ---------------------------------------
 gpghome=${work}/gnupg

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install or upgrade kelev-agent from a release, refusing any binary whose SHA-256 is not the one
-# given. Idempotent: the same version twice changes nothing. The swap is atomic (a rename in the
+# given or that does not report the version given. Idempotent: the same version twice changes nothing. The swap is atomic (a rename in the
 # same directory) and the binary it replaces is kept as kelev-agent.previous, so a downgrade is
 # `install-agent.sh <previous version> <its sha256>` or `mv kelev-agent.previous kelev-agent`.
 #
@@ -27,7 +27,24 @@ mkdir -p "${dir}"
 
 checksum() { sha256sum "$1" | cut -d' ' -f1; }
 
+# verify FILE NAME: FILE must have the pinned SHA-256 and report the pinned version; sets
+# `reported` to what it says.
+verify() {
+    local actual
+    actual=$(checksum "$1")
+    [[ ${actual} == "${sha256}" ]] ||
+        die "$2 has sha256 ${actual}, not ${sha256}: refusing to install it (nothing was changed)"
+    # Outside any SSH session's variables, so the agent answers as a local command.
+    reported=$(env -u SSH_CONNECTION -u SSH_ORIGINAL_COMMAND "$1" version 2>&1) ||
+        die "$2 does not run: ${reported}"
+    [[ ${reported} == "kelev-agent ${version} "* ]] ||
+        die "$2 says \`${reported}\`, not version ${version}: refusing it (nothing was changed)"
+}
+
+# The pinned checksum on an installed binary that reports another version means a pin whose
+# two halves disagree: refused too, never "already installed".
 if [[ -f ${dest} ]] && [[ "$(checksum "${dest}")" == "${sha256}" ]]; then
+    verify "${dest}" "the installed ${dest}"
     log "kelev-agent ${version} is already installed at ${dest}"
     exit 0
 fi
@@ -36,15 +53,8 @@ fi
 tmp=$(mktemp "${dir}/.kelev-agent.XXXXXX")
 trap 'rm -f "${tmp}"' EXIT
 curl -fsSL --retry 5 --retry-connrefused -o "${tmp}" "${url}" || die "could not download ${url}"
-actual=$(checksum "${tmp}")
-[[ ${actual} == "${sha256}" ]] ||
-    die "${url} has sha256 ${actual}, not ${sha256}: refusing to install it (nothing was changed)"
 chmod 0755 "${tmp}"
-# Outside any SSH session's variables, so the agent answers as a local command.
-reported=$(env -u SSH_CONNECTION -u SSH_ORIGINAL_COMMAND "${tmp}" version 2>&1) ||
-    die "the downloaded binary does not run: ${reported}"
-[[ ${reported} == "kelev-agent ${version} "* ]] ||
-    die "the binary says \`${reported}\`, not version ${version}: refusing it (nothing was changed)"
+verify "${tmp}" "${url}"
 
 if [[ -f ${dest} ]]; then
     cp -p "${dest}" "${dest}.previous"

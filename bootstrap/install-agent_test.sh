@@ -38,6 +38,12 @@ check "it is the old one" cmp "${dest}" "${work}/rel/old"
 before=$(stat -c %i "${dest}")
 check "the same again changes nothing" "${script}" 0.0.1 "$(sum "${work}/rel/old")" "file://${work}/rel/old"
 check "not even the inode" test "$(stat -c %i "${dest}")" = "${before}"
+refused "the installed checksum pinned under another version (never \"already installed\")" \
+    "${script}" 0.0.2 "$(sum "${work}/rel/old")" "file://${work}/rel/old"
+cp "${work}/out" "${work}/refused"
+# shellcheck disable=SC2016 # the backticks are part of the message
+check "... says which version the binary reports" grep -q 'says `kelev-agent 0.0.1 (commit test)`, not version 0.0.2' "${work}/refused"
+check "... and changes nothing" test "$(stat -c %i "${dest}")" = "${before}"
 
 refused "a wrong checksum" "${script}" "${real_version}" "$(printf 'a%.0s' {1..64})" "file://${work}/rel/new"
 check "... leaves the old one" cmp "${dest}" "${work}/rel/old"
