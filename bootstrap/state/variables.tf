@@ -24,3 +24,9 @@ variable "noncurrent_version_days" {
   type        = number
   default     = 90
 }
+
+variable "create_github_oidc_provider" {
+  description = "Create GitHub's OIDC identity provider (token.actions.githubusercontent.com), which CI's role on each host trusts. Set false when the account already has one (AWS allows one per URL): the host module finds it by its URL, and it must list the audience sts.amazonaws.com."
+  type        = bool
+  default     = true
+}

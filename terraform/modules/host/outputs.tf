@@ -55,3 +55,13 @@ output "snapshot_policy_id" {
   description = "The DLM policy that snapshots the data volume daily and keeps 7."
   value       = aws_dlm_lifecycle_policy.data.id
 }
+
+output "ci_role_arn" {
+  description = "The role deploy.yml assumes to open port 22 to its runner: the repository variable KELEV_AWS_ROLE_ARN (docs/ci.md)."
+  value       = aws_iam_role.ci.arn
+}
+
+output "security_group_id" {
+  description = "The host's security group, whose port 22 CI opens to its runner for one job: the repository variable KELEV_SECURITY_GROUP_ID (docs/ci.md)."
+  value       = aws_security_group.host.id
+}
