@@ -286,3 +286,42 @@ fn the_pin_becomes_the_agent_release_input() {
 "#
     ), "{hcl}");
 }
+
+/// docs/runbook.md, "Pin the agent": its commands write a pin that gen-config takes, from the
+/// release's SHA256SUMS (here a local one: the download is GitHub's).
+#[test]
+fn the_runbooks_pin_commands_write_a_pin_gen_config_takes() {
+    let runbook =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/runbook.md"))
+            .unwrap();
+    let section = &runbook[runbook.find("### Pin the agent").unwrap()..];
+    let line = |start: &str| {
+        let line = section
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no `{start}` line in the runbook"));
+        line.to_owned()
+    };
+    let script = format!("{}\n{}\n", line("SUM=$(awk"), line("jq --arg v"));
+    let tmp = copy_golden(false);
+    let sum = "ab".repeat(32);
+    std::fs::write(
+        tmp.path().join("SHA256SUMS"),
+        format!("{}  kelev-agent-0.2.0-aarch64-linux-musl\n{sum}  kelev-agent-0.2.0-x86_64-linux-musl\n", "cd".repeat(32)),
+    )
+    .unwrap();
+    let status = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(tmp.path())
+        .env("V", "0.2.0")
+        .env("BIN", "kelev-agent-0.2.0-x86_64-linux-musl")
+        .env("D", tmp.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    gen(tmp.path(), &[]).expect(0, "");
+    let hcl = std::fs::read_to_string(tmp.path().join("terraform/region/us-east-1/terragrunt.hcl"))
+        .unwrap();
+    assert!(hcl.contains(&format!("    version = \"0.2.0\"\n    sha256  = \"{sum}\"\n    url     = \"https://github.com/example/kelev-golden/releases/download/v0.2.0/kelev-agent-0.2.0-x86_64-linux-musl\"\n")), "{hcl}");
+}
