@@ -4,6 +4,7 @@
 //! They need what `scripts/setup` installs and run only with `--features e2e` (scripts/test
 //! turns it on); without it each one is listed as ignored, never skipped silently.
 
+mod amis;
 mod connections;
 mod deploy;
 mod https;

@@ -32,6 +32,20 @@ impl Moto {
     }
 
     pub fn start(dir: &Path) -> Moto {
+        Moto::start_with(
+            dir,
+            Command::new(Path::new(MOTO_VENV).join("bin/moto_server")),
+        )
+    }
+
+    /// The venv's Python, for a launcher of moto that puts in what moto's API cannot.
+    pub fn python() -> PathBuf {
+        Path::new(MOTO_VENV).join("bin/python")
+    }
+
+    /// moto started by `server`, which gets `-H 127.0.0.1 -p PORT` after its own arguments:
+    /// for a test that must bridge a gap of moto before it serves (each use says which).
+    pub fn start_with(dir: &Path, server: Command) -> Moto {
         std::fs::create_dir_all(dir).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -43,7 +57,7 @@ impl Moto {
             child: None,
             log: dir.join("moto.log"),
         };
-        moto.up();
+        moto.up(server);
         moto
     }
 
@@ -68,9 +82,9 @@ impl Moto {
         run
     }
 
-    fn up(&mut self) {
+    fn up(&mut self, mut server: Command) {
         let log = std::fs::File::create(&self.log).unwrap();
-        let child = Command::new(Path::new(MOTO_VENV).join("bin/moto_server"))
+        let child = server
             .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
