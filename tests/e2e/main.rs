@@ -8,6 +8,7 @@ mod amis;
 mod connections;
 mod deploy;
 mod https;
+mod ingress;
 mod logs;
 mod manifest;
 mod private;

@@ -34,6 +34,13 @@ fn steps(workflow: &Yaml, job: &str) -> Vec<Step> {
         .as_vec()
         .unwrap()
         .iter()
+        // Port 22's open, close and sweep steps call AWS: tests/e2e/ingress.rs runs them against
+        // moto; this world's sshd is open to the rehearsal already.
+        .filter(|step| {
+            !step["run"]
+                .as_str()
+                .is_some_and(|run| run.contains("scripts/ci/ssh-ingress"))
+        })
         .map(|step| Step {
             id: step["id"].as_str().unwrap_or("").to_owned(),
             run: step["run"].as_str().map(str::to_owned),
