@@ -81,8 +81,10 @@ pub(crate) enum Command {
     /// Write config/region-mapping.json: Canonical's current Ubuntu 22.04 amd64 AMI in each region
     /// of config.json and of the mapping, read through the AWS CLI, with the day it was read
     Amis {
+        /// Its `regions` are read (besides those already in the mapping)
         #[arg(long, default_value = "config.json")]
         config: PathBuf,
+        /// The file written (atomically; nothing on any failure)
         #[arg(long, default_value = "config/region-mapping.json")]
         mapping: PathBuf,
     },
