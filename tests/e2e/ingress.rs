@@ -371,11 +371,15 @@ fn ci_opens_port_22_to_its_runner_for_the_job_only() {
     );
 
     // bootstrap/state's provider (the state bucket beside it is not this test's business).
-    let mut boot_files: Vec<(String, String)> = ["main.tf", "variables.tf", "outputs.tf"]
-        .into_iter()
-        .chain(["versions.tf", "github_oidc.tf"])
-        .map(|name| module_file("bootstrap/state", name))
-        .collect();
+    let mut boot_files: Vec<(String, String)> = [
+        "main.tf",
+        "variables.tf",
+        "outputs.tf",
+        "versions.tf",
+        "github_oidc.tf",
+    ]
+    .map(|name| module_file("bootstrap/state", name))
+    .into();
     boot_files.push(("moto_override.tf".into(), moto_provider(&moto)));
     let boot = Root::new(
         tmp.path().join("bootstrap-state"),
