@@ -164,6 +164,9 @@ fn the_repositorys_own_tree_is_current() {
     );
 }
 
+/// A change to a config.json.
+type Edit = fn(&mut serde_json::Value);
+
 /// The agent's pin and the repository: anything missing or malformed stops gen-config on the
 /// laptop with one line naming the file and the field, and writes nothing.
 #[test]
@@ -173,7 +176,7 @@ fn a_missing_or_malformed_pin_or_repository_is_one_error_line() {
     let original: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     let at = format!("error: `{}`: ", config.display());
-    let table: &[(&str, fn(&mut serde_json::Value), String)] = &[
+    let table: &[(&str, Edit, String)] = &[
         (
             "no pin",
             |c| drop(c.as_object_mut().unwrap().remove("agent")),
