@@ -1,6 +1,7 @@
 //! moto, an emulated AWS, on a loopback port: the CloudWatch Logs endpoint of a private
-//! engine's awslogs driver and the CloudWatch endpoint of bootstrap/probe.sh. `scripts/setup`
-//! installs it, with the AWS CLI these tests query it through, into `MOTO_VENV`.
+//! engine's awslogs driver, the CloudWatch endpoint of bootstrap/probe.sh, and the AWS that
+//! Terraform applies the host module to ([`Moto::for_terraform`], [`crate::terraform`]).
+//! `scripts/setup` installs it, with the AWS CLI these tests query it through, into `MOTO_VENV`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,6 +42,21 @@ impl Moto {
     /// The venv's Python, for a launcher of moto that puts in what moto's API cannot.
     pub fn python() -> PathBuf {
         Path::new(MOTO_VENV).join("bin/python")
+    }
+
+    /// moto for Terraform's AWS provider: the AWS managed IAM policies the host module attaches
+    /// (moto gap: loaded only with `MOTO_IAM_LOAD_MANAGED_POLICIES=true`), and `images` as the
+    /// only AMIs (moto gap: it knows no AMI id it was not given through `MOTO_AMIS_PATH`).
+    pub fn for_terraform(dir: &Path, images: &[Image]) -> Moto {
+        std::fs::create_dir_all(dir).unwrap();
+        let amis = dir.join("amis.json");
+        let list: Vec<serde_json::Value> = images.iter().map(Image::moto_json).collect();
+        std::fs::write(&amis, serde_json::to_string_pretty(&list).unwrap()).unwrap();
+        let mut server = Command::new(Path::new(MOTO_VENV).join("bin/moto_server"));
+        server
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("MOTO_AMIS_PATH", &amis);
+        Moto::start_with(dir, server)
     }
 
     /// moto started by `server`, which gets `-H 127.0.0.1 -p PORT` after its own arguments:
@@ -174,6 +190,49 @@ impl Moto {
             .iter()
             .map(|d| d["Minimum"].as_f64().unwrap())
             .collect()
+    }
+}
+
+/// An AMI as moto describes it (to `DescribeImages`, and so to the provider's `aws_ami`).
+pub struct Image {
+    pub id: String,
+    pub owner: String,
+    pub name: String,
+}
+
+impl Image {
+    /// Canonical's account, the owner of every official Ubuntu AMI.
+    pub const CANONICAL: &'static str = "099720109477";
+    /// Amazon's account for Amazon Linux.
+    pub const AMAZON: &'static str = "137112412989";
+
+    /// `id` as Canonical's Ubuntu 22.04 amd64 image of 2023-12-07.
+    pub fn jammy(id: &str) -> Image {
+        Image {
+            id: id.to_owned(),
+            owner: Image::CANONICAL.to_owned(),
+            name: "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20231207".to_owned(),
+        }
+    }
+
+    /// `id` as an Amazon Linux 2 image, what a wrong id in a region mapping may turn out to be.
+    pub fn amazon_linux(id: &str) -> Image {
+        Image {
+            id: id.to_owned(),
+            owner: Image::AMAZON.to_owned(),
+            name: "amzn2-ami-kernel-5.10-hvm-2.0.20231116.0-x86_64-gp2".to_owned(),
+        }
+    }
+
+    /// One entry of a `MOTO_AMIS_PATH` file (moto's `gen_moto_amis` shape).
+    fn moto_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ami_id": self.id, "name": self.name, "description": self.name,
+            "owner_id": self.owner, "public": true, "state": "available",
+            "architecture": "x86_64", "virtualization_type": "hvm", "hypervisor": "xen",
+            "image_type": "machine", "platform": null, "root_device_type": "ebs",
+            "root_device_name": "/dev/sda1", "sriov": "simple",
+        })
     }
 }
 
