@@ -24,6 +24,7 @@ mod secrets;
 mod stateful;
 mod status;
 mod traefik;
+mod userdata;
 
 /// The attribute every test here carries.
 macro_rules! e2e_test {
