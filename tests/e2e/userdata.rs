@@ -12,62 +12,19 @@
 //! them (each substitution below says so), and the agent is given a copy of agent.json whose
 //! `root` is the test root's /srv/kelev.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
 use kelev_e2e::terraform::{user_data, Host};
-use kelev_e2e::{workspace_binary, Run, DEPLOY_USER};
+use kelev_e2e::{free_port, start_daemon, workspace_binary, Run, DEPLOY_USER};
 
 /// Outside /tmp: sshd's StrictModes refuses a keys file below a world-writable directory.
 const BASE: &str = "/var/lib/kelev-e2e";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A daemon this test started, killed when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
-
-/// `argv` on `port`, its output in `log`, once it accepts connections.
-fn daemon(argv: &[&str], log: &Path, port: u16) -> Daemon {
-    let file = std::fs::File::create(log).unwrap();
-    let mut child = Command::new(argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        let exited = child.try_wait().unwrap();
-        assert!(
-            exited.is_none() && Instant::now() < deadline,
-            "{} did not listen on {port}:\n{}",
-            argv[0],
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Daemon(child)
 }
 
 /// A release as release.yml publishes it, at the path GitHub serves it under
@@ -180,7 +137,7 @@ fn the_user_data_terraform_sends_makes_a_host_the_ci_key_reaches() {
     let releases = dir.path().join("releases");
     let (version, sha256) = publish_release(&releases, repository);
     let port = free_port();
-    let _server = daemon(
+    let _server = start_daemon(
         &[
             "python3",
             "-m",
@@ -361,7 +318,7 @@ fn the_user_data_terraform_sends_makes_a_host_the_ci_key_reaches() {
         ),
     )
     .unwrap();
-    let _sshd = daemon(
+    let _sshd = start_daemon(
         &[
             "/usr/sbin/sshd",
             "-D",

@@ -25,7 +25,7 @@ pub use git::{dockerfile, Remote};
 pub use host::{Host, Key, Login, DEPLOY_USER};
 pub use moto::{Image, Moto};
 pub use sshd::GIT_HTTP_TOKEN;
-pub use sshd::{git_http, stop, Daemon};
+pub use sshd::{free_port, git_http, start as start_daemon, stop, Daemon};
 pub use syslog::SyslogCapture;
 pub use traefik::{Proxy, Visit};
 pub use webhook::{Received, WebhookReceiver};

@@ -73,7 +73,8 @@ fn wait_for_port(port: u16, child: &mut Child, log: &Path) {
     panic!("daemon did not listen on port {port}");
 }
 
-fn start(argv: &[&str], log: &Path, port: u16) -> Daemon {
+/// `argv` as a daemon listening on `port` (its output in `log`), once it accepts connections.
+pub fn start(argv: &[&str], log: &Path, port: u16) -> Daemon {
     let log_file = std::fs::File::create(log).unwrap();
     let mut child = Command::new(argv[0])
         .args(&argv[1..])
