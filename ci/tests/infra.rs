@@ -321,7 +321,8 @@ fn the_instance_requires_imdsv2_and_is_monitored() {
         "traefik/compose.yaml",
     ] {
         let carried = if file.ends_with(".sh") {
-            format!(r#"content = local.scripts["{file}"]"#)
+            // As `terraform fmt` aligns it (scripts/check-infra checks the format).
+            format!(r#"content     = local.scripts["{file}"]"#)
         } else {
             format!(r#"file("${{var.bootstrap_dir}}/{file}")"#)
         };

@@ -23,6 +23,7 @@ mod rollout;
 mod secrets;
 mod stateful;
 mod status;
+mod terraform;
 mod traefik;
 mod userdata;
 

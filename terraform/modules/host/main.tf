@@ -270,19 +270,19 @@ locals {
         path        = "/opt/kelev/bootstrap/init.sh"
         owner       = "root:root"
         permissions = "0755"
-        content = local.scripts["init.sh"]
+        content     = local.scripts["init.sh"]
       },
       {
         path        = "/opt/kelev/bootstrap/install-agent.sh"
         owner       = "root:root"
         permissions = "0755"
-        content = local.scripts["install-agent.sh"]
+        content     = local.scripts["install-agent.sh"]
       },
       {
         path        = "/opt/kelev/bootstrap/probe.sh"
         owner       = "root:root"
         permissions = "0755"
-        content = local.scripts["probe.sh"]
+        content     = local.scripts["probe.sh"]
       },
       {
         path        = "/opt/kelev/bootstrap/traefik/compose.yaml"
@@ -294,6 +294,18 @@ locals {
     runcmd = [["/opt/kelev/bootstrap/init.sh"]]
   }
   user_data = "#cloud-config\n${yamlencode(local.cloud_config)}"
+}
+
+# What var.ami_id is, as the region's EC2 describes it: the precondition below refuses anything
+# but Canonical's Ubuntu 22.04 amd64, whose apt, NVMe names and ssh.service init.sh relies on.
+data "aws_ami" "host" {
+  # Canonical deprecates its images after two years; a pinned one stays launchable.
+  include_deprecated = true
+
+  filter {
+    name   = "image-id"
+    values = [var.ami_id]
+  }
 }
 
 resource "aws_instance" "host" {
@@ -330,6 +342,27 @@ resource "aws_instance" "host" {
 
   tags = {
     Name = var.name
+  }
+
+  lifecycle {
+    precondition {
+      condition = (
+        data.aws_ami.host.owner_id == "099720109477" &&
+        data.aws_ami.host.architecture == "x86_64" &&
+        can(regex("^ubuntu/images/hvm-ssd(-gp3)?/ubuntu-jammy-22\\.04-amd64-server-", data.aws_ami.host.name))
+      )
+      error_message = "ami_id ${var.ami_id} is not Canonical's Ubuntu 22.04 amd64: it is \"${data.aws_ami.host.name}\" (${data.aws_ami.host.architecture}), owned by account ${data.aws_ami.host.owner_id} (Canonical is 099720109477). `kelev amis` writes config/region-mapping.json from Canonical's published ids."
+    }
+
+    # Once the Elastic IP is associated, the provider reads this back as true, and every later
+    # plan would replace the instance (hashicorp/terraform-provider-aws#37318). It only matters
+    # at launch, where false holds.
+    ignore_changes = [associate_public_ip_address]
+    # A new data volume (a restore) needs a fresh instance whose init.sh mounts it. The user
+    # data names the volume, but its new id is unknown at plan time, and the provider then
+    # plans the user data as an in-place update, not as the replacement
+    # user_data_replace_on_change promises.
+    replace_triggered_by = [terraform_data.data_volume]
   }
 }
 
@@ -377,6 +410,12 @@ resource "aws_ebs_volume" "data" {
       error_message = "restore_snapshot_id is set, but the data volume in the state was not created from it. Run `terragrunt state rm aws_ebs_volume.data` first (docs/runbook.md, \"Restore from a snapshot\"), or unset restore_snapshot_id."
     }
   }
+}
+
+# The data volume's id as a resource the instance's replace_triggered_by can name: it changes
+# only when the volume is created anew.
+resource "terraform_data" "data_volume" {
+  input = aws_ebs_volume.data.id
 }
 
 resource "aws_volume_attachment" "data" {
