@@ -69,7 +69,10 @@ fn host_module_applies_and_plans_as_documented() {
     // What EC2 hands cloud-init is the cloud-config Terraform built.
     let user_data = kelev_e2e::terraform::user_data(&host.moto, &host.instance_id());
     assert!(user_data.starts_with("#cloud-config\n"), "{user_data}");
-    assert!(user_data.contains("/opt/kelev/bootstrap/init.sh"), "{user_data}");
+    assert!(
+        user_data.contains("/opt/kelev/bootstrap/init.sh"),
+        "{user_data}"
+    );
 
     // Two read-only plans side by side (no refresh: the plan above just did it; no lock).
     std::thread::scope(|scope| {
@@ -98,7 +101,11 @@ fn host_module_applies_and_plans_as_documented() {
             let refused = tf
                 .plan_exit(&["-refresh=false", "-lock=false", "-var", &ami])
                 .code(1);
-            let message = refused.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+            let message = refused
+                .stderr
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             for expected in [
                 format!("ami_id {AMAZON_LINUX_AMI} is not Canonical's Ubuntu 22.04 amd64"),
                 format!("\"{}\"", Image::amazon_linux(AMAZON_LINUX_AMI).name),

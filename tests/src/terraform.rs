@@ -13,6 +13,7 @@
 //! - [`user_data`]: the instance's user data as EC2 hands it to cloud-init.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::command::{Output, Run};
@@ -120,7 +121,15 @@ impl Terraform {
         for (k, v) in Moto::CREDENTIALS {
             run = run.env(k, v);
         }
-        run.run_within(LIMIT)
+        let started = Instant::now();
+        let out = run.run_within(LIMIT);
+        eprintln!(
+            "terraform {} (in {}): {:?}",
+            args.join(" "),
+            self.dir.display(),
+            started.elapsed()
+        );
+        out
     }
 
     #[track_caller]
@@ -144,9 +153,12 @@ impl Terraform {
     /// The plan with `args` as `terraform show -json` prints it (`resource_changes`, ...).
     #[track_caller]
     pub fn plan_json(&self, args: &[&str]) -> serde_json::Value {
-        self.run(&[&["plan", "-no-color", "-out=test.tfplan"], args].concat())
+        static PLANS: AtomicUsize = AtomicUsize::new(0);
+        let file = format!("test-{}.tfplan", PLANS.fetch_add(1, Ordering::SeqCst));
+        let out = format!("-out={file}");
+        self.run(&[&["plan", "-no-color", &out], args].concat())
             .ok();
-        self.run(&["show", "-json", "test.tfplan"]).ok().json()
+        self.run(&["show", "-json", &file]).ok().json()
     }
 
     /// One output's value.
@@ -247,8 +259,7 @@ impl Region {
             .ok();
         let name = config["regions"][0].as_str().unwrap().to_owned();
         let read = |path: PathBuf| {
-            std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         };
         Region {
             root_hcl: read(tree.join("root.hcl")),
@@ -361,7 +372,11 @@ impl Host {
     #[track_caller]
     pub fn apply(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> Host {
         let region = Region::generate(&dir.join("repo"), edit);
-        assert_eq!(region.name, Moto::REGION, "moto's region is the region applied");
+        assert_eq!(
+            region.name,
+            Moto::REGION,
+            "moto's region is the region applied"
+        );
         let moto = Moto::for_terraform(
             &dir.join("moto"),
             &[
@@ -395,26 +410,38 @@ impl Host {
             });
             host.init();
             let deadline = Instant::now() + Duration::from_secs(300);
-            while moto
-                .aws()
-                .args(["iam", "list-open-id-connect-providers"])
-                .run()
-                .ok()
-                .json()["OpenIDConnectProviderList"]
-                .as_array()
-                .map_or(true, Vec::is_empty)
-            {
+            let oidc_provider = || {
+                let listed = moto
+                    .aws()
+                    .args(["iam", "list-open-id-connect-providers"])
+                    .run()
+                    .ok()
+                    .json();
+                listed["OpenIDConnectProviderList"]
+                    .as_array()
+                    .is_some_and(|list| !list.is_empty())
+            };
+            while !oidc_provider() {
                 assert!(
                     !background.is_finished() && Instant::now() < deadline,
                     "bootstrap/state made no OIDC provider"
                 );
                 std::thread::sleep(Duration::from_millis(500));
             }
-            // The module as it is, planned: what moto's gaps keep from being applied shows
-            // against the state after the apply.
-            let planned = host.plan_json(&[]);
+            // The module as it is (local state, no gap bridged), planned beside the apply:
+            // what moto's gaps keep from being applied shows against the state afterwards.
+            let as_is = scope.spawn(|| {
+                let as_is =
+                    Terraform::new("terraform/modules/host", &dir.join("host-as-is"), &moto);
+                as_is
+                    .write("provider.tf", &region.provider_tf())
+                    .write("terragrunt.auto.tfvars", &region.tfvars());
+                as_is.init();
+                as_is.plan_json(&[])
+            });
             host.write("moto_gaps_override.tf", MOTO_GAPS);
             host.apply(&[]);
+            let planned = as_is.join().expect("the module planned as it is");
             background.join().expect("bootstrap/state applied");
             let applied = host.state_list();
             changes(&planned)
@@ -441,7 +468,11 @@ impl Host {
             .args(["ec2", "modify-instance-attribute", "--instance-id"])
             .arg(instance.as_str().unwrap())
             .arg("--groups")
-            .arg(group.as_str().expect("the instance's interface has a group"))
+            .arg(
+                group
+                    .as_str()
+                    .expect("the instance's interface has a group"),
+            )
             .run()
             .ok();
 
@@ -459,11 +490,7 @@ impl Host {
     }
 
     pub fn instance_id(&self) -> String {
-        self.host
-            .output("instance_id")
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.host.output("instance_id").as_str().unwrap().to_owned()
     }
 }
 
@@ -474,7 +501,12 @@ impl Host {
 pub fn user_data(moto: &Moto, instance_id: &str) -> String {
     let attribute = moto
         .aws()
-        .args(["ec2", "describe-instance-attribute", "--attribute", "userData"])
+        .args([
+            "ec2",
+            "describe-instance-attribute",
+            "--attribute",
+            "userData",
+        ])
         .args(["--instance-id", instance_id])
         .run()
         .ok()
