@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use kelev_e2e::terraform::{user_data, Host};
+use kelev_e2e::terraform::{user_data, Host, Region};
 use kelev_e2e::{free_port, start_daemon, workspace_binary, Run, DEPLOY_USER};
 
 /// Outside /tmp: sshd's StrictModes refuses a keys file below a world-writable directory.
@@ -387,4 +387,22 @@ fn the_user_data_terraform_sends_makes_a_host_the_ci_key_reaches() {
     ssh("fun-ci", "secrets fun-n-games")
         .run_within(limit)
         .code(77);
+
+    // The repository's own config.json, as shipped, pins the example's placeholder: gen-config
+    // writes its inputs (with a warning), and the module refuses them at plan time, on the
+    // laptop, before any instance could boot without an agent.
+    let example = Region::generate(&work.path().join("example"), |_| {});
+    host.host.write("terragrunt.auto.tfvars", &example.tfvars());
+    let refused = host.host.plan_exit(&[]);
+    let said = refused
+        .stderr
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        refused.code == Some(1)
+            && said.contains("not the example config.json's placeholder of zeros"),
+        "{}",
+        refused.report()
+    );
 }
