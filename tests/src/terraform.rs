@@ -9,7 +9,8 @@
 //!   `get_repo_root()` resolved, root.hcl's `generate "provider"` as provider.tf and its
 //!   `remote_state` as backend.tf, pointed at a bucket in moto.
 //! - [`Host`]: bootstrap/state and the host module applied that way, with moto's gaps bridged
-//!   in [`MOTO_GAPS`] (printed, never a switch in the module).
+//!   in [`MOTO_GAPS`] and one `modify-instance-attribute` after the apply (printed, never a
+//!   switch in the module). tests/e2e/terraform.rs and tests/e2e/userdata.rs each apply one.
 //! - [`user_data`]: the instance's user data as EC2 hands it to cloud-init.
 
 use std::path::{Path, PathBuf};
