@@ -5,7 +5,7 @@
 //! terragrunt.hcl is written by the harness from the generated files. Where moto cannot follow,
 //! the bridge is `MOTO_GAPS` (an override file beside the module's copy) and one
 //! `modify-instance-attribute` call, each saying which gap it covers; the test prints what was
-//! planned but not applied. One apply serves every check (about three minutes in all).
+//! planned but not applied. One apply serves every check (about two minutes on idle cores).
 
 use std::collections::BTreeSet;
 
