@@ -5,6 +5,7 @@ mod commit_id;
 mod content_hash;
 mod domain_name;
 mod exit_code;
+mod fields;
 mod git_ref;
 mod hash_ignore_glob;
 mod manifest;

@@ -1,13 +1,17 @@
 //! `projects.json`: which projects the host runs, where their code lives and which domains route
-//! to them. Parsed strictly: unknown fields, bad names and clashing domains are refused whole.
+//! to them. Parsed strictly: unknown fields, bad names and clashing domains are refused whole,
+//! with one line naming the manifest, the project and the field. The rules of a field that need
+//! more than a line live beside it: `project_name.rs`, `repo_url.rs`, `git_ref.rs`,
+//! `domain_name.rs`, `hash_ignore_glob.rs`.
 
 use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::error::Category;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::domain_name::domain_problem;
+use crate::fields::{kind, known_fields, optional_string, optional_strings, required_string};
 use crate::git_ref::ref_problem;
 use crate::hash_ignore_glob::glob_problem;
 use crate::repo_url::repo_url_problem;
@@ -259,73 +263,6 @@ impl Project {
             rollout,
         })
     }
-}
-
-/// What a JSON value is, in a user's words.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "true or false",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn known_fields(fields: &Map<String, Value>, known: &[&str], what: &str) -> Result<(), String> {
-    match fields.keys().find(|key| !known.contains(&key.as_str())) {
-        Some(key) => Err(format!(
-            "unknown field `{}`; {what} has `{}`",
-            key.escape_default(),
-            known.join("`, `")
-        )),
-        None => Ok(()),
-    }
-}
-
-fn required_string<'a>(fields: &'a Map<String, Value>, field: &str) -> Result<&'a str, String> {
-    optional_string(fields, field)?.ok_or_else(|| format!("missing field `{field}`"))
-}
-
-fn optional_string<'a>(
-    fields: &'a Map<String, Value>,
-    field: &str,
-) -> Result<Option<&'a str>, String> {
-    match fields.get(field) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(format!("`{field}` must be a string, not {}", kind(other))),
-    }
-}
-
-/// A list of strings, `what` in the error.
-fn optional_strings(
-    fields: &Map<String, Value>,
-    field: &str,
-    what: &str,
-) -> Result<Option<Vec<String>>, String> {
-    let items = match fields.get(field) {
-        None => return Ok(None),
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            return Err(format!(
-                "`{field}` must be a list of {what}, not {}",
-                kind(other)
-            ))
-        }
-    };
-    items
-        .iter()
-        .map(|item| match item {
-            Value::String(s) => Ok(s.clone()),
-            other => Err(format!(
-                "`{field}` must be a list of {what}, and holds {}",
-                kind(other)
-            )),
-        })
-        .collect::<Result<_, _>>()
-        .map(Some)
 }
 
 fn is_service_name(s: &str) -> bool {
