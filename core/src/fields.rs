@@ -42,7 +42,7 @@ pub(crate) fn optional_string<'a>(
     field: &str,
 ) -> Result<Option<&'a str>, String> {
     match fields.get(field) {
-        None => Ok(None),
+        None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(format!("`{field}` must be a string, not {}", kind(other))),
     }
@@ -55,7 +55,7 @@ pub(crate) fn optional_strings(
     what: &str,
 ) -> Result<Option<Vec<String>>, String> {
     let items = match fields.get(field) {
-        None => return Ok(None),
+        None | Some(Value::Null) => return Ok(None),
         Some(Value::Array(items)) => items,
         Some(other) => {
             return Err(format!(

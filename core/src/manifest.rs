@@ -213,12 +213,18 @@ impl Project {
             }
         }
         let port = match fields.get("port") {
-            None => 80,
+            None | Some(Value::Null) => 80,
             Some(port) => port
                 .as_u64()
                 .and_then(|port| u16::try_from(port).ok())
                 .filter(|port| *port != 0)
-                .ok_or_else(|| at(format!("`port` must be between 1 and 65535, not {port}")))?,
+                .ok_or_else(|| {
+                    let shown = match port {
+                        Value::Number(n) => n.to_string(),
+                        other => kind(other).to_owned(),
+                    };
+                    at(format!("`port` must be between 1 and 65535, not {shown}"))
+                })?,
         };
         let compose_file = optional_string(fields, "compose_file").map_err(at)?;
         if let Some(file) = compose_file {
@@ -303,6 +309,14 @@ mod tests {
         assert_eq!(p.port, 80);
         assert_eq!(p.service, None);
         assert_eq!(p.rollout, Rollout::Recreate);
+        // `null` is no value, as it was when serde read the manifest.
+        let nulls = parse(
+            r#"{"domain":"kelev.dev","projects":[{"name":"fun-n-games","repo":"https://github.com/o/f.git",
+                "ref":null,"domains":null,"service":null,"port":null,"compose_file":null,
+                "hash_ignore":null,"rollout":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(nulls, m);
     }
 
     #[test]
@@ -360,13 +374,13 @@ mod tests {
             (r#"{"projects":[{"name":7}]}"#.into(), "manifest `m.json`: `projects[0]`: `name` must be a string, not a number"),
             (r#"{"domain":"d.dev","projects":[{"name":"a"}]}"#.into(), "manifest `m.json`: project `a`: missing field `repo`"),
             (project(r#","colour":"red""#), "manifest `m.json`: project `a`: unknown field `colour`; a project has `name`, `repo`, `ref`, `domains`, `service`, `port`, `compose_file`, `hash_ignore`, `rollout`"),
-            (project(r#","port":"80""#), r#"manifest `m.json`: project `a`: `port` must be between 1 and 65535, not "80""#),
+            (project(r#","port":"80""#), "manifest `m.json`: project `a`: `port` must be between 1 and 65535, not a string"),
             (project(r#","port":0"#), "manifest `m.json`: project `a`: `port` must be between 1 and 65535, not 0"),
             (project(r#","port":65536"#), "manifest `m.json`: project `a`: `port` must be between 1 and 65535, not 65536"),
             (project(r#","domains":"a.d.dev""#), "manifest `m.json`: project `a`: `domains` must be a list of host names, not a string"),
             (project(r#","hash_ignore":[1]"#), "manifest `m.json`: project `a`: `hash_ignore` must be a list of globs, and holds a number"),
             (project(r#","rollout":"blue-green""#), "manifest `m.json`: project `a`: unknown `rollout` `blue-green`: `recreate` or `zero-downtime`"),
-            (project(r#","service":null"#), "manifest `m.json`: project `a`: `service` must be a string, not null"),
+            (project(r#","service":["web"]"#), "manifest `m.json`: project `a`: `service` must be a string, not a list"),
             // The rules of each field.
             (r#"{"domain":"d.dev","projects":[{"name":"A","repo":"file:///a"}]}"#.into(), "manifest `m.json`: project name `A` must match ^[a-z0-9][a-z0-9-]{0,62}$"),
             (r#"{"domain":"d.dev","projects":[{"name":"a","repo":"file:///a"},{"name":"a","repo":"file:///b"}]}"#.into(), "manifest `m.json`: project `a` is listed twice"),
