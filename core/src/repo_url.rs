@@ -36,9 +36,18 @@ fn is_repo_url(s: &str) -> bool {
     printable && (schemed || scp_like) && port_is_numeric(s)
 }
 
-/// `scheme://`, or nothing for `user@host:path`.
+/// `scheme://`, or nothing for `user@host:path` (whose path may hold a `://` of its own).
 fn scheme(url: &str) -> &str {
-    url.find("://").map_or("", |at| &url[..at + 3])
+    match url.find("://") {
+        Some(at)
+            if url[..at]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b)) =>
+        {
+            &url[..at + 3]
+        }
+        _ => "",
+    }
 }
 
 /// The part before the host: `user:token` of `https://user:token@host/path`, `git` of
@@ -54,13 +63,13 @@ fn authority(url: &str) -> &str {
 }
 
 /// Any user part of an http(s) URL is a secret or useless (the agent sends its own user,
-/// `x-access-token`); for ssh and scp-like URLs the user is a login name, and only a
-/// `user:password` carries a secret.
+/// `x-access-token`), and so is any `@` in one: `https://tok/en@host/r` is host `tok` to libgit2,
+/// and `tok/en` a token to the one who wrote it. For ssh and scp-like URLs the user is a login
+/// name, and only a `user:password` carries a secret.
 fn carries_credentials(url: &str) -> bool {
-    match (scheme(url), user_part(url)) {
-        (_, None) => false,
-        ("https://" | "http://", Some(_)) => true,
-        (_, Some(user)) => user.contains(':'),
+    match scheme(url) {
+        "https://" | "http://" => url.contains('@'),
+        _ => user_part(url).is_some_and(|user| user.contains(':')),
     }
 }
 
@@ -84,12 +93,14 @@ fn port_is_numeric(url: &str) -> bool {
             .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// `url` with everything between its scheme and its last `@` replaced by `***`: safe to print
-/// whatever the URL holds.
+/// `url` with its user part replaced by `***`, safe to print whatever the URL holds: when no
+/// user part can be told apart (no URL at all), everything up to the last `@`.
 pub(crate) fn masked(url: &str) -> String {
     let scheme = scheme(url);
-    match url[scheme.len()..].rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}***@{host}"),
+    let rest = &url[scheme.len()..];
+    let user = user_part(url).or_else(|| rest.rsplit_once('@').map(|(user, _)| user));
+    match user {
+        Some(user) => format!("{scheme}***{}", &rest[user.len()..]),
         None => url.to_owned(),
     }
 }
@@ -126,6 +137,11 @@ mod tests {
                 "https://***@github.com/o/r",
             ),
             ("http://u:SECRET@h:8080/r", "http://***@h:8080/r"),
+            ("https://u:SECRET@h/r?at=a@b", "https://***@h/r?at=a@b"),
+            (
+                "https://SEC/RET@github.com/o/r",
+                "https://***@github.com/o/r",
+            ),
             (
                 "ssh://git:SECRET@github.com/o/r",
                 "ssh://***@github.com/o/r",
@@ -136,17 +152,38 @@ mod tests {
                 problem.contains(&format!("`{shown}` carries credentials")),
                 "{problem}"
             );
-            assert!(!problem.contains("SECRET"), "{problem}");
+            assert!(!problem.contains("SEC"), "{problem}");
         }
         // Not a URL at all, and still masked: the part before the host may be a token.
         for url in [
             "https://u:SEC/RET@github.com/o/r",
             "u:SECRET@github.com:o/r",
+            "u:SECRET@github.com:o/r#https://x",
             "https://u:SECRET@h/a b",
         ] {
             let problem = repo_url_problem(url).expect(url);
             assert!(problem.contains("is not a git URL"), "{problem}");
             assert!(!problem.contains("SEC"), "{problem}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever surrounds it, a token before the host is never printed by a refusal.
+        #[test]
+        fn a_token_is_never_printed(
+            scheme in "(https?://|ssh://|git://|file://|)",
+            token in "Z[A-Za-z0-9_.~%!$&'()*+,;=:/ -]{0,30}",
+            host in "[a-z0-9.:-]{1,20}",
+            path in "[a-z0-9/:@#?.-]{0,20}",
+        ) {
+            let url = format!("{scheme}{token}@{host}/{path}");
+            if let Some(problem) = repo_url_problem(&url) {
+                proptest::prop_assert!(!problem.contains('Z'), "{}", problem);
+            } else {
+                // Accepted: then what precedes the host is a login name, without a password.
+                proptest::prop_assert!(!scheme.starts_with("http"));
+                proptest::prop_assert!(!user_part(&url).is_some_and(|user| user.contains(':')));
+            }
         }
     }
 }
