@@ -54,6 +54,33 @@ fn bad_manifest_changes_nothing() {
         .stderr_has("larger than 1048576 bytes");
 }
 
+/// Issue 20, findings 5 and 9: a refusal names where the manifest came from, and a token in a
+/// `repo` is refused on the way in and on the way out, never printed.
+#[test]
+fn refusals_name_stdin_or_the_file_and_never_print_a_token() {
+    let with_token = r#"{"domain":"kelev.test","projects":[{"name":"a","repo":"https://x-access-token:ghp_S3CR3T@github.com/o/a.git"}]}"#;
+    let refusal = "project `a`: `repo` `https://***@github.com/o/a.git` carries credentials, \
+                   which every fetch, `manifest` and the CI log would print\nhint: put the token \
+                   or deploy key on the host instead (docs/security.md#private-repositories)\n";
+    let test = Test::new();
+    test.ssh(Some("ci"), b"manifest-put")
+        .stdin(with_token)
+        .run()
+        .code(65)
+        .stdout_is("")
+        .stderr_is(&format!("error: manifest on stdin: {refusal}"));
+    // Installed by hand, before the agent refused it: not shown either.
+    std::fs::write(test.manifest_path(), with_token).unwrap();
+    let file = test.manifest_path().display().to_string();
+    for verb in [&b"manifest"[..], b"status fun-n-games"] {
+        test.ssh(Some("ci"), verb)
+            .run()
+            .code(65)
+            .stdout_is("")
+            .stderr_is(&format!("error: manifest `{file}`: {refusal}"));
+    }
+}
+
 #[test]
 fn restricted_key_may_not_put_the_manifest() {
     let test = Test::new();

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use kelev_core::{Manifest, ProjectName};
+use kelev_core::{Manifest, ManifestError, ManifestOrigin, ProjectName};
 
 use crate::error::Error;
 use crate::host_status::HostStatus;
@@ -16,7 +16,8 @@ pub(crate) fn run(
     host_status: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<i32, Error> {
-    let manifest = Manifest::load(manifest)?;
+    let path = manifest;
+    let manifest = Manifest::load(path)?;
     let host = host_status.map(HostStatus::load).transpose()?;
     for name in only {
         let known = ProjectName::parse(name).is_some_and(|n| manifest.project(&n).is_some());
@@ -39,6 +40,17 @@ pub(crate) fn run(
             entry
         })
         .collect();
+    if include.is_empty() {
+        // GitHub fails a job whose matrix has no entries; the plan job's first `kelev plan`
+        // (before `manifest-put`) says why instead, with the host untouched.
+        return Err(ManifestError::Refused {
+            origin: ManifestOrigin::File(path.to_owned()),
+            problem: "lists no projects, and GitHub Actions refuses an empty deploy matrix\n\
+                      hint: to take every project down, do it by hand (docs/runbook.md#removing-a-project)"
+                .into(),
+        }
+        .into());
+    }
     let _ = writeln!(out, "{}", serde_json::json!({ "include": include }));
     Ok(0)
 }

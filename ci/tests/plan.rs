@@ -124,6 +124,41 @@ fn bad_manifests_are_65_with_the_agents_messages() {
         .expect(65, "I/O error at `/nonexistent/projects.json`");
 }
 
+/// Issue 20, findings 9 and 10: a refusal names the file given, in the manifest's words, and a
+/// manifest without projects is refused before GitHub would refuse its empty matrix.
+#[test]
+fn refusals_name_the_file_in_the_fields_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("m.json");
+    let file = path.display().to_string();
+    for (json, line) in [
+        (
+            r#"{"domain":"d.dev"}"#,
+            "missing field `projects` (a list, `[]` for none)",
+        ),
+        (
+            r#"[{"name":"a","repo":"file:///a"}]"#,
+            r#"must be an object, `{"domain": ..., "projects": [...]}`, not a list"#,
+        ),
+        (
+            r#"{"domain":"d.dev","projects":[{"name":"a","repo":"https://tok@github.com/o/a"}]}"#,
+            "project `a`: `repo` `https://***@github.com/o/a` carries credentials, which every \
+             fetch, `manifest` and the CI log would print\nhint: put the token or deploy key on \
+             the host instead (docs/security.md#private-repositories)",
+        ),
+        (
+            r#"{"projects":[]}"#,
+            "lists no projects, and GitHub Actions refuses an empty deploy matrix\nhint: to take \
+             every project down, do it by hand (docs/runbook.md#removing-a-project)",
+        ),
+    ] {
+        std::fs::write(&path, json).unwrap();
+        let out = kelev(&["plan", "--manifest", &file]).expect(65, "");
+        assert_eq!(out.stdout, "");
+        assert_eq!(out.stderr, format!("error: manifest `{file}`: {line}\n"));
+    }
+}
+
 #[test]
 fn help_and_completions() {
     for sub in ["hash", "plan", "decide", "summary", "completions"] {

@@ -1,6 +1,26 @@
-//! Why a manifest was refused. Every variant is bad data (exit 65 in both binaries).
+//! Why a manifest was refused, naming the manifest it is about. Every variant is bad data (exit
+//! 65 in both binaries).
 
+use std::fmt;
 use std::path::PathBuf;
+
+/// Where a manifest came from, as its errors name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManifestOrigin {
+    /// `manifest `m.json``, the path as given.
+    File(PathBuf),
+    /// `manifest on stdin` (`manifest-put`).
+    Stdin,
+}
+
+impl fmt::Display for ManifestOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManifestOrigin::File(path) => write!(f, "manifest `{}`", path.display()),
+            ManifestOrigin::Stdin => f.write_str("manifest on stdin"),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -9,12 +29,11 @@ pub enum ManifestError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("manifest is larger than {max} bytes")]
-    TooLarge { max: usize },
-    #[error("manifest is not valid JSON for projects.json: {source}")]
-    Parse { source: serde_json::Error },
-    #[error("manifest: {message}")]
-    Invalid { message: String },
-    #[error("manifest: project `{project}`: {message}")]
-    Project { project: String, message: String },
+    /// `problem` is in the manifest's words (fields, projects), never the parser's types, and
+    /// never holds a credential.
+    #[error("{origin}: {problem}")]
+    Refused {
+        origin: ManifestOrigin,
+        problem: String,
+    },
 }

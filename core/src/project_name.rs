@@ -8,6 +8,16 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ProjectName(String);
 
+/// Compose project names the host runs for itself, each with why. A project's name is also its
+/// compose project name, so a project named like one of these would share it: its deploy would
+/// recreate, its `remove` take down, the host's own containers. The test below reads every
+/// compose project name out of bootstrap/, so a new one cannot be missed here.
+pub const RESERVED_PROJECT_NAMES: &[(&str, &str)] = &[(
+    "traefik",
+    "the host runs Traefik, which routes every site, as compose project `traefik` \
+     (bootstrap/init.sh)",
+)];
+
 impl ProjectName {
     pub const MAX_LEN: usize = 63;
 
@@ -22,6 +32,14 @@ impl ProjectName {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Why no project may have this name, if it is one the host uses itself.
+    pub fn reserved(&self) -> Option<&'static str> {
+        RESERVED_PROJECT_NAMES
+            .iter()
+            .find(|(name, _)| *name == self.0)
+            .map(|(_, why)| *why)
     }
 }
 
@@ -57,5 +75,38 @@ mod tests {
                 "{bad:?} should be refused"
             );
         }
+    }
+
+    /// Every compose project the host starts (`--project-name X` in bootstrap/*.sh, `name: X`
+    /// at the top of bootstrap/*/compose.yaml) is reserved.
+    #[test]
+    fn every_compose_project_of_the_host_is_reserved() {
+        let bootstrap = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bootstrap");
+        let mut found = Vec::new();
+        let mut files = vec![bootstrap.join("init.sh")];
+        for entry in std::fs::read_dir(&bootstrap).unwrap() {
+            let compose = entry.unwrap().path().join("compose.yaml");
+            if compose.is_file() {
+                files.push(compose);
+            }
+        }
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            for line in text.lines() {
+                let named = line
+                    .split_once("--project-name ")
+                    .map(|(_, rest)| rest)
+                    .or_else(|| line.strip_prefix("name: "));
+                if let Some(name) = named.and_then(|rest| rest.split_whitespace().next()) {
+                    found.push(name.trim_matches(['"', '\'']).to_owned());
+                }
+            }
+        }
+        assert!(found.contains(&"traefik".to_owned()), "{found:?}");
+        for name in found {
+            let parsed = ProjectName::parse(&name).unwrap();
+            assert!(parsed.reserved().is_some(), "`{name}` is not reserved");
+        }
+        assert_eq!(ProjectName::parse("fun-n-games").unwrap().reserved(), None);
     }
 }

@@ -228,6 +228,7 @@ mod tests {
     fn override_routes_one_service_and_tags_built_images() {
         let manifest = kelev_core::Manifest::parse(
             br#"{"domain":"d.dev","projects":[{"name":"fun","repo":"file:///x","domains":["a.d.dev","b.d.dev"],"service":"web","port":8080}]}"#,
+            &kelev_core::ManifestOrigin::Stdin,
         )
         .unwrap();
         let project = &manifest.projects[0];
@@ -319,6 +320,7 @@ mod tests {
                     r#"{{"domain":"d.dev","projects":[{{"name":"fun","repo":"file:///x","domains":{domains},"port":{port},"rollout":"{rollout}"}}]}}"#
                 )
                 .as_bytes(),
+                &kelev_core::ManifestOrigin::Stdin,
             )
             .unwrap()
         };
@@ -350,6 +352,7 @@ mod tests {
     fn a_port_change_cannot_be_swapped() {
         let manifest = kelev_core::Manifest::parse(
             br#"{"domain":"d.dev","projects":[{"name":"fun","repo":"file:///x","port":8080}]}"#,
+            &kelev_core::ManifestOrigin::Stdin,
         )
         .unwrap();
         let project = &manifest.projects[0];

@@ -1,4 +1,4 @@
-//! manifest: print the installed projects.json as it is on disk.
+//! manifest: print the installed projects.json as it is on disk, if the agent would use it.
 
 use crate::error::Error;
 use crate::verbs::agent::Agent;
@@ -19,6 +19,9 @@ impl Verb for Manifest {
             path: path.clone(),
             source,
         })?;
+        // Only what the agent would use: a manifest installed by hand with a token in a `repo`
+        // is refused (the token masked), not shown to every key that may run `manifest`.
+        kelev_core::Manifest::parse(&bytes, &kelev_core::ManifestOrigin::File(path.clone()))?;
         let _ = io.out.write_all(&bytes);
         Ok(())
     }

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use kelev_core::{Manifest, ManifestError, MANIFEST_MAX_BYTES};
+use kelev_core::{Manifest, ManifestOrigin, MANIFEST_MAX_BYTES};
 
 use crate::error::{Error, Locked};
 use crate::host::layout::write_atomic;
@@ -27,13 +27,7 @@ impl Verb for ManifestPut {
             .take(MANIFEST_MAX_BYTES as u64 + 1)
             .read_to_end(&mut bytes)
             .map_err(Error::io("<stdin>"))?;
-        if bytes.len() > MANIFEST_MAX_BYTES {
-            return Err(ManifestError::TooLarge {
-                max: MANIFEST_MAX_BYTES,
-            }
-            .into());
-        }
-        let new = Manifest::parse(&bytes)?;
+        let new = Manifest::parse(&bytes, &ManifestOrigin::Stdin)?;
         let _lock = Lock::acquire(
             &agent.layout.manifest_lock(),
             Locked::Manifest,
