@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kelev_e2e::{Moto, PrivateEngine, Run, World};
+use kelev_e2e::{wait_every, Moto, PrivateEngine, Run, World};
 
 /// init.sh's daemon.json for these settings, with the engine's paths left to the test and
 /// the endpoint pointed at moto.
@@ -53,19 +53,22 @@ fn chatty(line: &str) -> String {
 
 #[track_caller]
 fn wait_for_event(moto: &Moto, group: &str, stream: &str, line: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let events = moto.log_events(group, stream);
-        if events.iter().any(|e| e == line) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{line}` never reached {group} / {stream}: {events:?}; streams: {:?}",
-            moto.log_streams(group)
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_every(
+        &format!("`{line}` to reach {group} / {stream}"),
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || {
+            let events = moto.log_events(group, stream);
+            if events.iter().any(|e| e == line) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{events:?}; streams: {:?}",
+                    moto.log_streams(group)
+                ))
+            }
+        },
+    );
 }
 
 #[test]
@@ -145,6 +148,7 @@ fn logs_reach_cloudwatch_per_container_and_stay_local() {
     // starts its containers (the driver creates its stream in the background) and its
     // output is still there locally.
     moto.down();
+    // Time itself: the container runs on for a while with its log driver unable to deliver.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(world.status(&site.name)["state"], "running");
     let offline = format!("offline {}", world.name("logs"));
@@ -157,19 +161,19 @@ fn logs_reach_cloudwatch_per_container_and_stay_local() {
         started.elapsed()
     );
     assert_eq!(world.status(&site.name)["state"], "running");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let out = world.ssh(format!("logs {}", site.name)).run().ok();
-        if out.stdout.contains(&offline) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no local copy while offline: {}",
-            out.report()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_every(
+        "the local copy of the logs while offline",
+        Duration::from_secs(20),
+        Duration::from_millis(500),
+        || {
+            let out = world.ssh(format!("logs {}", site.name)).run().ok();
+            if out.stdout.contains(&offline) {
+                Ok(())
+            } else {
+                Err(out.report())
+            }
+        },
+    );
     // Not silently: dockerd logs the driver's failure (on a host: `journalctl -u docker`).
     let log = engine.log();
     assert!(

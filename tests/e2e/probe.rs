@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kelev_e2e::{Moto, Output, Proxy, Run, World};
+use kelev_e2e::{wait_until, Moto, Output, Port, Proxy, Run, World};
 
 /// probe.sh with the settings probe.env gives it on a host, and the test's CA, port and
 /// CloudWatch endpoint.
@@ -115,11 +115,8 @@ fn probe_counts_the_days_a_certificate_has_left() {
         .arg(dir.join("cert.pem"))
         .run()
         .ok();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let held = Port::hold();
+    let port = held.number();
     let mut server = std::process::Command::new("openssl")
         .args(["s_server", "-quiet", "-www", "-accept"])
         .arg(format!("127.0.0.1:{port}"))
@@ -131,9 +128,11 @@ fn probe_counts_the_days_a_certificate_has_left() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        &format!("openssl s_server to listen on port {port}"),
+        Duration::from_secs(10),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
     let manifest = dir.join("projects.json");
     std::fs::write(
         &manifest,

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use kelev_e2e::{docker, World};
+use kelev_e2e::{docker, wait_until, World};
 
 /// Busybox loops on the `web` network requesting `http://<project>.web/`; removed when
 /// dropped.
@@ -94,7 +94,11 @@ fn redeploy_under_load(world: &mut World, short: &str, rollout: &str) -> (usize,
     world.install_manifest(&world.manifest(&[entry]));
     world.ssh(format!("deploy {}", site.name)).run().ok();
     let client = Client::start(&site.name, &client_image(world, &site.name));
-    std::thread::sleep(Duration::from_secs(1));
+    wait_until(
+        "the client's first answered request",
+        Duration::from_secs(30),
+        || client.counts().0 > 0,
+    );
     site.write("www/index.html", "v2\n");
     let second = site.commit("v2");
     let out = world
@@ -106,6 +110,8 @@ fn redeploy_under_load(world: &mut World, short: &str, rollout: &str) -> (usize,
         "{}",
         out.report()
     );
+    // Time itself: a client keeps its DNS answer for up to a second, so the load goes on that
+    // long after the switch, against the old address too.
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(world.page(&site.name), "v2\n");
     let status = world.status(&site.name);

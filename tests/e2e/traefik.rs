@@ -15,7 +15,7 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kelev_e2e::{docker, Proxy, Remote, Run, World};
+use kelev_e2e::{docker, wait_until, Port, Proxy, Remote, Run, World};
 
 /// Long enough for a first certificate (an order, an HTTP-01 validation, issuance).
 const FIRST_CERTIFICATE: Duration = Duration::from_secs(60);
@@ -112,18 +112,16 @@ fn traefik_routes_every_domain_with_its_certificate() {
     // A project taken out of the manifest and removed stops answering.
     put_manifest(&world, &[entry_a]);
     world.ssh(format!("remove {}", b.name)).run().ok();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let gone = proxy.get("https", &default_b);
-        if gone.status == 404 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{default_b} still answers: {gone:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        &format!("{default_b} to stop answering (404)"),
+        Duration::from_secs(10),
+        || {
+            let gone = proxy.get("https", &default_b);
+            (gone.status == 404)
+                .then_some(())
+                .ok_or(format!("{gone:?}"))
+        },
+    );
     assert_serves(&proxy, &domains(&a.name), "page a\n");
 }
 
@@ -157,6 +155,7 @@ fn traefik_keeps_certificates_across_restarts_and_the_staging_switch() {
         again.serial, first.serial,
         "the same certificate after a restart"
     );
+    // Time itself: an order is an event that must not come; give it 2 s to show.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(proxy.orders(domain), orders, "no new order after a restart");
 
@@ -208,6 +207,7 @@ fn traefik_keeps_certificates_across_restarts_and_the_staging_switch() {
         restored.serial, first.serial,
         "the same certificate after the restore"
     );
+    // Time itself, as after the restart above.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         proxy.orders(domain),
@@ -349,9 +349,10 @@ fn under_load(proxy: &Proxy, domain: &str, step: impl FnOnce()) -> (usize, usize
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let counts = scope.spawn(|| clients(proxy, domain, &stop));
+        // Time itself: a second of load before the step and three after it, while the old
+        // container drains.
         std::thread::sleep(Duration::from_secs(1));
         step();
-        // The old container drains for a while after the deploy returns.
         std::thread::sleep(Duration::from_secs(3));
         stop.store(true, Ordering::SeqCst);
         counts.join().unwrap()
@@ -496,10 +497,9 @@ fn stub_api(service: &'static str) -> String {
 fn traefik_api_closed_warns_and_never_routing_fails() {
     let mut world = World::new();
     let site = world.site("api", "v1\n");
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // Held and never listening: connections to it are refused for the whole test.
+    let held = Port::hold();
+    let closed = format!("127.0.0.1:{}", held.number());
     world.write_config(&serde_json::json!({"traefik": {"api": format!("http://{closed}")}}));
     let entry = world.entry(&site);
     put_manifest(&world, &[entry]);

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use kelev_e2e::{dockerfile, Run, World};
+use kelev_e2e::{dockerfile, wait_until, Run, World};
 
 #[test]
 #[cfg_attr(
@@ -21,7 +21,11 @@ fn concurrent_deploys_serialize() {
     let name = &site.name;
 
     let first = world.ssh(format!("deploy {name} {commit} --force")).spawn();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until(
+        "the first deploy to hold the lock",
+        Duration::from_secs(60),
+        || world.lock_held(name),
+    );
     let second = world
         .ssh(format!("deploy {name} {commit} --force"))
         .run()
@@ -60,7 +64,9 @@ fn lock_wait_times_out_with_75() {
         .args(["sleep", "30"])
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until("flock(1) to hold the lock", Duration::from_secs(10), || {
+        world.lock_held(&site.name)
+    });
     world
         .ssh(format!("deploy {}", site.name))
         .run()

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use kelev_e2e::{docker, dockerfile, Remote, World};
+use kelev_e2e::{docker, dockerfile, poll, processes, wait_every, wait_until, Remote, World};
 
 /// Random moments, reproducibly: Knuth's MMIX LCG with a fixed seed.
 struct Lcg(u64);
@@ -118,53 +118,39 @@ fn web_containers(project: &str) -> Vec<(String, String, String)> {
 /// compose children a killed agent left behind have finished (or died of the broken pipe to
 /// their dead parent).
 fn wait_for_orphans(project: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let left: Vec<String> = std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .bytes()
-                    .all(|b| b.is_ascii_digit())
-            })
-            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-            .filter(|c| c.contains(project))
-            .collect();
-        if left.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "still running: {left:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        &format!("the processes naming `{project}` to end"),
+        Duration::from_secs(120),
+        || {
+            let left = processes(project);
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{left:?}"))
+            }
+        },
+    );
 }
 
 /// The page served at `ip`, or `None` if nothing answers within a few seconds.
 fn try_page(ip: &str) -> Option<String> {
     let addr = format!("{ip}:80").parse().ok()?;
-    for _ in 0..30 {
-        let answer = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).and_then(
-            |mut s| {
+    poll(Duration::from_secs(3), Duration::from_millis(100), || {
+        let response = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))
+            .and_then(|mut s| {
                 use std::io::Write;
                 s.set_read_timeout(Some(Duration::from_secs(2)))?;
                 s.write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")?;
                 let mut response = String::new();
                 s.read_to_string(&mut response)?;
                 Ok(response)
-            },
-        );
-        if let Ok(response) = answer {
-            if let Some((head, body)) = response.split_once("\r\n\r\n") {
-                if head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200") {
-                    return Some(body.to_owned());
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    None
+            })
+            .ok()?;
+        let (head, body) = response.split_once("\r\n\r\n")?;
+        (head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"))
+            .then(|| body.to_owned())
+    })
+    .ok()
 }
 
 fn partial_releases(project: &Path) -> Vec<String> {
@@ -242,6 +228,7 @@ fn sigkill_at_random_moments_never_breaks_the_release() {
         let mut child = world.local(&["deploy", &name, commit, "--force"]).spawn();
         let stdout = drain(child.stdout.take().unwrap());
         let stderr = drain(child.stderr.take().unwrap());
+        // Time itself: the kill lands at a random moment of the deploy.
         std::thread::sleep(delay);
         let alive = child.try_wait().unwrap().is_none();
         child.kill().unwrap(); // SIGKILL
@@ -396,18 +383,19 @@ fn sigkill_mid_prune_leaves_no_half_release_to_reuse() {
     let mut child = world.local(&["deploy", &name, &b]).spawn();
     let stdout = drain(child.stdout.take().unwrap());
     let current = project.join("current");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::fs::read_link(&current).ok() != Some(Path::new("releases").join(&b)) {
-        assert!(
-            Instant::now() < deadline,
-            "the deploy of B never switched `current`"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the deploy ended before switching"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_every(
+        "the deploy of B to switch `current`",
+        Duration::from_secs(120),
+        Duration::from_millis(2),
+        || {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the deploy ended before switching"
+            );
+            std::fs::read_link(&current).ok() == Some(Path::new("releases").join(&b))
+        },
+    );
+    // Time itself: 30 ms into the prune that follows the switch.
     std::thread::sleep(Duration::from_millis(30));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -467,28 +455,28 @@ fn count_files(dir: &Path) -> usize {
 fn sigterm_mid_build_aborts_cleanly() {
     let (world, site) = World::with_site("term", "old\n");
     world.ssh(format!("deploy {}", site.name)).run().ok();
-    site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"30\"")));
+    site.write("Dockerfile", &dockerfile(Some(&world.slow_step(30))));
     site.write("www/index.html", "new\n");
     let slow = site.commit("slow");
 
-    let started = Instant::now();
     let child = world.local(&["deploy", &site.name, &slow]).spawn();
     let pid = child.id() as i32;
-    // Wait until the build runs (the agent said so), then ask it to stop.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let building = world.override_file(&site.name, &slow);
-    while !building.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_secs(2));
+    // Wait until the build runs its 30 s step, then ask the agent to stop.
+    wait_until(
+        "the deploy's build to run its 30 s step",
+        Duration::from_secs(60),
+        || world.slow_step_running(30),
+    );
     terminate(pid);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
-    assert!(
-        started.elapsed() < Duration::from_secs(25),
-        "the 30 s build was stopped"
+    // The build was stopped, not left to run out its 30 s.
+    wait_until(
+        "the build's 30 s step to be stopped",
+        Duration::from_secs(10),
+        || !world.slow_step_running(30),
     );
     assert_eq!(world.page(&site.name), "old\n");
     assert_ne!(world.status(&site.name)["commit"], slow.as_str());
@@ -510,25 +498,29 @@ fn sigterm_mid_build_aborts_cleanly() {
 )]
 fn client_disconnect_does_not_abort() {
     let (world, site) = World::with_site("hangup", "before\n");
-    site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"3\"")));
+    site.write("Dockerfile", &dockerfile(Some(&world.slow_step(3))));
     site.write("www/index.html", "after\n");
     let commit = site.commit("slow");
     let mut client = world.ssh(format!("deploy {} {commit}", site.name)).spawn();
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_until(
+        "the deploy's build to run its 3 s step",
+        Duration::from_secs(60),
+        || world.slow_step_running(3),
+    );
     client.kill().unwrap();
     let _ = client.wait();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let status = world.status(&site.name);
-        if status["commit"] == commit.as_str() && status["state"] == "running" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "deploy did not finish after the client left: {status}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_until(
+        "the deploy to finish after the client left",
+        Duration::from_secs(60),
+        || {
+            let status = world.status(&site.name);
+            if status["commit"] == commit.as_str() && status["state"] == "running" {
+                Ok(())
+            } else {
+                Err(status)
+            }
+        },
+    );
     assert_eq!(world.page(&site.name), "after\n");
 }
 

@@ -3,9 +3,9 @@
 //! works. The test runs its own dockerd (own socket, data and exec roots), so stopping it
 //! disturbs nothing else on the machine; that engine also shows the build cache pruned.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use kelev_e2e::{dockerfile, http_get, PrivateEngine, World};
+use kelev_e2e::{dockerfile, http_get, wait_until, PrivateEngine, World};
 
 fn page(engine: &PrivateEngine, project: &str) -> String {
     let ids = engine
@@ -55,22 +55,17 @@ fn engine_stopped_mid_build_loses_nothing() {
     world.ssh(format!("deploy {}", site.name)).run().ok();
     assert_eq!(page(&engine, &site.name), "old\n");
 
-    site.write("Dockerfile", &dockerfile(Some("\"sleep\", \"20\"")));
+    site.write("Dockerfile", &dockerfile(Some(&world.slow_step(20))));
     site.write("www/index.html", "new\n");
     let slow = site.commit("slow");
     let project_dir = world.project_dir(&site.name);
     let state_before = std::fs::read(project_dir.join("state.json")).unwrap();
     let deploy = world.ssh(format!("deploy {} {slow}", site.name)).spawn();
-    let building = project_dir.join("overrides").join(format!("{slow}.json"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !building.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the deploy never reached its build"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_secs(2));
+    wait_until(
+        "the deploy's build to run its 20 s step",
+        Duration::from_secs(60),
+        || world.slow_step_running(20),
+    );
     engine.down();
 
     let out = deploy.wait_with_output().unwrap();
@@ -104,19 +99,19 @@ fn engine_stopped_mid_build_loses_nothing() {
 
     // The engine comes back; `restart: unless-stopped` brings the old release back with it.
     engine.up();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = world.status(&site.name);
-        if status["state"] == "running" {
-            assert_eq!(status["commit"], old.as_str());
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the old release did not come back: {status}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let status = wait_until(
+        "the old release to run again",
+        Duration::from_secs(30),
+        || {
+            let status = world.status(&site.name);
+            if status["state"] == "running" {
+                Ok(status)
+            } else {
+                Err(status)
+            }
+        },
+    );
+    assert_eq!(status["commit"], old.as_str());
     assert_eq!(page(&engine, &site.name), "old\n");
 
     site.write("Dockerfile", &dockerfile(None));
@@ -175,7 +170,7 @@ fn a_deploy_prunes_build_cache_unused_for_its_limit() {
         build_cache(&engine)
     );
 
-    // Longer than the limit; the second deploy itself must take less than it.
+    // Time itself: the cache ages past its limit (the second deploy itself takes less).
     std::thread::sleep(Duration::from_secs(21));
     site.write("Dockerfile", &dockerfile(Some("\"touch\", \"/built-two\"")));
     site.write("www/index.html", "two\n");
