@@ -51,7 +51,8 @@ fn host_status_gives_each_entry_what_the_host_runs_with_its_containers_up() {
         {{"checkout":null,"commit":"c","containers":[],"content_hash":"{h2}","deployed_at":null,"name":"degraded","rollout":"recreate","state":"degraded"}},
         {{"checkout":null,"commit":null,"containers":[],"content_hash":null,"deployed_at":null,"name":"never","rollout":"recreate","state":"not-deployed"}},
         {{"checkout":null,"commit":"c","containers":[],"content_hash":"{h2}","deployed_at":null,"name":"old","rollout":null,"state":"orphaned"}},
-        {{"checkout":"c","commit":"c","containers":[{{"health":null,"service":"web","state":"running"}}],"content_hash":"{h1}","deployed_at":"2026-11-27T15:10:28Z","name":"up","rollout":"recreate","state":"running"}}]}}"#
+        {{"checkout":"c","commit":"c","containers":[{{"health":null,"service":"web","state":"running"}}],
+          "content_hash":"{h1}","deployed_at":"2026-11-27T15:10:28Z","name":"up","rollout":"recreate","state":"running"}}]}}"#
     );
     let status_path = tmp.path().join("host-status.json");
     std::fs::write(&status_path, status).unwrap();
