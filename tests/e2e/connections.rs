@@ -8,20 +8,26 @@ use std::time::Duration;
 
 use kelev_e2e::{poll, wait_until, Port, Run, World};
 
-/// Connect to the local end of a forward and try to talk to what is behind it; returns what
-/// came back. Panics if the local end never listens: then nothing was tried.
+/// Run `ssh -N <flag> 127.0.0.1:<port><target>` on a held local port, connect to that local
+/// end and send `request`; returns what came back, then stops ssh. Panics if the local end
+/// never listens: then nothing was tried.
 #[track_caller]
-fn through(port: &Port, request: &[u8]) -> Vec<u8> {
+fn through_forward(world: &World, flag: &str, target: &str, request: &[u8]) -> Vec<u8> {
+    let port = Port::hold();
+    let spec = format!("127.0.0.1:{}{target}", port.number());
+    let mut ssh = world.ssh_base("ci").args(["-N", flag, &spec]).spawn();
     let mut stream = poll(Duration::from_secs(5), Duration::from_millis(100), || {
         TcpStream::connect(("127.0.0.1", port.number()))
     })
-    .unwrap_or_else(|last| panic!("the local end of the tunnel never listened: {last:?}"));
+    .unwrap_or_else(|last| panic!("the local end of `ssh {flag} {spec}` never listened: {last:?}"));
     stream
         .set_read_timeout(Some(Duration::from_secs(3)))
         .unwrap();
     let _ = stream.write_all(request);
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
+    let _ = ssh.kill();
+    let _ = ssh.wait();
     answer
 }
 
@@ -41,22 +47,16 @@ fn forwarding_ptys_and_file_transfer_are_refused() {
     let before = world.snapshot();
 
     // -L to the Docker socket: the listener opens on the client, but sshd refuses the channel.
-    let port = Port::hold();
-    let mut tunnel = world
-        .ssh_base("ci")
-        .args([
-            "-N",
-            "-L",
-            &format!("127.0.0.1:{}:/var/run/docker.sock", port.number()),
-        ])
-        .spawn();
-    let answer = through(&port, b"GET /version HTTP/1.0\r\nHost: docker\r\n\r\n");
+    let answer = through_forward(
+        &world,
+        "-L",
+        ":/var/run/docker.sock",
+        b"GET /version HTTP/1.0\r\nHost: docker\r\n\r\n",
+    );
     assert!(
         !String::from_utf8_lossy(&answer).contains("ApiVersion"),
         "reached the Docker API"
     );
-    let _ = tunnel.kill();
-    let _ = tunnel.wait();
     let log = sshd_log(&world);
     assert!(
         log.contains("refused streamlocal port forward"),
@@ -64,22 +64,12 @@ fn forwarding_ptys_and_file_transfer_are_refused() {
     );
 
     // -L to a TCP port on the host (sshd itself).
-    let port = Port::hold();
-    let mut tunnel = world
-        .ssh_base("ci")
-        .args([
-            "-N",
-            "-L",
-            &format!("127.0.0.1:{}:127.0.0.1:{}", port.number(), world.ssh_port()),
-        ])
-        .spawn();
-    let answer = through(&port, b"");
+    let sshd = format!(":127.0.0.1:{}", world.ssh_port());
+    let answer = through_forward(&world, "-L", &sshd, b"");
     assert!(
         !String::from_utf8_lossy(&answer).starts_with("SSH-"),
         "reached sshd through the tunnel"
     );
-    let _ = tunnel.kill();
-    let _ = tunnel.wait();
     let log = sshd_log(&world);
     assert!(
         log.lines()
@@ -89,15 +79,10 @@ fn forwarding_ptys_and_file_transfer_are_refused() {
     );
 
     // -D (SOCKS): a CONNECT to the host's sshd must not go through.
-    let port = Port::hold();
-    let mut socks = world
-        .ssh_base("ci")
-        .args(["-N", "-D", &format!("127.0.0.1:{}", port.number())])
-        .spawn();
     let target = world.ssh_port().to_be_bytes();
     let mut hello = vec![5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1];
     hello.extend_from_slice(&target);
-    let answer = through(&port, &hello);
+    let answer = through_forward(&world, "-D", "", &hello);
     assert!(
         !String::from_utf8_lossy(&answer).contains("SSH-"),
         "SOCKS reached sshd"
@@ -108,8 +93,6 @@ fn forwarding_ptys_and_file_transfer_are_refused() {
         answer.len() < 4 || answer[3] != 0 || answer[1] != 0,
         "SOCKS CONNECT succeeded: {answer:?}"
     );
-    let _ = socks.kill();
-    let _ = socks.wait();
 
     // -R: the server refuses to listen. Port 0 lets the server pick one; were the forward
     // granted, ssh -N would stay, announcing "Allocated port". (-v: the harness's ssh is -q,

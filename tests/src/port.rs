@@ -7,7 +7,7 @@
 //! a daemon that sets `SO_REUSEADDR` too (sshd, lighttpd, moto's server and ssh's forwarding
 //! listeners all do) can bind and listen on it, and again after a restart.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::sys::socket::{
     bind, getsockname, setsockopt, socket, sockopt::ReuseAddr, AddressFamily, SockFlag, SockType,
@@ -31,7 +31,6 @@ impl Port {
         )
         .expect("a TCP socket");
         setsockopt(&socket, ReuseAddr, &true).expect("SO_REUSEADDR");
-        use std::os::fd::AsRawFd;
         bind(socket.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("a free loopback port");
         let number = getsockname::<SockaddrIn>(socket.as_raw_fd())
             .expect("the bound address")
