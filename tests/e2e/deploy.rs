@@ -1,7 +1,7 @@
 //! Deploying through sshd: content served, changes picked up, unchanged skipped, routing set.
 
 use kelev_e2e::docker;
-use kelev_e2e::{Run, World, ABSENT_COMMIT};
+use kelev_e2e::{healthchecked, Run, World, ABSENT_COMMIT};
 
 /// deploy A, then B: the page changes; B again: `unchanged` and no image is built.
 #[test]
@@ -289,18 +289,6 @@ fn old_releases_are_pruned() {
     }
 }
 
-/// A compose file whose healthcheck fetches /ok from the site itself.
-const HEALTHCHECKED: &str = r#"services:
-  web:
-    build: .
-    init: true
-    healthcheck:
-      test: ["CMD", "/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/ok"]
-      interval: 1s
-      timeout: 2s
-      retries: 2
-"#;
-
 #[test]
 #[cfg_attr(
     not(feature = "e2e"),
@@ -308,7 +296,7 @@ const HEALTHCHECKED: &str = r#"services:
 )]
 fn unhealthy_release_is_replaced_by_the_running_one() {
     let (world, site) = World::with_site("health", "good\n");
-    site.write("compose.yaml", HEALTHCHECKED);
+    site.write("compose.yaml", &healthchecked("/ok"));
     site.write("www/ok", "ok\n");
     let good = site.commit("healthy");
     let name = site.name.clone();

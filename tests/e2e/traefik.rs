@@ -15,7 +15,7 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kelev_e2e::{docker, wait_until, Port, Proxy, Remote, Run, World};
+use kelev_e2e::{docker, healthchecked, wait_until, Port, Proxy, Remote, Run, World};
 
 /// Long enough for a first certificate (an order, an HTTP-01 validation, issuance).
 const FIRST_CERTIFICATE: Duration = Duration::from_secs(60);
@@ -253,17 +253,6 @@ fn served_site(
     site
 }
 
-const HEALTHCHECKED: &str = r#"services:
-  web:
-    build: .
-    init: true
-    healthcheck:
-      test: ["CMD", "/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/"]
-      interval: 1s
-      timeout: 2s
-      retries: 2
-"#;
-
 /// When `deploy` exits 0, Traefik serves the new release (asserted), for a service without a
 /// healthcheck and one with, both rollouts; the time until a visitor gets it is printed.
 #[test]
@@ -274,11 +263,12 @@ const HEALTHCHECKED: &str = r#"services:
 fn traefik_time_from_deploy_exit_to_new_content() {
     let proxy = Proxy::start();
     let mut world = world();
+    let healthchecked = healthchecked("/");
     for (short, rollout, compose) in [
         ("plain-zd", "zero-downtime", None),
-        ("health-zd", "zero-downtime", Some(HEALTHCHECKED)),
+        ("health-zd", "zero-downtime", Some(healthchecked.as_str())),
         ("plain-rc", "recreate", None),
-        ("health-rc", "recreate", Some(HEALTHCHECKED)),
+        ("health-rc", "recreate", Some(healthchecked.as_str())),
     ] {
         let site = served_site(&proxy, &mut world, short, rollout, compose);
         let domain = format!("{}.kelev.dev", site.name);

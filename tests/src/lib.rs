@@ -22,7 +22,7 @@ mod world;
 
 pub use command::{assert_golden, expected, Output, Run};
 pub use engine::PrivateEngine;
-pub use git::{dockerfile, Remote};
+pub use git::{dockerfile, healthchecked, Remote};
 pub use host::{Host, Key, Login, DEPLOY_USER};
 pub use moto::Moto;
 pub use port::Port;
