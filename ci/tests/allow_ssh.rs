@@ -11,7 +11,7 @@ fn adds_once_and_keeps_formatting() {
     std::fs::write(&config, &original).unwrap();
     let path = config.to_str().unwrap();
 
-    let out = kelev(&["allow-ssh", "--ip", "198.51.100.23", "--config", path]).expect(0, "");
+    let out = kelev(&["allow-ssh", "--ip", "198.51.100.23", "--config", path]).ok();
     assert!(out.stdout.contains("added 198.51.100.23/32"));
     let after = std::fs::read_to_string(&config).unwrap();
     assert_eq!(
@@ -23,7 +23,7 @@ fn adds_once_and_keeps_formatting() {
         "only the list changed, in the file's own style"
     );
 
-    let out = kelev(&["allow-ssh", "--ip", "198.51.100.23", "--config", path]).expect(0, "");
+    let out = kelev(&["allow-ssh", "--ip", "198.51.100.23", "--config", path]).ok();
     assert_eq!(out.stdout, "198.51.100.23/32 is already allowed\n");
     assert_eq!(
         std::fs::read_to_string(&config).unwrap(),
@@ -31,13 +31,15 @@ fn adds_once_and_keeps_formatting() {
         "idempotent"
     );
 
-    let out = kelev(&["allow-ssh", "--ip", "2001:db8::7", "--config", path]).expect(0, "");
+    let out = kelev(&["allow-ssh", "--ip", "2001:db8::7", "--config", path]).ok();
     assert!(
         out.stdout.starts_with("added 2001:db8::7/128"),
         "{}",
         out.stdout
     );
-    kelev(&["allow-ssh", "--ip", "not-an-ip", "--config", path]).expect(64, "invalid value");
+    kelev(&["allow-ssh", "--ip", "not-an-ip", "--config", path])
+        .code(64)
+        .stderr_has("invalid value");
     kelev(&[
         "allow-ssh",
         "--ip",
@@ -45,7 +47,8 @@ fn adds_once_and_keeps_formatting() {
         "--config",
         "/nonexistent.json",
     ])
-    .expect(65, "/nonexistent.json");
+    .code(65)
+    .stderr_has("/nonexistent.json");
 }
 
 /// `scripts/allow_current_machine_ssh.sh --ip`: the address added, then the tree regenerated
@@ -54,7 +57,7 @@ fn adds_once_and_keeps_formatting() {
 fn the_script_adds_and_regenerates_the_tree() {
     let tree = crate::scratch_tree();
     let script = tree.path().join("scripts/allow_current_machine_ssh.sh");
-    let out = crate::script(&script, &["--ip", "198.51.100.23"]).expect(0, "");
+    let out = crate::script(&script, &["--ip", "198.51.100.23"]).ok();
     assert!(
         out.stdout.starts_with("added 198.51.100.23/32"),
         "{}",
@@ -69,6 +72,8 @@ fn the_script_adds_and_regenerates_the_tree() {
     .unwrap();
     assert!(hcl.contains("198.51.100.23/32"), "{hcl}");
     let check = crate::script(&tree.path().join("scripts/gen_config.py"), &["--check"]);
-    assert_eq!(check.expect(0, "").stdout, "up to date: 3 files\n");
-    crate::script(&script, &["--ip", "not-an-ip"]).expect(64, "invalid value");
+    assert_eq!(check.ok().stdout, "up to date: 3 files\n");
+    crate::script(&script, &["--ip", "not-an-ip"])
+        .code(64)
+        .stderr_has("invalid value");
 }

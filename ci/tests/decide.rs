@@ -30,7 +30,7 @@ fn prints_the_decision_and_the_reason_for_github_output() {
     ] {
         let mut all = vec!["decide", "--hash", &h];
         all.extend(&args);
-        let out = kelev(&all).expect(0, "");
+        let out = kelev(&all).ok();
         assert_eq!(out.stdout, expected, "{args:?}");
     }
 }
@@ -38,10 +38,17 @@ fn prints_the_decision_and_the_reason_for_github_output() {
 #[test]
 fn refuses_what_is_not_a_content_hash() {
     let h = "a".repeat(64);
-    kelev(&["decide", "--hash", ""]).expect(65, "`--hash`: `` is not a content hash");
-    kelev(&["decide", "--hash", &h.to_uppercase()]).expect(65, "is not a content hash");
+    kelev(&["decide", "--hash", ""])
+        .code(65)
+        .stderr_has("`--hash`: `` is not a content hash");
+    kelev(&["decide", "--hash", &h.to_uppercase()])
+        .code(65)
+        .stderr_has("is not a content hash");
     kelev(&["decide", "--hash", &h, "--running", "abc"])
-        .expect(65, "`--running`: `abc` is not a content hash");
-    kelev(&["decide", "--hash", &h, "--artifacts", "x"]).expect(64, "invalid value");
-    kelev(&["decide"]).expect(64, "--hash");
+        .code(65)
+        .stderr_has("`--running`: `abc` is not a content hash");
+    kelev(&["decide", "--hash", &h, "--artifacts", "x"])
+        .code(64)
+        .stderr_has("invalid value");
+    kelev(&["decide"]).code(64).stderr_has("--hash");
 }

@@ -2,13 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
+use kelev_e2e::{assert_golden, Output, Run};
+
 use crate::kelev;
 
 fn golden() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
 }
 
-fn gen(dir: &Path, extra: &[&str]) -> crate::Output {
+fn gen(dir: &Path, extra: &[&str]) -> Output {
     let config = dir.join("config.json");
     let manifest = dir.join("projects.json");
     let mapping = dir.join("region-mapping.json");
@@ -36,18 +38,17 @@ fn copy_golden(with_tree: bool) -> tempfile::TempDir {
     }
     if with_tree {
         crate::git(tmp.path(), &["init", "-q"]);
-        let status = std::process::Command::new("cp")
+        Run::new("cp")
             .arg("-r")
             .arg(golden().join("terraform"))
             .arg(tmp.path())
-            .status()
-            .unwrap();
-        assert!(status.success());
+            .run()
+            .ok();
     }
     tmp
 }
 
-/// `dir/terraform` holds exactly the golden files' bytes.
+/// `dir/terraform` holds exactly the golden files' bytes (`KELEV_BLESS=1` rewrites them).
 #[track_caller]
 fn assert_golden_tree(dir: &Path) {
     for file in [
@@ -56,22 +57,21 @@ fn assert_golden_tree(dir: &Path) {
         "region/eu-central-1/terragrunt.hcl",
     ] {
         let made = std::fs::read_to_string(dir.join("terraform").join(file)).unwrap();
-        let golden = std::fs::read_to_string(golden().join("terraform").join(file)).unwrap();
-        assert_eq!(made, golden, "{file}");
+        assert_golden(golden().join("terraform").join(file), &[], &made);
     }
 }
 
 #[test]
 fn output_matches_the_golden_files_byte_for_byte() {
     let tmp = copy_golden(false);
-    gen(tmp.path(), &[]).expect(0, "");
+    gen(tmp.path(), &[]).ok();
     assert_golden_tree(tmp.path());
     // Templates cannot be smuggled in through config values.
     let hcl = std::fs::read_to_string(golden().join("terraform/region/us-east-1/terragrunt.hcl"))
         .unwrap();
     assert!(hcl.contains(r#""ops+$${alerts}@example.com""#));
     // Deterministic: a second run writes nothing.
-    let again = gen(tmp.path(), &[]).expect(0, "");
+    let again = gen(tmp.path(), &[]).ok();
     assert_eq!(again.stdout, "");
 }
 
@@ -81,26 +81,28 @@ fn output_matches_the_golden_files_byte_for_byte() {
 fn gen_config_py_is_the_same_command() {
     let tree = crate::scratch_tree();
     let script = tree.path().join("scripts/gen_config.py");
-    let out = crate::script(&script, &[]).expect(0, "");
+    let out = crate::script(&script, &[]).ok();
     assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
     assert_golden_tree(tree.path());
-    let out = crate::script(&script, &["--check"]).expect(0, "");
+    let out = crate::script(&script, &["--check"]).ok();
     assert_eq!(out.stdout, "up to date: 3 files\n");
     std::fs::write(tree.path().join("terraform/root.hcl"), "edited\n").unwrap();
-    crate::script(&script, &["--check"]).expect(1, "");
-    crate::script(&script, &["--frobnicate"]).expect(64, "--frobnicate");
+    crate::script(&script, &["--check"]).code(1);
+    crate::script(&script, &["--frobnicate"])
+        .code(64)
+        .stderr_has("--frobnicate");
 }
 
 #[test]
 fn check_names_stale_and_orphaned_files() {
     let tmp = copy_golden(true);
-    let out = gen(tmp.path(), &["--check"]).expect(0, "");
+    let out = gen(tmp.path(), &["--check"]).ok();
     assert_eq!(out.stdout, "up to date: 3 files\n");
 
     let file = tmp.path().join("terraform/region/us-east-1/terragrunt.hcl");
     std::fs::write(&file, "edited by hand\n").unwrap();
     std::fs::create_dir_all(tmp.path().join("terraform/region/ap-south-1")).unwrap();
-    let out = gen(tmp.path(), &["--check"]).expect(1, "");
+    let out = gen(tmp.path(), &["--check"]).code(1);
     assert!(
         out.stdout.contains(&format!("stale: {}", file.display())),
         "{}",
@@ -129,39 +131,40 @@ fn unknown_region_and_bad_config_are_clear_errors() {
         original.replace("\"us-east-1\"", "\"mars-north-1\""),
     )
     .unwrap();
-    gen(tmp.path(), &[]).expect(
-        65,
-        "region `mars-north-1` has no Ubuntu 22.04 AMI in the region mapping",
-    );
+    gen(tmp.path(), &[])
+        .code(65)
+        .stderr_has("region `mars-north-1` has no Ubuntu 22.04 AMI in the region mapping");
     assert!(
         !tmp.path().join("terraform").exists(),
         "nothing written on error"
     );
     std::fs::write(&config, original.replace("203.0.113.7/32", "0.0.0.0/0")).unwrap();
-    gen(tmp.path(), &[]).expect(65, "opens SSH to the whole internet");
+    gen(tmp.path(), &[])
+        .code(65)
+        .stderr_has("opens SSH to the whole internet");
     std::fs::write(
         &config,
         original.replace("\"log_retention_days\": 30", "\"log_retention_days\": 45"),
     )
     .unwrap();
-    gen(tmp.path(), &[]).expect(65, "not a CloudWatch Logs retention period");
+    gen(tmp.path(), &[])
+        .code(65)
+        .stderr_has("not a CloudWatch Logs retention period");
     std::fs::write(&config, original.replace("\"name\"", "\"nmae\"")).unwrap();
-    gen(tmp.path(), &[]).expect(65, "unknown field `nmae`");
+    gen(tmp.path(), &[])
+        .code(65)
+        .stderr_has("unknown field `nmae`");
 }
 
 #[test]
 fn the_repositorys_own_tree_is_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kelev"))
+    // Exit 0, or terraform/ is stale against config.json (the report names the files).
+    Run::new(env!("CARGO_BIN_EXE_kelev"))
         .args(["gen-config", "--check"])
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "terraform/ is stale against config.json:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+        .dir(&root)
+        .run()
+        .ok();
 }
 
 /// A change to a config.json.
@@ -239,8 +242,8 @@ fn a_missing_or_malformed_pin_or_repository_is_one_error_line() {
         edit(&mut changed);
         std::fs::write(&config, serde_json::to_string_pretty(&changed).unwrap()).unwrap();
         let out = gen(tmp.path(), &[]);
-        if (out.code, out.stderr.as_str()) != (65, format!("{at}{line}\n").as_str()) {
-            wrong.push(format!("{case}: exit {}: {}", out.code, out.stderr));
+        if (out.code, out.stderr.as_str()) != (Some(65), format!("{at}{line}\n").as_str()) {
+            wrong.push(format!("{case}: exit {:?}: {}", out.code, out.stderr));
         }
         assert!(!tmp.path().join("terraform").exists(), "{case}: wrote");
     }
@@ -257,7 +260,7 @@ fn the_examples_placeholder_pin_is_named() {
         serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     changed["agent"]["sha256"] = "0".repeat(64).into();
     std::fs::write(&config, serde_json::to_string_pretty(&changed).unwrap()).unwrap();
-    let out = gen(tmp.path(), &[]).expect(0, "");
+    let out = gen(tmp.path(), &[]).ok();
     assert_eq!(
         out.stdout.lines().next(),
         Some(format!("warning: {}: `agent.sha256` is the example's placeholder, which `terragrunt plan` refuses: pin a published release first (docs/runbook.md, \"Pin the agent\")", config.display()).as_str())
@@ -323,7 +326,7 @@ fn the_runbooks_pin_commands_write_a_pin_gen_config_takes() {
         .status()
         .unwrap();
     assert!(status.success());
-    gen(tmp.path(), &[]).expect(0, "");
+    gen(tmp.path(), &[]).ok();
     let hcl = std::fs::read_to_string(tmp.path().join("terraform/region/us-east-1/terragrunt.hcl"))
         .unwrap();
     assert!(hcl.contains(&format!("    version = \"0.2.0\"\n    sha256  = \"{sum}\"\n    url     = \"https://github.com/example/kelev-golden/releases/download/v0.2.0/kelev-agent-0.2.0-x86_64-linux-musl\"\n")), "{hcl}");

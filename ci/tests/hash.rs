@@ -20,7 +20,7 @@ fn repo(dir: &Path) {
 fn hash(dir: &Path, extra: &[&str]) -> String {
     let mut args = vec!["hash", dir.to_str().unwrap()];
     args.extend(extra);
-    let out = kelev(&args).expect(0, "");
+    let out = kelev(&args).ok();
     let hash = out.stdout.trim().to_owned();
     assert_eq!(hash.len(), 64, "{hash}");
     assert!(hash
@@ -111,11 +111,17 @@ fn hash_ignore_from_the_manifest() {
 #[test]
 fn errors() {
     let tmp = tempfile::tempdir().unwrap();
-    kelev(&["hash", tmp.path().to_str().unwrap()]).expect(1, "cannot open repository");
+    kelev(&["hash", tmp.path().to_str().unwrap()])
+        .code(1)
+        .stderr_has("cannot open repository");
     let a = tmp.path().join("a");
     repo(&a);
-    kelev(&["hash", a.to_str().unwrap(), "--rev", "nope"]).expect(1, "revision `nope`");
-    kelev(&["hash", a.to_str().unwrap(), "--project", "x"]).expect(64, "--manifest");
+    kelev(&["hash", a.to_str().unwrap(), "--rev", "nope"])
+        .code(1)
+        .stderr_has("revision `nope`");
+    kelev(&["hash", a.to_str().unwrap(), "--project", "x"])
+        .code(64)
+        .stderr_has("--manifest");
     let manifest = tmp.path().join("projects.json");
     std::fs::write(&manifest, r#"{"projects":[],"x":1}"#).unwrap();
     kelev(&[
@@ -126,5 +132,6 @@ fn errors() {
         "--project",
         "x",
     ])
-    .expect(65, "unknown field `x`");
+    .code(65)
+    .stderr_has("unknown field `x`");
 }

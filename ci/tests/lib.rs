@@ -1,4 +1,5 @@
-//! The `kelev` binary on real git repositories and manifests.
+//! The `kelev` binary on real git repositories and manifests, through the workspace's one
+//! harness (`kelev_e2e::Run`, golden files with `assert_golden`).
 
 mod allow_ssh;
 mod decide;
@@ -9,58 +10,23 @@ mod plan;
 mod summary;
 
 use std::path::Path;
-use std::process::Command;
 
-pub struct Output {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
+use kelev_e2e::{Output, Run};
 
-/// Run `kelev` with `args` in a sealed environment.
+/// `kelev` with `args`, through the workspace's harness ([`Run`]: sealed environment, exact
+/// asserts on status and output, everything printed on failure).
 pub fn kelev(args: &[&str]) -> Output {
-    output(sealed(Path::new(env!("CARGO_BIN_EXE_kelev"))).args(args))
+    Run::new(env!("CARGO_BIN_EXE_kelev")).args(args).run()
 }
 
 /// Run one of the repository's entry-point scripts (a copy in a scratch tree, so that it works
 /// on that tree) from `/`, sealed, with `KELEV_BIN` pointing at the built `kelev`.
 pub fn script(path: &Path, args: &[&str]) -> Output {
-    output(
-        sealed(path)
-            .args(args)
-            .current_dir("/")
-            .env("KELEV_BIN", env!("CARGO_BIN_EXE_kelev")),
-    )
-}
-
-/// `program` with no inherited environment but a PATH.
-fn sealed(program: &Path) -> Command {
-    let mut command = Command::new(program);
-    command.env_clear().env("PATH", "/usr/bin:/bin");
-    command
-}
-
-fn output(command: &mut Command) -> Output {
-    let out = command.output().unwrap();
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-impl Output {
-    #[track_caller]
-    pub fn expect(self, code: i32, stderr_has: &str) -> Output {
-        assert!(
-            self.code == code && self.stderr.contains(stderr_has),
-            "expected exit {code} with {stderr_has:?} on stderr, got {}\n--- stdout\n{}--- stderr\n{}",
-            self.code,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
+    Run::new(path)
+        .args(args)
+        .dir("/")
+        .env("KELEV_BIN", env!("CARGO_BIN_EXE_kelev"))
+        .run()
 }
 
 /// A scratch copy of the repository's layout for the entry-point scripts: `scripts/` with the
@@ -89,11 +55,10 @@ pub fn scratch_tree() -> tempfile::TempDir {
     tmp
 }
 
-/// git in `dir` with a fixed identity and no user config.
+/// git in `dir` with a fixed identity and no user config; its stdout, trimmed.
+#[track_caller]
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+    Run::new("git")
         .env("HOME", dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_AUTHOR_NAME", "t")
@@ -103,12 +68,9 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .arg("-C")
         .arg(dir)
         .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        .run()
+        .ok()
+        .stdout
+        .trim()
+        .to_owned()
 }

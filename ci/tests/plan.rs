@@ -17,18 +17,19 @@ fn matrix_for_every_or_some_projects() {
             {"name":"zeta","repo":"https://github.com/o/zeta.git","ref":"prod"},
             {"name":"fun-n-games","repo":"https://github.com/o/fun-n-games.git"}]}"#,
     );
-    let out = kelev(&["plan", "--manifest", &manifest]).expect(0, "");
+    let out = kelev(&["plan", "--manifest", &manifest]).ok();
     assert_eq!(
         out.stdout,
         r#"{"include":[{"name":"fun-n-games","ref":"main","repo":"https://github.com/o/fun-n-games.git"},{"name":"zeta","ref":"prod","repo":"https://github.com/o/zeta.git"}]}"#
             .to_owned()
             + "\n"
     );
-    let out = kelev(&["plan", "--manifest", &manifest, "--project", "zeta"]).expect(0, "");
+    let out = kelev(&["plan", "--manifest", &manifest, "--project", "zeta"]).ok();
     assert!(out.stdout.starts_with(r#"{"include":[{"name":"zeta""#));
     assert_eq!(out.stdout.lines().count(), 1);
     kelev(&["plan", "--manifest", &manifest, "--project", "nope"])
-        .expect(65, "project `nope` is not in the manifest");
+        .code(65)
+        .stderr_has("project `nope` is not in the manifest");
 }
 
 #[test]
@@ -50,7 +51,8 @@ fn host_status_gives_each_entry_what_the_host_runs_with_its_containers_up() {
         {{"checkout":null,"commit":"c","containers":[],"content_hash":"{h2}","deployed_at":null,"name":"degraded","rollout":"recreate","state":"degraded"}},
         {{"checkout":null,"commit":null,"containers":[],"content_hash":null,"deployed_at":null,"name":"never","rollout":"recreate","state":"not-deployed"}},
         {{"checkout":null,"commit":"c","containers":[],"content_hash":"{h2}","deployed_at":null,"name":"old","rollout":null,"state":"orphaned"}},
-        {{"checkout":"c","commit":"c","containers":[{{"health":null,"service":"web","state":"running"}}],"content_hash":"{h1}","deployed_at":"2026-11-27T15:10:28Z","name":"up","rollout":"recreate","state":"running"}}]}}"#
+        {{"checkout":"c","commit":"c","containers":[{{"health":null,"service":"web","state":"running"}}],
+          "content_hash":"{h1}","deployed_at":"2026-11-27T15:10:28Z","name":"up","rollout":"recreate","state":"running"}}]}}"#
     );
     let status_path = tmp.path().join("host-status.json");
     std::fs::write(&status_path, status).unwrap();
@@ -62,7 +64,7 @@ fn host_status_gives_each_entry_what_the_host_runs_with_its_containers_up() {
         "--host-status",
         status_path,
     ])
-    .expect(0, "");
+    .ok();
     let matrix: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let running: Vec<(&str, &str)> = matrix["include"]
         .as_array()
@@ -88,7 +90,8 @@ fn host_status_gives_each_entry_what_the_host_runs_with_its_containers_up() {
         "--host-status",
         status_path,
     ])
-    .expect(65, "expected value");
+    .code(65)
+    .stderr_has("expected value");
     kelev(&[
         "plan",
         "--manifest",
@@ -96,7 +99,8 @@ fn host_status_gives_each_entry_what_the_host_runs_with_its_containers_up() {
         "--host-status",
         "/nonexistent",
     ])
-    .expect(65, "`/nonexistent`");
+    .code(65)
+    .stderr_has("`/nonexistent`");
 }
 
 #[test]
@@ -118,10 +122,13 @@ fn bad_manifests_are_65_with_the_agents_messages() {
         ("{", "not valid JSON"),
     ] {
         let manifest = write(tmp.path(), json);
-        kelev(&["plan", "--manifest", &manifest]).expect(65, message);
+        kelev(&["plan", "--manifest", &manifest])
+            .code(65)
+            .stderr_has(message);
     }
     kelev(&["plan", "--manifest", "/nonexistent/projects.json"])
-        .expect(65, "I/O error at `/nonexistent/projects.json`");
+        .code(65)
+        .stderr_has("I/O error at `/nonexistent/projects.json`");
 }
 
 /// Issue 20, findings 9 and 10: a refusal names the file given, in the manifest's words, and a
@@ -153,7 +160,7 @@ fn refusals_name_the_file_in_the_fields_words() {
         ),
     ] {
         std::fs::write(&path, json).unwrap();
-        let out = kelev(&["plan", "--manifest", &file]).expect(65, "");
+        let out = kelev(&["plan", "--manifest", &file]).code(65);
         assert_eq!(out.stdout, "");
         assert_eq!(out.stderr, format!("error: manifest `{file}`: {line}\n"));
     }
@@ -162,10 +169,12 @@ fn refusals_name_the_file_in_the_fields_words() {
 #[test]
 fn help_and_completions() {
     for sub in ["hash", "plan", "decide", "summary", "completions"] {
-        let out = kelev(&[sub, "--help"]).expect(0, "");
+        let out = kelev(&[sub, "--help"]).ok();
         assert!(out.stdout.contains("Usage: kelev"), "{sub}");
     }
-    let out = kelev(&["completions", "bash"]).expect(0, "");
+    let out = kelev(&["completions", "bash"]).ok();
     assert!(out.stdout.contains("_kelev()"));
-    kelev(&["frobnicate"]).expect(64, "unrecognized subcommand");
+    kelev(&["frobnicate"])
+        .code(64)
+        .stderr_has("unrecognized subcommand");
 }

@@ -7,9 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kelev_e2e::{Moto, PrivateEngine, Run, World};
-
-use crate::e2e_test;
+use kelev_e2e::{wait_every, Moto, PrivateEngine, Run, World};
 
 /// init.sh's daemon.json for these settings, with the engine's paths left to the test and
 /// the endpoint pointed at moto.
@@ -44,118 +42,144 @@ fn daemon_json(dir: &Path, group: &str, moto: &Moto) -> std::path::PathBuf {
 /// A compose file whose container prints `line` when it starts.
 fn chatty(line: &str) -> String {
     format!(
-        "services:\n  web:\n    build: .\n    init: true\n    command: [\"/bin/busybox\", \"sh\", \"-c\", \"echo {line}; exec /bin/busybox httpd -f -p 80 -h /www\"]\n"
+        r#"services:
+  web:
+    build: .
+    init: true
+    command: ["/bin/busybox", "sh", "-c", "echo {line}; exec /bin/busybox httpd -f -p 80 -h /www"]
+"#
     )
 }
 
 #[track_caller]
 fn wait_for_event(moto: &Moto, group: &str, stream: &str, line: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let events = moto.log_events(group, stream);
-        if events.iter().any(|e| e == line) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{line}` never reached {group} / {stream}: {events:?}; streams: {:?}",
-            moto.log_streams(group)
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_every(
+        &format!("`{line}` to reach {group} / {stream}"),
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || {
+            let events = moto.log_events(group, stream);
+            if events.iter().any(|e| e == line) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{events:?}; streams: {:?}",
+                    moto.log_streams(group)
+                ))
+            }
+        },
+    );
 }
 
-e2e_test! {
-    fn logs_reach_cloudwatch_per_container_and_stay_local() {
-        let mut world = World::new();
-        let mut moto = Moto::start(&world.dir.join("moto"));
-        let group = format!("/kelev/{}", world.name("logs"));
-        // Terraform creates the group (aws_cloudwatch_log_group.host); the driver does not.
-        moto.aws().args(["logs", "create-log-group", "--log-group-name", &group]).run().ok();
-        let config = daemon_json(&world.dir, &group, &moto);
-        let engine = PrivateEngine::start_with(
-            &world.dir.join("engine"),
-            &["--config-file".to_owned(), config.display().to_string()],
-            &Moto::CREDENTIALS,
-        );
-        world.write_config(&engine.agent_config());
-        let line = format!("hello from {}", world.name("logs"));
-        let site = world.site("logs", "page\n");
-        site.write("compose.yaml", &chatty(&line));
-        site.commit("chatty");
-        world.install_manifest(&world.manifest(&[world.entry(&site)]));
-        world.ssh(format!("deploy {}", site.name)).run().ok();
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd and lighttpd: run scripts/test (cargo test --features e2e)"
+)]
+fn logs_reach_cloudwatch_per_container_and_stay_local() {
+    let mut world = World::new();
+    let mut moto = Moto::start(&world.dir.join("moto"));
+    let group = format!("/kelev/{}", world.name("logs"));
+    // Terraform creates the group (aws_cloudwatch_log_group.host); the driver does not.
+    moto.aws()
+        .args(["logs", "create-log-group", "--log-group-name", &group])
+        .run()
+        .ok();
+    let config = daemon_json(&world.dir, &group, &moto);
+    let engine = PrivateEngine::start_with(
+        &world.dir.join("engine"),
+        &["--config-file".to_owned(), config.display().to_string()],
+        &Moto::CREDENTIALS,
+    );
+    world.write_config(&engine.agent_config());
+    let line = format!("hello from {}", world.name("logs"));
+    let site = world.site("logs", "page\n");
+    site.write("compose.yaml", &chatty(&line));
+    site.commit("chatty");
+    world.install_manifest(&world.manifest(&[world.entry(&site)]));
+    world.ssh(format!("deploy {}", site.name)).run().ok();
 
-        // One stream per container, named as compose names the container.
-        let stream = format!("{}-web-1", site.name);
-        wait_for_event(&moto, &group, &stream, &line);
-        // The runbook's own commands ("A site is down"), as an operator types them.
-        let since = format!(
-            "{}000",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-                - 1800
-        );
-        let prefix = format!("{}-", site.name);
-        let streams = moto
-            .aws()
-            .args(["logs", "describe-log-streams", "--log-group-name", &group])
-            .args(["--log-stream-name-prefix", &prefix])
-            .args(["--query", "logStreams[].logStreamName"])
-            .run()
-            .ok();
-        assert!(streams.stdout.contains(&stream), "{}", streams.report());
-        moto.aws()
-            .args(["logs", "get-log-events", "--log-group-name", &group])
-            .args(["--log-stream-name", &stream, "--start-time", &since])
-            .args(["--query", "events[].message", "--output", "text"])
-            .run()
-            .ok()
-            .stdout_has(&line);
-        moto.aws()
-            .args(["logs", "filter-log-events", "--log-group-name", &group])
-            .args(["--log-stream-names", &stream, "--start-time", &since])
-            .args(["--filter-pattern", "hello"])
-            .args(["--query", "events[].message", "--output", "text"])
-            .run()
-            .ok()
-            .stdout_has(&line);
-        // The local copy: `logs` through sshd, and `docker logs`.
-        world.ssh(format!("logs {}", site.name)).run().ok().stdout_has(&line);
-        let local = engine.docker().args(["logs", &stream]).run().ok();
-        assert!(local.stdout.contains(&line), "{}", local.report());
+    // One stream per container, named as compose names the container.
+    let stream = format!("{}-web-1", site.name);
+    wait_for_event(&moto, &group, &stream, &line);
+    // The runbook's own commands ("A site is down"), as an operator types them.
+    let since = format!(
+        "{}000",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            - 1800
+    );
+    let prefix = format!("{}-", site.name);
+    let streams = moto
+        .aws()
+        .args(["logs", "describe-log-streams", "--log-group-name", &group])
+        .args(["--log-stream-name-prefix", &prefix])
+        .args(["--query", "logStreams[].logStreamName"])
+        .run()
+        .ok();
+    assert!(streams.stdout.contains(&stream), "{}", streams.report());
+    moto.aws()
+        .args(["logs", "get-log-events", "--log-group-name", &group])
+        .args(["--log-stream-name", &stream, "--start-time", &since])
+        .args(["--query", "events[].message", "--output", "text"])
+        .run()
+        .ok()
+        .stdout_has(&line);
+    moto.aws()
+        .args(["logs", "filter-log-events", "--log-group-name", &group])
+        .args(["--log-stream-names", &stream, "--start-time", &since])
+        .args(["--filter-pattern", "hello"])
+        .args(["--query", "events[].message", "--output", "text"])
+        .run()
+        .ok()
+        .stdout_has(&line);
+    // The local copy: `logs` through sshd, and `docker logs`.
+    world
+        .ssh(format!("logs {}", site.name))
+        .run()
+        .ok()
+        .stdout_has(&line);
+    let local = engine.docker().args(["logs", &stream]).run().ok();
+    assert!(local.stdout.contains(&line), "{}", local.report());
 
-        // CloudWatch unreachable: the running container keeps running, and a new deploy
-        // starts its containers (the driver creates its stream in the background) and its
-        // output is still there locally.
-        moto.down();
-        std::thread::sleep(Duration::from_secs(3));
-        assert_eq!(world.status(&site.name)["state"], "running");
-        let offline = format!("offline {}", world.name("logs"));
-        site.write("compose.yaml", &chatty(&offline));
-        site.commit("offline");
-        let started = Instant::now();
-        world.ssh(format!("deploy {}", site.name)).run().ok();
-        eprintln!("deploy with CloudWatch unreachable took {:?}", started.elapsed());
-        assert_eq!(world.status(&site.name)["state"], "running");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+    // CloudWatch unreachable: the running container keeps running, and a new deploy
+    // starts its containers (the driver creates its stream in the background) and its
+    // output is still there locally.
+    moto.down();
+    // Time itself: the container runs on for a while with its log driver unable to deliver.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(world.status(&site.name)["state"], "running");
+    let offline = format!("offline {}", world.name("logs"));
+    site.write("compose.yaml", &chatty(&offline));
+    site.commit("offline");
+    let started = Instant::now();
+    world.ssh(format!("deploy {}", site.name)).run().ok();
+    eprintln!(
+        "deploy with CloudWatch unreachable took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(world.status(&site.name)["state"], "running");
+    wait_every(
+        "the local copy of the logs while offline",
+        Duration::from_secs(20),
+        Duration::from_millis(500),
+        || {
             let out = world.ssh(format!("logs {}", site.name)).run().ok();
             if out.stdout.contains(&offline) {
-                break;
+                Ok(())
+            } else {
+                Err(out.report())
             }
-            assert!(Instant::now() < deadline, "no local copy while offline: {}", out.report());
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        // Not silently: dockerd logs the driver's failure (on a host: `journalctl -u docker`).
-        let log = engine.log();
-        assert!(
-            log.lines().any(|l| l.contains("level=error")
-                && l.contains(&format!("container-name=/{stream}"))
-                && l.contains("failed to create Cloudwatch log stream")),
-            "dockerd did not report the unreachable endpoint:\n{log}"
-        );
-    }
+        },
+    );
+    // Not silently: dockerd logs the driver's failure (on a host: `journalctl -u docker`).
+    let log = engine.log();
+    assert!(
+        log.lines().any(|l| l.contains("level=error")
+            && l.contains(&format!("container-name=/{stream}"))
+            && l.contains("failed to create Cloudwatch log stream")),
+        "dockerd did not report the unreachable endpoint:\n{log}"
+    );
 }

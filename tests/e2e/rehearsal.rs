@@ -13,8 +13,6 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use kelev_e2e::{workspace_binary, Remote, Run, WebhookReceiver, World, DEPLOY_USER};
 
-use crate::e2e_test;
-
 struct Step {
     id: String,
     run: Option<String>,
@@ -364,112 +362,208 @@ fn two_sites() -> (World, Remote, Remote, serde_json::Value) {
     (world, a, b, manifest)
 }
 
-e2e_test! {
-    /// First tag deploys every project; an unchanged second tag deploys none and builds nothing;
-    /// changing one project redeploys only it; a project dropped from the manifest is taken
-    /// down. Each run posts one message to the notification webhook, and a webhook that fails
-    /// fails nothing.
-    fn deploy_workflow_rehearsal() {
-        let (world, a, b, manifest) = two_sites();
-        let mut runner = Runner::new(&world);
-        let hook = WebhookReceiver::start(200);
-        runner.notify_to(&hook.url);
+/// First tag deploys every project; an unchanged second tag deploys none and builds nothing;
+/// changing one project redeploys only it; a project dropped from the manifest is taken
+/// down. Each run posts one message to the notification webhook, and a webhook that fails
+/// fails nothing.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd and lighttpd: run scripts/test (cargo test --features e2e)"
+)]
+fn deploy_workflow_rehearsal() {
+    let (world, a, b, manifest) = two_sites();
+    let mut runner = Runner::new(&world);
+    let hook = WebhookReceiver::start(200);
+    runner.notify_to(&hook.url);
 
-        let first = rehearse(&runner, &manifest);
-        assert_eq!(first.results, by_project(&[(&a, "deployed"), (&b, "deployed")]));
-        assert_eq!(first.reasons, by_project(&[(&a, "new content"), (&b, "new content")]));
-        assert_eq!(first.deploy_calls, 2);
-        assert!(first.summary.contains("2 deployed, 0 unchanged, 0 failed"), "{}", first.summary);
-        assert!(first.summary.contains(&format!("| {} | deployed | new content | `", a.name)));
-        assert_eq!(world.page(&a.name), "a1\n");
-        // One POST of one JSON message, Slack's `text` and Discord's `content`.
-        let posts = hook.received();
-        assert_eq!(posts.len(), 1, "{posts:?}");
-        assert_eq!(posts[0].request_line, "POST /hooks/T000/B000/secret-token HTTP/1.1");
-        assert!(posts[0].headers.contains(&("content-type".into(), "application/json".into())));
-        let message: serde_json::Value = serde_json::from_str(&posts[0].body).unwrap();
-        let text = message["text"].as_str().unwrap();
-        assert_eq!(message["content"].as_str(), Some(text));
-        assert!(text.starts_with("kelev deploy: 2 deployed, 0 unchanged, 0 failed\n```\n"), "{text}");
-        assert!(text.contains(&format!("\n{}  deployed  new content  ", a.name)), "{text}");
-        assert!(text.ends_with("```\nhttps://github.com/owner/kelev/actions/runs/7"), "{text}");
-        assert!(first.notify.contains("notification sent"), "{}", first.notify);
+    let first = rehearse(&runner, &manifest);
+    assert_eq!(
+        first.results,
+        by_project(&[(&a, "deployed"), (&b, "deployed")])
+    );
+    assert_eq!(
+        first.reasons,
+        by_project(&[(&a, "new content"), (&b, "new content")])
+    );
+    assert_eq!(first.deploy_calls, 2);
+    assert!(
+        first.summary.contains("2 deployed, 0 unchanged, 0 failed"),
+        "{}",
+        first.summary
+    );
+    assert!(first
+        .summary
+        .contains(&format!("| {} | deployed | new content | `", a.name)));
+    assert_eq!(world.page(&a.name), "a1\n");
+    // One POST of one JSON message, Slack's `text` and Discord's `content`.
+    let posts = hook.received();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(
+        posts[0].request_line,
+        "POST /hooks/T000/B000/secret-token HTTP/1.1"
+    );
+    assert!(posts[0]
+        .headers
+        .contains(&("content-type".into(), "application/json".into())));
+    let message: serde_json::Value = serde_json::from_str(&posts[0].body).unwrap();
+    let text = message["text"].as_str().unwrap();
+    assert_eq!(message["content"].as_str(), Some(text));
+    assert!(
+        text.starts_with("kelev deploy: 2 deployed, 0 unchanged, 0 failed\n```\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("\n{}  deployed  new content  ", a.name)),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("```\nhttps://github.com/owner/kelev/actions/runs/7"),
+        "{text}"
+    );
+    assert!(
+        first.notify.contains("notification sent"),
+        "{}",
+        first.notify
+    );
 
-        // Nothing changed: no deploy is sent, the host builds nothing and writes nothing. The
-        // webhook answers 500 this time; the run is as green as before.
-        let images = (world.images(&a.name), world.images(&b.name));
-        // Releases, state and `current` of every project (manifest-put rewrites projects.json
-        // even when it is unchanged, so the root's other files are not compared).
-        let projects_dir = format!("{}/", world.root.join("projects").display());
-        let releases = || {
-            let mut files = world.snapshot();
-            files.retain(|line| line.starts_with(&projects_dir));
-            files
-        };
-        let files = releases();
-        let failing = WebhookReceiver::start(500);
-        runner.notify_to(&failing.url);
-        let second = rehearse(&runner, &manifest);
-        assert_eq!(second.results, by_project(&[(&a, "unchanged"), (&b, "unchanged")]));
-        assert_eq!(second.reasons, by_project(&[(&a, "host runs it"), (&b, "host runs it")]));
-        assert_eq!(second.deploy_calls, 0);
-        assert_eq!((world.images(&a.name), world.images(&b.name)), images);
-        assert_eq!(releases(), files);
-        assert_eq!(failing.received().len(), 1);
-        assert!(second.notify.contains("::warning title=notification not sent::"), "{}", second.notify);
-        runner.notify_to("");
+    // Nothing changed: no deploy is sent, the host builds nothing and writes nothing. The
+    // webhook answers 500 this time; the run is as green as before.
+    let images = (world.images(&a.name), world.images(&b.name));
+    // Releases, state and `current` of every project (manifest-put rewrites projects.json
+    // even when it is unchanged, so the root's other files are not compared).
+    let projects_dir = format!("{}/", world.root.join("projects").display());
+    let releases = || {
+        let mut files = world.snapshot();
+        files.retain(|line| line.starts_with(&projects_dir));
+        files
+    };
+    let files = releases();
+    let failing = WebhookReceiver::start(500);
+    runner.notify_to(&failing.url);
+    let second = rehearse(&runner, &manifest);
+    assert_eq!(
+        second.results,
+        by_project(&[(&a, "unchanged"), (&b, "unchanged")])
+    );
+    assert_eq!(
+        second.reasons,
+        by_project(&[(&a, "host runs it"), (&b, "host runs it")])
+    );
+    assert_eq!(second.deploy_calls, 0);
+    assert_eq!((world.images(&a.name), world.images(&b.name)), images);
+    assert_eq!(releases(), files);
+    assert_eq!(failing.received().len(), 1);
+    assert!(
+        second
+            .notify
+            .contains("::warning title=notification not sent::"),
+        "{}",
+        second.notify
+    );
+    runner.notify_to("");
 
-        a.write("www/index.html", "a2\n");
-        a.commit("a2");
-        let third = rehearse(&runner, &manifest);
-        assert_eq!(third.results, by_project(&[(&a, "deployed"), (&b, "unchanged")]));
-        assert_eq!(third.reasons, by_project(&[(&a, "new content"), (&b, "host runs it")]));
-        assert_eq!(third.deploy_calls, 1);
-        assert_eq!(world.page(&a.name), "a2\n");
-        assert_eq!(third.notify.trim(), "no KELEV_NOTIFY_URL secret: no notification");
-        // The agent's status carries the very hash the workflow computed.
-        let hash = Run::new(workspace_binary("kelev")).arg("hash").arg(&a.bare).run().ok().stdout;
-        assert_eq!(world.status(&a.name)["content_hash"], hash.trim());
+    a.write("www/index.html", "a2\n");
+    a.commit("a2");
+    let third = rehearse(&runner, &manifest);
+    assert_eq!(
+        third.results,
+        by_project(&[(&a, "deployed"), (&b, "unchanged")])
+    );
+    assert_eq!(
+        third.reasons,
+        by_project(&[(&a, "new content"), (&b, "host runs it")])
+    );
+    assert_eq!(third.deploy_calls, 1);
+    assert_eq!(world.page(&a.name), "a2\n");
+    assert_eq!(
+        third.notify.trim(),
+        "no KELEV_NOTIFY_URL secret: no notification"
+    );
+    // The agent's status carries the very hash the workflow computed.
+    let hash = Run::new(workspace_binary("kelev"))
+        .arg("hash")
+        .arg(&a.bare)
+        .run()
+        .ok()
+        .stdout;
+    assert_eq!(world.status(&a.name)["content_hash"], hash.trim());
 
-        // b leaves the manifest: the plan job's remove step takes it down.
-        let smaller = world.manifest(&[world.entry(&a)]);
-        let fourth = rehearse(&runner, &smaller);
-        assert_eq!(fourth.results, by_project(&[(&a, "unchanged")]));
-        let left = kelev_e2e::docker(&["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={}", b.name)]);
-        assert_eq!(left.trim(), "");
-    }
+    // b leaves the manifest: the plan job's remove step takes it down.
+    let smaller = world.manifest(&[world.entry(&a)]);
+    let fourth = rehearse(&runner, &smaller);
+    assert_eq!(fourth.results, by_project(&[(&a, "unchanged")]));
+    let left = kelev_e2e::docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", b.name),
+    ]);
+    assert_eq!(left.trim(), "");
 }
 
-e2e_test! {
-    /// The host, not CI's artifacts, decides: a `rollback` on the host is undone by the next
-    /// run, and a host wiped after a full run gets every project again though every
-    /// `deployed-<name>-<hash>` artifact is still there.
-    fn rehearsal_converges_on_what_the_host_runs() {
-        let (world, a, b, manifest) = two_sites();
-        let runner = Runner::new(&world);
-        rehearse(&runner, &manifest);
-        a.write("www/index.html", "a2\n");
-        a.commit("a2");
-        assert_eq!(rehearse(&runner, &manifest).results, by_project(&[(&a, "deployed"), (&b, "unchanged")]));
+/// The host, not CI's artifacts, decides: a `rollback` on the host is undone by the next
+/// run, and a host wiped after a full run gets every project again though every
+/// `deployed-<name>-<hash>` artifact is still there.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd and lighttpd: run scripts/test (cargo test --features e2e)"
+)]
+fn rehearsal_converges_on_what_the_host_runs() {
+    let (world, a, b, manifest) = two_sites();
+    let runner = Runner::new(&world);
+    rehearse(&runner, &manifest);
+    a.write("www/index.html", "a2\n");
+    a.commit("a2");
+    assert_eq!(
+        rehearse(&runner, &manifest).results,
+        by_project(&[(&a, "deployed"), (&b, "unchanged")])
+    );
 
-        world.ssh(format!("rollback {}", a.name)).run().ok();
-        assert_eq!(world.page(&a.name), "a1\n");
-        let after_rollback = rehearse(&runner, &manifest);
-        assert_eq!(after_rollback.results, by_project(&[(&a, "deployed"), (&b, "unchanged")]));
-        assert_eq!(after_rollback.reasons, by_project(&[(&a, "host lacks it"), (&b, "host runs it")]));
-        assert_eq!(world.page(&a.name), "a2\n");
+    world.ssh(format!("rollback {}", a.name)).run().ok();
+    assert_eq!(world.page(&a.name), "a1\n");
+    let after_rollback = rehearse(&runner, &manifest);
+    assert_eq!(
+        after_rollback.results,
+        by_project(&[(&a, "deployed"), (&b, "unchanged")])
+    );
+    assert_eq!(
+        after_rollback.reasons,
+        by_project(&[(&a, "host lacks it"), (&b, "host runs it")])
+    );
+    assert_eq!(world.page(&a.name), "a2\n");
 
-        world.wipe();
-        let artifacts = std::fs::read_dir(&runner.artifacts).unwrap().count();
-        let rebuilt = rehearse(&runner, &manifest);
-        assert_eq!(rebuilt.results, by_project(&[(&a, "deployed"), (&b, "deployed")]));
-        assert_eq!(rebuilt.reasons, by_project(&[(&a, "host lacks it"), (&b, "host lacks it")]));
-        assert_eq!(rebuilt.deploy_calls, 2);
-        assert!(rebuilt.summary.contains("2 deployed, 0 unchanged, 0 failed"), "{}", rebuilt.summary);
-        assert!(rebuilt.summary.contains(&format!("| {} | deployed | host lacks it | `", b.name)));
-        assert_eq!((world.page(&a.name), world.page(&b.name)), ("a2\n".into(), "b1\n".into()));
-        // The record grows only by what is new: both contents were deployed before.
-        assert_eq!(std::fs::read_dir(&runner.artifacts).unwrap().count(), artifacts);
-        assert_eq!(rehearse(&runner, &manifest).deploy_calls, 0);
-    }
+    world.wipe();
+    let artifacts = std::fs::read_dir(&runner.artifacts).unwrap().count();
+    let rebuilt = rehearse(&runner, &manifest);
+    assert_eq!(
+        rebuilt.results,
+        by_project(&[(&a, "deployed"), (&b, "deployed")])
+    );
+    assert_eq!(
+        rebuilt.reasons,
+        by_project(&[(&a, "host lacks it"), (&b, "host lacks it")])
+    );
+    assert_eq!(rebuilt.deploy_calls, 2);
+    assert!(
+        rebuilt
+            .summary
+            .contains("2 deployed, 0 unchanged, 0 failed"),
+        "{}",
+        rebuilt.summary
+    );
+    assert!(rebuilt
+        .summary
+        .contains(&format!("| {} | deployed | host lacks it | `", b.name)));
+    assert_eq!(
+        (world.page(&a.name), world.page(&b.name)),
+        ("a2\n".into(), "b1\n".into())
+    );
+    // The record grows only by what is new: both contents were deployed before.
+    assert_eq!(
+        std::fs::read_dir(&runner.artifacts).unwrap().count(),
+        artifacts
+    );
+    assert_eq!(rehearse(&runner, &manifest).deploy_calls, 0);
 }

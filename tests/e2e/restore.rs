@@ -10,8 +10,6 @@ use std::time::Instant;
 
 use kelev_e2e::{docker, Run, World, DEPLOY_USER};
 
-use crate::e2e_test;
-
 /// Every file under `dir` with its bytes, keyed by its path relative to `dir`.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
@@ -62,71 +60,97 @@ fn forget(project: &str) {
     assert_eq!(docker(&["ps", "-aq", "--filter", &label]).trim(), "");
 }
 
-e2e_test! {
-    fn rebuild_all_from_a_copy_of_the_root_serves_everything_again() {
-        let mut world = World::new();
-        let one = world.site("one", "one A\n");
-        let one_a = one.head();
-        one.write("www/index.html", "one B\n");
-        let one_b = one.commit("b");
-        let two = world.site("two", "two A\n");
-        // A project with a `./data` bind and a database-like service on a named volume.
-        let state = crate::stateful::stateful_site(&mut world);
-        let mut state_entry = world.entry(&state);
-        state_entry["service"] = "web".into();
-        world.install_manifest(&world.manifest(&[world.entry(&one), world.entry(&two), state_entry]));
-        // `one` runs its second release, so the restore must bring back B, not the first.
-        world.ssh(format!("deploy {} {one_a}", one.name)).run().ok();
-        world.ssh(format!("deploy {} {one_b}", one.name)).run().ok();
-        world.ssh(format!("deploy {}", two.name)).run().ok();
-        world.ssh(format!("deploy {}", state.name)).run().ok();
-        let state_data = world.data_dir(&state.name).join("data");
-        let state_before = files(&state_data);
-        let db_before = docker(&["exec", &world.container(&state.name, "db"), "/bin/busybox", "cat", "/var/lib/db/starts"]);
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd and lighttpd: run scripts/test (cargo test --features e2e)"
+)]
+fn rebuild_all_from_a_copy_of_the_root_serves_everything_again() {
+    let mut world = World::new();
+    let one = world.site("one", "one A\n");
+    let one_a = one.head();
+    one.write("www/index.html", "one B\n");
+    let one_b = one.commit("b");
+    let two = world.site("two", "two A\n");
+    // A project with a `./data` bind and a database-like service on a named volume.
+    let state = crate::stateful::stateful_site(&mut world);
+    let mut state_entry = world.entry(&state);
+    state_entry["service"] = "web".into();
+    world.install_manifest(&world.manifest(&[world.entry(&one), world.entry(&two), state_entry]));
+    // `one` runs its second release, so the restore must bring back B, not the first.
+    world.ssh(format!("deploy {} {one_a}", one.name)).run().ok();
+    world.ssh(format!("deploy {} {one_b}", one.name)).run().ok();
+    world.ssh(format!("deploy {}", two.name)).run().ok();
+    world.ssh(format!("deploy {}", state.name)).run().ok();
+    let state_data = world.data_dir(&state.name).join("data");
+    let state_before = files(&state_data);
+    let db_before = docker(&[
+        "exec",
+        &world.container(&state.name, "db"),
+        "/bin/busybox",
+        "cat",
+        "/var/lib/db/starts",
+    ]);
 
-        let mut before = BTreeMap::new();
-        for (i, name) in [&one.name, &two.name].into_iter().enumerate() {
-            let data = world.data_dir(name);
-            std::fs::create_dir_all(data.join("uploads/2026")).unwrap();
-            std::fs::write(data.join("app.db"), noise(256 << 10, i as u64 + 1)).unwrap();
-            std::fs::write(data.join("uploads/2026/photo.bin"), noise(64 << 10, i as u64 + 7)).unwrap();
-            std::fs::write(data.join("notes.txt"), format!("notes of {name}\n")).unwrap();
-            Run::new("chown").args(["-R", &format!("{DEPLOY_USER}:{DEPLOY_USER}")]).arg(&data).run().ok();
-            let status = world.status(name);
-            before.insert(name.clone(), (files(&data), world.page(name), status["commit"].clone()));
-        }
-        assert_eq!(before[&one.name].2, one_b.as_str());
+    let mut before = BTreeMap::new();
+    for (i, name) in [&one.name, &two.name].into_iter().enumerate() {
+        let data = world.data_dir(name);
+        std::fs::create_dir_all(data.join("uploads/2026")).unwrap();
+        std::fs::write(data.join("app.db"), noise(256 << 10, i as u64 + 1)).unwrap();
+        std::fs::write(
+            data.join("uploads/2026/photo.bin"),
+            noise(64 << 10, i as u64 + 7),
+        )
+        .unwrap();
+        std::fs::write(data.join("notes.txt"), format!("notes of {name}\n")).unwrap();
+        Run::new("chown")
+            .args(["-R", &format!("{DEPLOY_USER}:{DEPLOY_USER}")])
+            .arg(&data)
+            .run()
+            .ok();
+        let status = world.status(name);
+        before.insert(
+            name.clone(),
+            (files(&data), world.page(name), status["commit"].clone()),
+        );
+    }
+    assert_eq!(before[&one.name].2, one_b.as_str());
 
-        // The drill.
-        let started = Instant::now();
-        let restored = world.dir.join("restored-root");
-        Run::new("cp").arg("-a").arg(&world.root).arg(&restored).run().ok();
-        let copied = started.elapsed();
-        // The old host is gone: its files, its containers, networks and images.
-        let old_host = world.dir.join("old-host-root");
-        std::fs::rename(&world.root, &old_host).unwrap();
-        // Docker's data-root is on the data volume (bootstrap/init.sh), so the snapshot holds
-        // the named volumes: they stay, as the copy of the root does; the rest goes.
-        for name in before.keys().chain([&state.name]) {
-            forget(name);
-        }
-        world.root = restored.clone();
-        world.write_config(&serde_json::json!({}));
-        let torn_down = started.elapsed();
-        // The snapshot is enough: the git remotes are away while it rebuilds.
-        let remotes = world.dir.join("remotes");
-        let offline = world.dir.join("remotes-offline");
-        std::fs::rename(&remotes, &offline).unwrap();
-        let out = world.ssh("rebuild-all").run();
-        std::fs::rename(&offline, &remotes).unwrap();
-        let out = out.ok();
-        let mut pages = BTreeMap::new();
-        for name in before.keys() {
-            pages.insert(name.clone(), world.page(name));
-        }
-        pages.insert(state.name.clone(), world.page(&state.name));
-        let total = started.elapsed();
-        eprintln!(
+    // The drill.
+    let started = Instant::now();
+    let restored = world.dir.join("restored-root");
+    Run::new("cp")
+        .arg("-a")
+        .arg(&world.root)
+        .arg(&restored)
+        .run()
+        .ok();
+    let copied = started.elapsed();
+    // The old host is gone: its files, its containers, networks and images.
+    let old_host = world.dir.join("old-host-root");
+    std::fs::rename(&world.root, &old_host).unwrap();
+    // Docker's data-root is on the data volume (bootstrap/init.sh), so the snapshot holds
+    // the named volumes: they stay, as the copy of the root does; the rest goes.
+    for name in before.keys().chain([&state.name]) {
+        forget(name);
+    }
+    world.root = restored.clone();
+    world.write_config(&serde_json::json!({}));
+    let torn_down = started.elapsed();
+    // The snapshot is enough: the git remotes are away while it rebuilds.
+    let remotes = world.dir.join("remotes");
+    let offline = world.dir.join("remotes-offline");
+    std::fs::rename(&remotes, &offline).unwrap();
+    let out = world.ssh("rebuild-all").run();
+    std::fs::rename(&offline, &remotes).unwrap();
+    let out = out.ok();
+    let mut pages = BTreeMap::new();
+    for name in before.keys() {
+        pages.insert(name.clone(), world.page(name));
+    }
+    pages.insert(state.name.clone(), world.page(&state.name));
+    let total = started.elapsed();
+    eprintln!(
             "restore drill: {} projects serving again in {:.1}s (copy {:.1}s, teardown {:.1}s, \
              rebuild-all {:.1}s; images rebuilt from the copied releases, Docker's build cache warm)",
             before.len() + 1,
@@ -136,37 +160,64 @@ e2e_test! {
             (total - torn_down).as_secs_f64(),
         );
 
-        for name in [&one.name, &two.name] {
-            let row = out.stdout.lines().find(|l| l.starts_with(name.as_str())).unwrap();
-            assert!(row.contains("rebuilt"), "{}", out.report());
-            let (data, page, commit) = &before[name];
-            assert_eq!(&pages[name], page, "{name} serves what it served");
-            let status = world.status(name);
-            assert_eq!(status["state"], "running", "{status}");
-            assert_eq!(&status["commit"], commit, "{status}");
-            assert_eq!(&status["checkout"], commit, "{status}");
-            let restored_data = files(&restored.join("data").join(name));
-            assert_eq!(restored_data.keys().collect::<Vec<_>>(), data.keys().collect::<Vec<_>>());
-            assert!(restored_data == *data, "{name}'s data files are byte-identical");
-            // Nothing refers to the old root any more.
-            let state = std::fs::read_to_string(restored.join("projects").join(name).join("state.json")).unwrap();
-            assert!(
-                !state.contains(&format!("{}/", world.dir.join("root").display())),
-                "state.json still names the old root: {state}"
-            );
-        }
-        // The stateful project: its bind byte for byte, one start more (the restore's own), and
-        // the database's volume with what it held.
-        let restored_state = restored.join("data").join(&state.name).join("data");
-        let after = files(&restored_state);
-        assert_eq!(after.keys().collect::<Vec<_>>(), state_before.keys().collect::<Vec<_>>());
-        for (file, bytes) in &state_before {
-            assert!(after[file].starts_with(bytes), "{file} kept what it held");
-        }
-        let starts = String::from_utf8(after["starts"].clone()).unwrap();
-        assert_eq!(crate::stateful::lines(&starts), 2, "one start before the drill, one after");
-        let db_after = docker(&["exec", &world.container(&state.name, "db"), "/bin/busybox", "cat", "/var/lib/db/starts"]);
-        assert!(db_after.starts_with(&db_before), "the database's volume kept what it held");
-        assert_eq!(pages[&state.name], "page 1\n");
+    for name in [&one.name, &two.name] {
+        let row = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(name.as_str()))
+            .unwrap();
+        assert!(row.contains("rebuilt"), "{}", out.report());
+        let (data, page, commit) = &before[name];
+        assert_eq!(&pages[name], page, "{name} serves what it served");
+        let status = world.status(name);
+        assert_eq!(status["state"], "running", "{status}");
+        assert_eq!(&status["commit"], commit, "{status}");
+        assert_eq!(&status["checkout"], commit, "{status}");
+        let restored_data = files(&restored.join("data").join(name));
+        assert_eq!(
+            restored_data.keys().collect::<Vec<_>>(),
+            data.keys().collect::<Vec<_>>()
+        );
+        assert!(
+            restored_data == *data,
+            "{name}'s data files are byte-identical"
+        );
+        // Nothing refers to the old root any more.
+        let state =
+            std::fs::read_to_string(restored.join("projects").join(name).join("state.json"))
+                .unwrap();
+        assert!(
+            !state.contains(&format!("{}/", world.dir.join("root").display())),
+            "state.json still names the old root: {state}"
+        );
     }
+    // The stateful project: its bind byte for byte, one start more (the restore's own), and
+    // the database's volume with what it held.
+    let restored_state = restored.join("data").join(&state.name).join("data");
+    let after = files(&restored_state);
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        state_before.keys().collect::<Vec<_>>()
+    );
+    for (file, bytes) in &state_before {
+        assert!(after[file].starts_with(bytes), "{file} kept what it held");
+    }
+    let starts = String::from_utf8(after["starts"].clone()).unwrap();
+    assert_eq!(
+        crate::stateful::lines(&starts),
+        2,
+        "one start before the drill, one after"
+    );
+    let db_after = docker(&[
+        "exec",
+        &world.container(&state.name, "db"),
+        "/bin/busybox",
+        "cat",
+        "/var/lib/db/starts",
+    ]);
+    assert!(
+        db_after.starts_with(&db_before),
+        "the database's volume kept what it held"
+    );
+    assert_eq!(pages[&state.name], "page 1\n");
 }

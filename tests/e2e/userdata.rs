@@ -18,7 +18,7 @@ use std::time::Duration;
 use yaml_rust2::{Yaml, YamlLoader};
 
 use kelev_e2e::terraform::{user_data, Host, Region};
-use kelev_e2e::{free_port, start_daemon, workspace_binary, Run, DEPLOY_USER};
+use kelev_e2e::{start_daemon, workspace_binary, Port, Run, DEPLOY_USER};
 
 /// Outside /tmp: sshd's StrictModes refuses a keys file below a world-writable directory.
 const BASE: &str = "/var/lib/kelev-e2e";
@@ -136,13 +136,14 @@ fn the_user_data_terraform_sends_makes_a_host_the_ci_key_reaches() {
     let repository = "kelev-e2e/kelev";
     let releases = dir.path().join("releases");
     let (version, sha256) = publish_release(&releases, repository);
-    let port = free_port();
+    let port = Port::hold();
+    let port_number = port.number();
     let _server = start_daemon(
         &[
             "python3",
             "-m",
             "http.server",
-            &port.to_string(),
+            &port_number.to_string(),
             "--bind",
             "127.0.0.1",
             "--directory",
@@ -159,7 +160,7 @@ fn the_user_data_terraform_sends_makes_a_host_the_ci_key_reaches() {
     });
     // github.com cannot be served here: the one input changed is the release URL's origin, to
     // the loopback server's (same path), and the instance is applied again with it.
-    let origin = format!("http://127.0.0.1:{port}/");
+    let origin = format!("http://127.0.0.1:{port_number}/");
     let inputs = host.region.tfvars();
     assert!(inputs.contains("url     = \"https://github.com/kelev-e2e/kelev/releases/download/v"));
     host.host.write(
@@ -228,7 +229,7 @@ fn the_user_data_terraform_sends_makes_a_host_the_ci_key_reaches() {
         serde_json::json!({
             "version": version,
             "sha256": sha256,
-            "url": format!("http://127.0.0.1:{port}/{repository}/releases/download/v{version}/kelev-agent-{version}-x86_64-linux-musl"),
+            "url": format!("http://127.0.0.1:{port_number}/{repository}/releases/download/v{version}/kelev-agent-{version}-x86_64-linux-musl"),
         })
     );
 
@@ -307,11 +308,12 @@ fn the_user_data_terraform_sends_makes_a_host_the_ci_key_reaches() {
         ),
     )
     .unwrap();
-    let ssh_port = free_port();
+    let ssh_port = Port::hold();
+    let ssh_port_number = ssh_port.number();
     std::fs::write(
         etc.join("sshd_config"),
         format!(
-            "ListenAddress 127.0.0.1\nPort {ssh_port}\nHostKey {host_key}\nPidFile none\nUsePAM no\n\
+            "ListenAddress 127.0.0.1\nPort {ssh_port_number}\nHostKey {host_key}\nPidFile none\nUsePAM no\n\
              StrictModes yes\nLogLevel VERBOSE\nInclude {dropin}\n",
             host_key = root.join("etc/ssh/ssh_host_ed25519_key").display(),
             dropin = etc.join("kelev.conf").display(),
@@ -335,7 +337,7 @@ fn the_user_data_terraform_sends_makes_a_host_the_ci_key_reaches() {
     let known_hosts = etc.join("known_hosts");
     std::fs::write(
         &known_hosts,
-        format!("[127.0.0.1]:{ssh_port} {}", host_key.trim()),
+        format!("[127.0.0.1]:{ssh_port_number} {}", host_key.trim()),
     )
     .unwrap();
     let ssh = |key: &str, command: &str| {
@@ -352,7 +354,7 @@ fn the_user_data_terraform_sends_makes_a_host_the_ci_key_reaches() {
                 "-o",
                 "StrictHostKeyChecking=yes",
                 "-p",
-                &ssh_port.to_string(),
+                &ssh_port_number.to_string(),
             ])
             .arg("-o")
             .arg(format!("UserKnownHostsFile={}", known_hosts.display()))

@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::command::Run;
+use crate::wait::wait_until;
 
 pub struct PrivateEngine {
     dir: PathBuf,
@@ -95,15 +96,14 @@ impl PrivateEngine {
             .spawn()
             .expect("dockerd");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.docker().arg("info").run().code != Some(0) {
-            let log = std::fs::read_to_string(d.join("dockerd.log")).unwrap_or_default();
-            assert!(
-                Instant::now() < deadline,
-                "private dockerd did not start:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        wait_until(
+            "the private dockerd to answer `docker info`",
+            Duration::from_secs(60),
+            || match self.docker().arg("info").run().code {
+                Some(0) => Ok(()),
+                _ => Err(std::fs::read_to_string(d.join("dockerd.log")).unwrap_or_default()),
+            },
+        );
     }
 
     /// What dockerd printed so far (its own warnings, a log driver's errors).

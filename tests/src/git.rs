@@ -36,6 +36,19 @@ pub fn dockerfile(build_step: Option<&str>) -> String {
 
 pub const COMPOSE: &str = "services:\n  web:\n    build: .\n    init: true\n";
 
+/// The site's compose file with a healthcheck that fetches `path` from the site itself, every
+/// second, unhealthy after two failures.
+pub fn healthchecked(path: &str) -> String {
+    format!(
+        r#"{COMPOSE}    healthcheck:
+      test: ["CMD", "/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1{path}"]
+      interval: 1s
+      timeout: 2s
+      retries: 2
+"#
+    )
+}
+
 impl Remote {
     /// A repository holding a one-service busybox site whose page says `page`.
     pub fn site(base: &Path, name: &str, page: &str) -> Remote {

@@ -5,9 +5,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::command::Run;
+use crate::port::Port;
+use crate::wait::wait_until;
 
 /// Keep in step with scripts/setup (MOTO_VERSION).
 const MOTO_VENV: &str = "/usr/local/lib/kelev-tools/moto-5.2.5";
@@ -15,6 +17,8 @@ const MOTO_VENV: &str = "/usr/local/lib/kelev-tools/moto-5.2.5";
 /// A moto_server, stopped when dropped.
 pub struct Moto {
     pub port: u16,
+    /// Held for the whole life of this, restarts included (see [`Port`]).
+    _held: Port,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -63,13 +67,10 @@ impl Moto {
     /// for a test that must bridge a gap of moto before it serves (each use says which).
     pub fn start_with(dir: &Path, server: Command) -> Moto {
         std::fs::create_dir_all(dir).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let held = Port::hold();
         let mut moto = Moto {
-            port,
+            port: held.number(),
+            _held: held,
             child: None,
             log: dir.join("moto.log"),
         };
@@ -108,15 +109,17 @@ impl Moto {
             .spawn()
             .expect("moto_server (scripts/setup installs it)");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto did not start: {}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let port = self.port;
+        let log = &self.log;
+        wait_until(
+            &format!("moto_server to listen on port {port}"),
+            Duration::from_secs(60),
+            || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| {
+                    format!("{e}\n{}", std::fs::read_to_string(log).unwrap_or_default())
+                })
+            },
+        );
     }
 
     /// Stop it, as an unreachable CloudWatch.

@@ -1,16 +1,20 @@
 //! A real sshd on a loopback port, and a real web server for smart HTTP, each a child process
 //! killed when dropped.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::command::Run;
+use crate::port::Port;
+use crate::wait::wait_until;
 
 pub struct Daemon {
     child: Child,
     pub port: u16,
+    /// Held as long as the daemon runs (see [`Port`]).
+    _held: Port,
 }
 
 impl Daemon {
@@ -36,10 +40,11 @@ pub fn stop(pidfile: &Path, name: &str) {
     if Run::new("kill").arg(pid).run().code != Some(0) {
         return;
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        &format!("{name} (pid {pid}) to exit after SIGTERM"),
+        Duration::from_secs(10),
+        || !Path::new(&format!("/proc/{pid}")).exists(),
+    );
 }
 
 impl Drop for Daemon {
@@ -49,32 +54,8 @@ impl Drop for Daemon {
     }
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn wait_for_port(port: u16, child: &mut Child, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "daemon exited ({status}) before listening:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("daemon did not listen on port {port}");
-}
-
 /// `argv` as a daemon listening on `port` (its output in `log`), once it accepts connections.
-pub fn start(argv: &[&str], log: &Path, port: u16) -> Daemon {
+pub fn start(argv: &[&str], log: &Path, port: Port) -> Daemon {
     let log_file = std::fs::File::create(log).unwrap();
     let mut child = Command::new(argv[0])
         .args(&argv[1..])
@@ -83,8 +64,26 @@ pub fn start(argv: &[&str], log: &Path, port: u16) -> Daemon {
         .stderr(log_file)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", argv[0]));
-    wait_for_port(port, &mut child, log);
-    Daemon { child, port }
+    let number = port.number();
+    wait_until(
+        &format!("{} to listen on port {number}", argv[0]),
+        Duration::from_secs(10),
+        || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "{} exited ({status}) before listening:\n{}",
+                    argv[0],
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+            TcpStream::connect(("127.0.0.1", number)).is_ok()
+        },
+    );
+    Daemon {
+        child,
+        port: number,
+        _held: port,
+    }
 }
 
 /// sshd with the settings docs/security.md prescribes for the deploy user; its files in `etc`
@@ -97,9 +96,9 @@ pub fn sshd(etc: &Path, user: &str) -> (Daemon, String) {
 pub fn sshd_with_files(etc: &Path, user: &str, prefix: &str) -> (Daemon, String) {
     let host_key = etc.join(format!("{prefix}host_key"));
     let public = crate::host::keygen(&host_key, "kelev test host");
-    let port = free_port();
+    let port = Port::hold();
     let config = format!(
-        "ListenAddress 127.0.0.1\nPort {port}\nHostKey {host}\nPidFile none\n\
+        "ListenAddress 127.0.0.1\nPort {number}\nHostKey {host}\nPidFile none\n\
          AuthorizedKeysFile {keys}\nStrictModes yes\nUsePAM no\nPubkeyAuthentication yes\n\
          PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n\
          AllowUsers {user}\nDisableForwarding yes\nPermitTTY no\nPermitUserRC no\n\
@@ -107,6 +106,7 @@ pub fn sshd_with_files(etc: &Path, user: &str, prefix: &str) -> (Daemon, String)
          MaxSessions 50\nSubsystem sftp internal-sftp\n",
         host = host_key.display(),
         keys = etc.join(format!("{prefix}authorized_keys")).display(),
+        number = port.number(),
     );
     let config_path = etc.join(format!("{prefix}sshd_config"));
     std::fs::write(&config_path, config).unwrap();
@@ -122,7 +122,7 @@ pub fn sshd_with_files(etc: &Path, user: &str, prefix: &str) -> (Daemon, String)
         &log,
         port,
     );
-    let known = format!("[127.0.0.1]:{port} {}", public.trim());
+    let known = format!("[127.0.0.1]:{} {}", daemon.port, public.trim());
     (daemon, known)
 }
 
@@ -235,7 +235,7 @@ fn lighttpd_git(
     settings: &str,
     prefixes: &[&str],
 ) -> Daemon {
-    let port = free_port();
+    let port = Port::hold();
     let modules: String = ["mod_alias", "mod_setenv"]
         .iter()
         .chain(modules)
@@ -248,7 +248,7 @@ fn lighttpd_git(
         .collect();
     let config = format!(
         "server.modules = ( {modules})\n\
-         server.document-root = \"{root}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\n\
+         server.document-root = \"{root}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {number}\n\
          {settings}\
          alias.url = ( {aliases} )\n\
          cgi.assign = ( \"\" => \"\" )\n\
@@ -256,6 +256,7 @@ fn lighttpd_git(
          \"GIT_CONFIG_COUNT\" => \"1\", \"GIT_CONFIG_KEY_0\" => \"safe.directory\", \"GIT_CONFIG_VALUE_0\" => \"*\" )\n",
         root = root.display(),
         aliases = aliases.join(", "),
+        number = port.number(),
     );
     let config_path = etc.join(format!("{name}.conf"));
     std::fs::write(&config_path, config).unwrap();

@@ -11,6 +11,7 @@ use crate::command::Run;
 use crate::git::Remote;
 use crate::host::{deploy_uid, keygen, mkdir, Host, Key, Login, DEPLOY_USER};
 use crate::sshd::{self, Daemon};
+use crate::wait::{processes, wait_every};
 
 /// Where worlds live: outside /tmp, because sshd's StrictModes rejects a keys file below a
 /// world-writable directory, and every directory must be traversable by the deploy user.
@@ -32,6 +33,8 @@ pub struct World {
     pub root: PathBuf,
     /// Prefix of every project name in this world, so parallel tests never share containers.
     pub prefix: String,
+    /// The digits in `prefix`, unique among the worlds of this machine.
+    id: String,
     host: Host,
     http: Option<Daemon>,
     git_sshd: Option<Daemon>,
@@ -80,6 +83,7 @@ impl World {
         }
         let world = World {
             prefix: format!("t{id}-"),
+            id,
             dir,
             agent: host.agent.clone(),
             config: host.config.clone(),
@@ -417,6 +421,39 @@ impl World {
         lines
     }
 
+    /// Arguments for [`crate::dockerfile`]: a build step that sleeps `secs` seconds, whose
+    /// process the host sees as this world's (busybox's sleep adds up its arguments; the last
+    /// is this world's id as a fraction of a second). See [`World::slow_step_running`].
+    pub fn slow_step(&self, secs: u32) -> String {
+        format!("\"sleep\", \"{secs}\", \"0.{}\"", self.id)
+    }
+
+    /// Whether the build step of [`World::slow_step`] runs now: a build is in its middle.
+    pub fn slow_step_running(&self, secs: u32) -> bool {
+        !processes(&format!("/bin/busybox sleep {secs} 0.{}", self.id)).is_empty()
+    }
+
+    /// Whether someone holds `<root>/locks/<project>.lock` (flock), from `/proc/locks`: a look
+    /// that takes nothing.
+    pub fn lock_held(&self, project: &str) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = std::fs::metadata(self.lock_file(project)) else {
+            return false;
+        };
+        let dev = meta.dev();
+        let (major, minor) = (
+            ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff),
+            (dev & 0xff) | ((dev >> 12) & 0xfff00),
+        );
+        let file = format!(" {major:02x}:{minor:02x}:{} ", meta.ino());
+        // `1: FLOCK  ADVISORY  WRITE <pid> <major>:<minor>:<inode> 0 EOF`; a waiter's line
+        // has `->` after the number.
+        std::fs::read_to_string("/proc/locks")
+            .unwrap()
+            .lines()
+            .any(|l| l.contains(" FLOCK ") && !l.contains("->") && l.contains(&file))
+    }
+
     /// Every file under the agent root with its size and mtime, to prove nothing changed.
     pub fn snapshot(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -488,27 +525,32 @@ pub fn docker(args: &[&str]) -> String {
     Run::new("docker").args(args).run().stdout
 }
 
-/// A plain HTTP/1.0 GET of `/`, returning the body.
+/// A plain HTTP/1.0 GET of `/`, returning the body; asked again until something answers HTTP.
+#[track_caller]
 pub fn http_get(addr: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..50 {
-        match TcpStream::connect(addr).and_then(|mut s| {
-            s.set_read_timeout(Some(Duration::from_secs(5)))?;
-            s.write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")?;
-            let mut response = String::new();
-            s.read_to_string(&mut response)?;
-            Ok(response)
-        }) {
-            Ok(response) if response.starts_with("HTTP/1.") => {
-                return response
-                    .split_once("\r\n\r\n")
-                    .map(|(_, body)| body.to_owned())
-                    .unwrap_or_default()
+    let response = wait_every(
+        &format!("an HTTP answer from {addr}"),
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || {
+            let response = TcpStream::connect(addr)
+                .and_then(|mut s| {
+                    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+                    s.write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")?;
+                    let mut response = String::new();
+                    s.read_to_string(&mut response)?;
+                    Ok(response)
+                })
+                .map_err(|e| e.to_string())?;
+            if response.starts_with("HTTP/1.") {
+                Ok(response)
+            } else {
+                Err(response)
             }
-            Ok(response) => last = response,
-            Err(e) => last = e.to_string(),
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("no HTTP answer from {addr}: {last}");
+        },
+    );
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
 }

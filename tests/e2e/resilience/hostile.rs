@@ -6,8 +6,6 @@ use std::os::unix::ffi::OsStringExt;
 
 use kelev_e2e::World;
 
-use crate::e2e_test;
-
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
 /// (key, raw command, expected exit code)
@@ -160,52 +158,102 @@ fn hostile(fun: &str, other: &str) -> Vec<(&'static str, Vec<u8>, i32)> {
     cases
 }
 
-e2e_test! {
-    fn hostile_commands_are_refused_logged_and_change_nothing() {
-        let (world, sites) = World::with_sites(&[("fun", "serving\n"), ("other", "other\n")]);
-        let [fun, other] = <[_; 2]>::try_from(sites).ok().unwrap();
-        world.ssh(format!("deploy {}", fun.name)).run().ok();
-        let before = world.snapshot();
-        let status_before = world.ssh("status --json").run().ok().stdout;
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd and lighttpd: run scripts/test (cargo test --features e2e)"
+)]
+fn hostile_commands_are_refused_logged_and_change_nothing() {
+    let (world, sites) = World::with_sites(&[("fun", "serving\n"), ("other", "other\n")]);
+    let [fun, other] = <[_; 2]>::try_from(sites).ok().unwrap();
+    world.ssh(format!("deploy {}", fun.name)).run().ok();
+    let before = world.snapshot();
+    let status_before = world.ssh("status --json").run().ok().stdout;
 
-        let cases = hostile(&fun.name, &other.name);
-        assert!(cases.len() >= 40, "{} cases", cases.len());
-        for (key, raw, code) in &cases {
-            let audit_before = world.audit_lines().len();
-            let out = world.ssh_as(key, OsString::from_vec(raw.clone())).run();
-            assert_eq!(out.code, Some(*code), "{:?} with key {key}\n{}", String::from_utf8_lossy(raw), out.report());
-            assert!(out.stdout.is_empty(), "refusals print nothing on stdout: {}", out.report());
-            let error_lines: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
-            assert_eq!(error_lines.len(), 1, "one error line: {}", out.report());
-            let audit = world.audit_lines();
-            assert_eq!(audit.len(), audit_before + 1, "audited: {:?}", String::from_utf8_lossy(raw));
-            let line = audit.last().unwrap();
-            assert_eq!(line["exit_code"], *code);
-            let expected_raw = raw[..raw.len().min(2048)].escape_ascii().to_string();
-            assert!(line["command"].as_str().unwrap().starts_with(&expected_raw), "{line}");
-            assert!(!line["command"].as_str().unwrap().contains('\n'));
-        }
-        // A login without a command (an interactive shell attempt) and the sftp subsystem.
-        world.ssh_base("ci").run().code(64).stderr_has("no command given");
-        world.ssh_base("ci").args(["-s", "sftp"]).run().code(64);
-
-        assert_eq!(world.snapshot(), before, "refused commands changed files under the root");
-        assert_eq!(world.ssh("status --json").run().ok().stdout, status_before);
-        assert_eq!(world.page(&fun.name), "serving\n");
+    let cases = hostile(&fun.name, &other.name);
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    for (key, raw, code) in &cases {
+        let audit_before = world.audit_lines().len();
+        let out = world.ssh_as(key, OsString::from_vec(raw.clone())).run();
+        assert_eq!(
+            out.code,
+            Some(*code),
+            "{:?} with key {key}\n{}",
+            String::from_utf8_lossy(raw),
+            out.report()
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "refusals print nothing on stdout: {}",
+            out.report()
+        );
+        let error_lines: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(error_lines.len(), 1, "one error line: {}", out.report());
+        let audit = world.audit_lines();
+        assert_eq!(
+            audit.len(),
+            audit_before + 1,
+            "audited: {:?}",
+            String::from_utf8_lossy(raw)
+        );
+        let line = audit.last().unwrap();
+        assert_eq!(line["exit_code"], *code);
+        let expected_raw = raw[..raw.len().min(2048)].escape_ascii().to_string();
+        assert!(
+            line["command"].as_str().unwrap().starts_with(&expected_raw),
+            "{line}"
+        );
+        assert!(!line["command"].as_str().unwrap().contains('\n'));
     }
+    // A login without a command (an interactive shell attempt) and the sftp subsystem.
+    world
+        .ssh_base("ci")
+        .run()
+        .code(64)
+        .stderr_has("no command given");
+    world.ssh_base("ci").args(["-s", "sftp"]).run().code(64);
+
+    assert_eq!(
+        world.snapshot(),
+        before,
+        "refused commands changed files under the root"
+    );
+    assert_eq!(world.ssh("status --json").run().ok().stdout, status_before);
+    assert_eq!(world.page(&fun.name), "serving\n");
 }
 
-e2e_test! {
-    /// The restricted key can do what its policy says, and sees only its project.
-    fn restricted_key_sees_only_its_project() {
-        let (world, sites) = World::with_sites(&[("fun", "fun\n"), ("other", "other\n")]);
-        let [fun, _other] = <[_; 2]>::try_from(sites).ok().unwrap();
-        world.ssh_as("fun-ci", format!("deploy {}", fun.name)).run().ok();
-        let status = world.ssh_as("fun-ci", "status --json").run().ok().json();
-        let names: Vec<&str> = status["projects"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-        assert_eq!(names, [fun.name.as_str()]);
-        world.ssh_as("fun-ci", "version").run().ok().stdout_has("kelev-agent ");
-        let audit = world.audit_lines();
-        assert!(audit.iter().any(|l| l["key"] == "fun-ci" && l["verb"] == "deploy" && l["result"] == "ok"));
-    }
+/// The restricted key can do what its policy says, and sees only its project.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd and lighttpd: run scripts/test (cargo test --features e2e)"
+)]
+fn restricted_key_sees_only_its_project() {
+    let (world, sites) = World::with_sites(&[("fun", "fun\n"), ("other", "other\n")]);
+    let [fun, _other] = <[_; 2]>::try_from(sites).ok().unwrap();
+    world
+        .ssh_as("fun-ci", format!("deploy {}", fun.name))
+        .run()
+        .ok();
+    let status = world.ssh_as("fun-ci", "status --json").run().ok().json();
+    let names: Vec<&str> = status["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [fun.name.as_str()]);
+    world
+        .ssh_as("fun-ci", "version")
+        .run()
+        .ok()
+        .stdout_has("kelev-agent ");
+    let audit = world.audit_lines();
+    assert!(audit
+        .iter()
+        .any(|l| l["key"] == "fun-ci" && l["verb"] == "deploy" && l["result"] == "ok"));
 }
