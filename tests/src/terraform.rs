@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::command::{Output, Run};
 use crate::moto::{Image, Moto};
+use crate::wait::wait_every;
 use crate::world::workspace_binary;
 
 /// The image's provider mirror (`<MIRROR>/registry.terraform.io/hashicorp/aws/5.100.0/...`).
@@ -410,25 +411,19 @@ impl Host {
                 bootstrap.apply(&["-var", &bucket, "-var", &bucket_region]);
             });
             host.init();
-            let deadline = Instant::now() + Duration::from_secs(300);
             let oidc_provider = || {
-                let listed = moto
-                    .aws()
-                    .args(["iam", "list-open-id-connect-providers"])
-                    .run()
-                    .ok()
-                    .json();
-                listed["OpenIDConnectProviderList"]
-                    .as_array()
-                    .is_some_and(|list| !list.is_empty())
-            };
-            while !oidc_provider() {
                 assert!(
-                    !background.is_finished() && Instant::now() < deadline,
-                    "bootstrap/state made no OIDC provider"
+                    !background.is_finished() || oidc_provider_listed(&moto),
+                    "bootstrap/state ended without GitHub's OIDC provider"
                 );
-                std::thread::sleep(Duration::from_millis(500));
-            }
+                oidc_provider_listed(&moto)
+            };
+            wait_every(
+                "bootstrap/state's OIDC provider",
+                Duration::from_secs(300),
+                Duration::from_millis(500),
+                oidc_provider,
+            );
             // The module as it is (local state, no gap bridged), planned beside the apply:
             // what moto's gaps keep from being applied shows against the state afterwards.
             let as_is = scope.spawn(|| {
@@ -521,4 +516,17 @@ pub fn user_data(moto: &Moto, instance_id: &str) -> String {
         .run()
         .ok()
         .stdout
+}
+
+/// Whether moto has an IAM OIDC provider (bootstrap/state makes GitHub's).
+fn oidc_provider_listed(moto: &Moto) -> bool {
+    let listed = moto
+        .aws()
+        .args(["iam", "list-open-id-connect-providers"])
+        .run()
+        .ok()
+        .json();
+    listed["OpenIDConnectProviderList"]
+        .as_array()
+        .is_some_and(|list| !list.is_empty())
 }
