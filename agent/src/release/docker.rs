@@ -95,16 +95,20 @@ impl Docker {
 
     /// Run `docker args`; its output, or what it said when it failed.
     pub(crate) fn run(&self, args: &[&str]) -> Result<child::Captured, Error> {
-        let argv = self.argv(args);
-        let out = child::capture(&argv, &self.env)?;
+        let out = self.capture(args)?;
         if out.status.success() {
             Ok(out)
         } else {
-            Err(Error::Docker {
-                argv: argv.join(" "),
-                status: child::describe(out.status),
-                stderr: out.stderr.trim().to_owned(),
-            })
+            Err(self.failed(args, &out))
+        }
+    }
+
+    /// The error of `docker args`, which ran and failed as `out` says.
+    pub(crate) fn failed(&self, args: &[&str], out: &child::Captured) -> Error {
+        Error::Docker {
+            call: child::render(&self.argv(args)),
+            status: child::describe(out.status),
+            stderr: out.stderr.clone(),
         }
     }
 

@@ -137,7 +137,8 @@ impl<'a> Network<'a> {
         let mut out = self.docker.capture(&args)?;
         if !out.status.success() && subnet.is_some() && !out.stderr.contains("already exists") {
             // Someone took that subnet since (another network made meanwhile): let Docker pick.
-            out = self.docker.capture(&["network", "create", name])?;
+            args = vec!["network", "create", name];
+            out = self.docker.capture(&args)?;
         }
         if out.status.success() {
             self.settle_name(String::from_utf8_lossy(&out.stdout).trim());
@@ -145,10 +146,7 @@ impl<'a> Network<'a> {
         } else if out.stderr.contains("already exists") {
             Ok(())
         } else {
-            Err(Error::NetworkCreate {
-                network: name.to_owned(),
-                stderr: out.stderr.trim().to_owned(),
-            })
+            Err(self.docker.failed(&args, &out))
         }
     }
 
