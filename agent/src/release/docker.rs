@@ -1,12 +1,15 @@
 //! What Docker says is running: the containers of compose projects, read with `docker ps` and
 //! `docker inspect` rather than trusted from our own state.
 
+use std::io::Write;
+
 use kelev_core::CommitId;
 
 use crate::error::Error;
-use crate::host::child;
-
-pub(crate) const COMMIT_LABEL: &str = "dev.kelev.commit";
+use crate::host::child::{self, Captured};
+use crate::release::compose_call::ComposeCall;
+use crate::release::docker_call::DockerCall;
+use crate::release::runner::Runner;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Container {
@@ -31,7 +34,7 @@ impl Container {
     }
 }
 
-/// One line of the `docker ps` template in [`Docker::containers`]; `None` for what is not a
+/// One line of [`DockerCall::ps`]; `None` for what is not a
 /// container compose made (`docker run` of a compose-built image inherits the image's project
 /// and service labels, but only compose's own containers carry a container number) and for
 /// one-off containers.
@@ -69,44 +72,61 @@ fn parse_ps_line(line: &str) -> Option<Container> {
     })
 }
 
+/// The one place a [`DockerCall`] or a [`ComposeCall`] is run, and what a failed one says.
 pub(crate) struct Docker {
-    argv: Vec<String>,
-    env: Vec<(String, String)>,
+    runner: Box<dyn Runner>,
 }
 
 impl Docker {
-    pub(crate) fn new(argv: &[String]) -> Docker {
-        Docker {
-            argv: argv.to_vec(),
-            env: child::base_env(),
-        }
+    pub(crate) fn new(runner: Box<dyn Runner>) -> Docker {
+        Docker { runner }
     }
 
-    fn argv(&self, args: &[&str]) -> Vec<String> {
-        let mut argv = self.argv.clone();
-        argv.extend(args.iter().map(|s| s.to_string()));
-        argv
+    /// Run `call`; its output, whatever its status.
+    pub(crate) fn capture(&self, call: &DockerCall) -> Result<Captured, Error> {
+        self.runner.docker(call)
     }
 
-    /// Run `docker args`; its output, whatever its status.
-    pub(crate) fn capture(&self, args: &[&str]) -> Result<child::Captured, Error> {
-        child::capture(&self.argv(args), &self.env)
-    }
-
-    /// Run `docker args`; its output, or what it said when it failed.
-    pub(crate) fn run(&self, args: &[&str]) -> Result<child::Captured, Error> {
-        let out = self.capture(args)?;
+    /// Run `call`; its output, or, when it ran and failed, which call, how and why.
+    pub(crate) fn run(&self, call: &DockerCall) -> Result<Captured, Error> {
+        let out = self.capture(call)?;
         if out.status.success() {
             Ok(out)
         } else {
-            Err(self.failed(args, &out))
+            Err(self.failed(call, &out))
         }
     }
 
-    /// The error of `docker args`, which ran and failed as `out` says.
-    pub(crate) fn failed(&self, args: &[&str], out: &child::Captured) -> Error {
+    /// Best effort: remove what `call` names, ignoring refusals (an image still in use stays).
+    pub(crate) fn best_effort(&self, call: &DockerCall) {
+        let _ = self.capture(call);
+    }
+
+    /// Run a compose call to its end, both streams captured, whatever its status.
+    pub(crate) fn compose_capture(&self, call: &ComposeCall) -> Result<Captured, Error> {
+        self.runner.compose_capture(call)
+    }
+
+    /// Run a compose call, its output copied to `out` as it comes; when it ran and failed,
+    /// which call, how, and the last line it said.
+    pub(crate) fn compose(&self, call: &ComposeCall, out: &mut dyn Write) -> Result<(), Error> {
+        let result = self.runner.compose_stream(call, out)?;
+        if result.status.success() {
+            return Ok(());
+        }
+        Err(Error::Compose {
+            project: call.project().clone(),
+            command: call.command(),
+            status: child::describe(result.status),
+            tail: result.tail,
+        })
+    }
+
+    /// The error of `call`, which ran and failed as `out` says: the whole argv, the program
+    /// as agent.json gives it (`docker -H ...`).
+    pub(crate) fn failed(&self, call: &DockerCall, out: &Captured) -> Error {
         Error::Docker {
-            call: child::render(&self.argv(args)),
+            call: child::render(&call.argv(self.runner.docker_program())),
             status: child::describe(out.status),
             stderr: out.stderr.clone(),
         }
@@ -117,30 +137,7 @@ impl Docker {
     /// template, rather than `ps` then `inspect`: this is on the path of every `status` and of
     /// every `unchanged` answer.
     pub(crate) fn containers(&self, project: Option<&str>) -> Result<Vec<Container>, Error> {
-        let filter = match project {
-            Some(p) => format!("label=com.docker.compose.project={p}"),
-            None => "label=com.docker.compose.project".to_owned(),
-        };
-        let format = [
-            "{{.ID}}",
-            "{{.State}}",
-            "{{.Status}}",
-            "{{.Label \"com.docker.compose.project\"}}",
-            "{{.Label \"com.docker.compose.service\"}}",
-            &format!("{{{{.Label \"{COMMIT_LABEL}\"}}}}"),
-            "{{.Label \"com.docker.compose.oneoff\"}}",
-            "{{.Label \"com.docker.compose.container-number\"}}",
-        ]
-        .join("\t");
-        let out = self.run(&[
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--filter",
-            &filter,
-            "--format",
-            &format,
-        ])?;
+        let out = self.run(&DockerCall::ps(project))?;
         let mut containers: Vec<Container> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(parse_ps_line)
@@ -151,7 +148,7 @@ impl Docker {
 
     /// The last `lines` lines a container printed (for a failed start's report).
     pub(crate) fn logs_tail(&self, id: &str, lines: u32) -> String {
-        match self.capture(&["logs", "--tail", &lines.to_string(), id]) {
+        match self.capture(&DockerCall::logs_tail(id, lines)) {
             Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned() + &out.stderr,
             Err(e) => format!("(no logs: {e})"),
         }
@@ -159,23 +156,11 @@ impl Docker {
 
     /// Image references (`repo:tag`) matching `reference` (a docker filter pattern).
     pub(crate) fn images(&self, reference: &str) -> Result<Vec<String>, Error> {
-        let filter = format!("reference={reference}");
-        let out = self.run(&[
-            "images",
-            "--format",
-            "{{.Repository}}:{{.Tag}}",
-            "--filter",
-            &filter,
-        ])?;
+        let out = self.run(&DockerCall::images(reference))?;
         Ok(String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(str::to_owned)
             .collect())
-    }
-
-    /// Best effort: remove what `args` names, ignoring refusals (an image still in use stays).
-    pub(crate) fn best_effort(&self, args: &[&str]) {
-        let _ = self.capture(args);
     }
 }
 

@@ -4,7 +4,9 @@
 
 pub(crate) mod checkout;
 pub(crate) mod compose;
+pub(crate) mod compose_call;
 pub(crate) mod docker;
+pub(crate) mod docker_call;
 pub(crate) mod health;
 pub(crate) mod mirror;
 pub(crate) mod network;
@@ -15,6 +17,9 @@ pub(crate) mod prune;
 pub(crate) mod release;
 pub(crate) mod roll;
 pub(crate) mod rollout;
+#[cfg(test)]
+mod rollout_tests;
+pub(crate) mod runner;
 pub(crate) mod switch;
 pub(crate) mod traefik;
 pub(crate) mod trust;

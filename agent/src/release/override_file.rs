@@ -9,7 +9,7 @@ use kelev_core::{CommitId, Project};
 
 use crate::host::config::Traefik;
 use crate::host::secret_store::Secrets;
-use crate::release::docker::COMMIT_LABEL;
+use crate::release::docker_call::COMMIT_LABEL;
 use crate::release::persistent::PersistentBind;
 
 /// Everything besides the commit that the override is made from, as recorded in the state:

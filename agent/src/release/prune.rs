@@ -14,6 +14,7 @@ use crate::host::layout::Layout;
 use crate::host::lock::ProjectLock;
 use crate::host::state::State;
 use crate::release::docker::Docker;
+use crate::release::docker_call::DockerCall;
 
 pub(crate) fn prune(
     config: &Config,
@@ -68,8 +69,9 @@ pub(crate) fn prune(
     // uses, and a kept release needs its image, never the cache.
     let max_age = Duration::from_secs(config.build_cache_max_age_secs);
     if !max_age.is_zero() && due(&layout.locks().join(".builder-prune"), max_age) {
-        let until = format!("until={}s", config.build_cache_max_age_secs);
-        docker.best_effort(&["builder", "prune", "--force", "--all", "--filter", &until]);
+        docker.best_effort(&DockerCall::prune_build_cache(
+            config.build_cache_max_age_secs,
+        ));
     }
 }
 
@@ -96,9 +98,8 @@ fn prune_images(docker: &Docker, name: &kelev_core::ProjectName, keep: &[&Commit
     for image in images {
         let tag = image.rsplit(':').next().unwrap_or("");
         if CommitId::parse(tag).is_some() && !keep.iter().any(|k| k.as_str() == tag) {
-            docker.best_effort(&["rmi", &image]);
+            docker.best_effort(&DockerCall::remove_image(&image));
         }
     }
-    let label = format!("label=com.docker.compose.project={name}");
-    docker.best_effort(&["image", "prune", "--force", "--filter", &label]);
+    docker.best_effort(&DockerCall::prune_images(name.as_str()));
 }

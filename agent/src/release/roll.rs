@@ -8,6 +8,8 @@ use kelev_core::Project;
 
 use crate::error::Error;
 use crate::host::state::Running;
+use crate::release::compose_call::Up;
+use crate::release::docker_call::DockerCall;
 use crate::release::network::Network;
 use crate::release::override_file::{alias, swap_blocker, Route};
 use crate::release::release::{Override, Release};
@@ -99,7 +101,7 @@ impl Engine<'_> {
         let count = u32::try_from(old.len() + 1).unwrap_or(u32::MAX);
         let network = Network::new(self.docker, &self.config.traefik.network);
         let started = release
-            .scale(self.compose, service, count, false, progress)
+            .scale(self.docker, service, count, false, progress)
             .and_then(|()| {
                 // Created, not started: out of the service's name before it runs, and back in
                 // only once up, so that Traefik's connections, which go to the name, reach the
@@ -111,7 +113,7 @@ impl Engine<'_> {
                     .collect();
                 for id in &new {
                     network.hold_out(id)?;
-                    self.docker.run(&["start", id])?;
+                    self.docker.run(&DockerCall::start(id))?;
                 }
                 self.wait_until_up(project, &release.commit, progress)?;
                 self.wait_routed(project, service, progress)?;
@@ -124,7 +126,7 @@ impl Engine<'_> {
         if let Err(error) = started {
             for id in self.of_service(project, service).unwrap_or_default() {
                 if !old.contains(&id) {
-                    self.docker.best_effort(&["rm", "--force", &id]);
+                    self.docker.best_effort(&DockerCall::remove(&id));
                 }
             }
             return Err(error);
@@ -156,11 +158,15 @@ impl Engine<'_> {
             std::thread::sleep(Duration::from_secs(self.config.drain_secs));
         }
         for id in old {
-            self.docker.best_effort(&["stop", "--time", "10", id]);
-            self.docker.best_effort(&["rm", "--force", id]);
+            self.docker.best_effort(&DockerCall::stop(id, 10));
+            self.docker.best_effort(&DockerCall::remove(id));
         }
-        release.scale(self.compose, service, 1, true, progress)?;
-        release.up(self.compose, false, false, progress)?;
+        release.scale(self.docker, service, 1, true, progress)?;
+        let rest = Up {
+            build: false,
+            recreate_all: false,
+        };
+        release.up(self.docker, rest, progress)?;
         self.wait_until_up(project, &release.commit, progress)
     }
 
@@ -181,7 +187,7 @@ impl Engine<'_> {
             .map(String::as_str)
             .filter(|s| *s != routed)
             .collect();
-        switch.release.recreate(self.compose, &others, progress)?;
+        switch.release.recreate(self.docker, &others, progress)?;
         let project = switch.release.project;
         self.wait_until_up(project, &switch.release.commit, progress)
     }

@@ -18,7 +18,7 @@ use crate::host::secret_store::Secrets;
 use crate::host::signals;
 use crate::host::state::{Running, State};
 use crate::host::timefmt;
-use crate::release::compose::Compose;
+use crate::release::compose_call::Up;
 use crate::release::docker::Docker;
 use crate::release::health::wait_until_up;
 use crate::release::network::Network;
@@ -32,7 +32,6 @@ pub(crate) struct Engine<'a> {
     pub(crate) config: &'a Config,
     pub(crate) layout: &'a Layout,
     pub(crate) docker: &'a Docker,
-    pub(crate) compose: &'a Compose,
 }
 
 impl Engine<'_> {
@@ -48,7 +47,7 @@ impl Engine<'_> {
         let project = held.project();
         let release = switch.release;
         let secrets = Secrets::load(self.layout, &project.name)?;
-        let written = release.write_override(self.compose, &self.config.traefik, &secrets)?;
+        let written = release.write_override(self.docker, &self.config.traefik, &secrets)?;
         persistent::announce(&written.persistent, progress);
         self.ensure_network(false, progress)?;
         // The old containers of the routed service to swap with, for a zero-downtime rollout.
@@ -64,7 +63,7 @@ impl Engine<'_> {
             // recreate builds within its `compose up --build`, one compose run instead of two
             // (compose builds everything before it touches a container).
             if rolling.is_some() {
-                release.build(self.compose, progress)?;
+                release.build(self.docker, progress)?;
                 signals::check()?;
             }
         }
@@ -179,7 +178,14 @@ impl Engine<'_> {
                 .roll(project, release, &written.routed, old, progress)
                 .and_then(|()| self.recreate_others(switch, written, &written.routed, progress)),
             None => release
-                .up(self.compose, switch.build, switch.recreate_all, progress)
+                .up(
+                    self.docker,
+                    Up {
+                        build: switch.build,
+                        recreate_all: switch.recreate_all,
+                    },
+                    progress,
+                )
                 .and_then(|()| self.wait_until_up(project, &release.commit, progress)),
         }
         .and_then(|()| self.wait_routed(project, &written.routed, progress));
@@ -221,7 +227,11 @@ impl Engine<'_> {
         );
         let restored = Release::from_files(self.layout, project, commit, &previous.compose_files)
             .and_then(|release| {
-                release.up(self.compose, false, false, progress)?;
+                let kept = Up {
+                    build: false,
+                    recreate_all: false,
+                };
+                release.up(self.docker, kept, progress)?;
                 self.wait_until_up(project, commit, progress)
             });
         if let Err(e) = restored {

@@ -111,7 +111,7 @@ impl Deploy {
             recreate_all: self.recreate_all,
             ..Switch::build(&release, hash.to_string())
         };
-        agent.engine()?.switch(&held, switch, &mut state, progress)?;
+        agent.engine().switch(&held, switch, &mut state, progress)?;
         agent.layout.set_checkout(&project.name, &commit)?;
         prune(&agent.config, &agent.layout, &agent.docker, &held, &state);
         Ok(report("deployed"))

@@ -3,6 +3,7 @@
 use kelev_core::ProjectName;
 
 use crate::error::Error;
+use crate::release::compose_call::ComposeProject;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
@@ -27,12 +28,7 @@ impl Verb for Logs {
 
     fn run(&self, agent: &Agent, io: &mut Io) -> Result<(), Error> {
         agent.known_project(&self.project)?;
-        let tail = self.tail.to_string();
-        agent.compose()?.by_name(
-            &self.project,
-            &["logs", "--no-color", "--timestamps", "--tail", &tail],
-            &agent.layout.compose_logs(),
-            io.out,
-        )
+        let logs = ComposeProject::by_name(&self.project).logs(self.tail);
+        agent.docker.compose(&logs, io.out)
     }
 }

@@ -68,7 +68,7 @@ pub(crate) fn rebuild(
         recreate_all,
         ..Switch::build(&release, hash.to_string())
     };
-    agent.engine()?.switch(held, switch, &mut state, progress)?;
+    agent.engine().switch(held, switch, &mut state, progress)?;
     prune(&agent.config, &agent.layout, &agent.docker, held, &state);
     Ok(Report {
         result: "rebuilt",

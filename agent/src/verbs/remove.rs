@@ -5,6 +5,7 @@
 use kelev_core::ProjectName;
 
 use crate::error::Error;
+use crate::release::compose_call::ComposeProject;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
@@ -33,12 +34,9 @@ impl Verb for Remove {
             });
         }
         let _lock = agent.lock(name, "remove", io.out)?;
-        agent.compose()?.by_name(
-            name,
-            &["down", "--remove-orphans"],
-            &agent.layout.compose_logs(),
-            io.out,
-        )?;
+        agent
+            .docker
+            .compose(&ComposeProject::by_name(name).down(), io.out)?;
         // Renamed aside first (a name no project can have), then deleted: a run that dies
         // halfway leaves no half project behind under the project's name.
         let dir = agent.layout.project(name);

@@ -63,7 +63,7 @@ impl Verb for Rollback {
             forget: Some(current),
             ..Switch::kept(&release, hash.to_string())
         };
-        agent.engine()?.switch(&held, switch, &mut state, io.out)?;
+        agent.engine().switch(&held, switch, &mut state, io.out)?;
         agent.layout.set_checkout(name, &target)?;
         let report = Report {
             result: "rolled-back",

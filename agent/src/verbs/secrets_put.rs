@@ -90,5 +90,5 @@ fn restart(agent: &Agent, held: &ProjectLock, progress: &mut dyn Write) -> Resul
         keep_deployed_at: true,
         ..Switch::kept(&release, running.content_hash)
     };
-    agent.engine()?.switch(held, switch, &mut state, progress)
+    agent.engine().switch(held, switch, &mut state, progress)
 }
