@@ -20,11 +20,13 @@ pub(crate) struct ComposeProject {
     env: Vec<(String, String)>,
 }
 
-/// How `up` treats the services: build first or not, recreate all or the changed ones.
+/// Which containers `up` recreates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Up {
-    pub(crate) build: bool,
-    pub(crate) recreate_all: bool,
+pub(crate) enum Recreate {
+    /// Those whose configuration changed (compose's own rule).
+    Changed,
+    /// Every one (`--force-recreate`).
+    All,
 }
 
 impl ComposeProject {
@@ -67,11 +69,10 @@ impl ComposeProject {
         self.call(["build"])
     }
 
-    /// Every service up: compose recreates those whose configuration changed (or all).
-    pub(crate) fn up(&self, how: Up) -> ComposeCall {
-        let mut args = vec!["up", "-d", "--remove-orphans"];
-        args.push(if how.build { "--build" } else { "--no-build" });
-        if how.recreate_all {
+    /// Every service up from images already there (the build is a step of its own).
+    pub(crate) fn up(&self, recreate: Recreate) -> ComposeCall {
+        let mut args = vec!["up", "-d", "--remove-orphans", "--no-build"];
+        if recreate == Recreate::All {
             args.push("--force-recreate");
         }
         self.call(args)
@@ -195,22 +196,12 @@ mod tests {
         let r = release();
         is(r.config(), &format!("{files} config --format json"));
         is(r.build(), &format!("{files} build"));
-        let up = |build, recreate_all| {
-            r.up(Up {
-                build,
-                recreate_all,
-            })
-        };
         is(
-            up(true, false),
-            &format!("{files} up -d --remove-orphans --build"),
-        );
-        is(
-            up(false, false),
+            r.up(Recreate::Changed),
             &format!("{files} up -d --remove-orphans --no-build"),
         );
         is(
-            up(false, true),
+            r.up(Recreate::All),
             &format!("{files} up -d --remove-orphans --no-build --force-recreate"),
         );
         is(
@@ -227,14 +218,7 @@ mod tests {
         );
         assert_eq!(r.build().dir(), PathBuf::from("/r/releases/abc"));
         assert_eq!(r.build().env(), [("KELEV_COMMIT".into(), "abc".into())]);
-        assert_eq!(
-            r.up(Up {
-                build: true,
-                recreate_all: false
-            })
-            .command(),
-            "compose up -d --remove-orphans --build"
-        );
+        assert_eq!(r.build().command(), "compose build");
     }
 
     #[test]

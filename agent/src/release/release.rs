@@ -13,7 +13,7 @@ use crate::host::config::Traefik;
 use crate::host::layout::Layout;
 use crate::host::secret_store::Secrets;
 use crate::release::compose::find_compose_file;
-use crate::release::compose_call::{ComposeProject, Up};
+use crate::release::compose_call::{ComposeProject, Recreate};
 use crate::release::docker::Docker;
 use crate::release::override_file::override_json;
 use crate::release::persistent::{persistent_binds, prepare, PersistentBind, Placed};
@@ -211,10 +211,15 @@ impl<'a> Release<'a> {
         docker.compose(&self.compose(true).build(), out)
     }
 
-    /// Bring every service up: compose recreates those whose configuration changed, or with
-    /// `recreate_all` every one; with `build`, it builds the images first.
-    pub(crate) fn up(&self, docker: &Docker, how: Up, out: &mut dyn Write) -> Result<(), Error> {
-        docker.compose(&self.compose(true).up(how), out)
+    /// Bring every service up from its images: compose recreates those whose configuration
+    /// changed, or every one.
+    pub(crate) fn up(
+        &self,
+        docker: &Docker,
+        recreate: Recreate,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        docker.compose(&self.compose(true).up(recreate), out)
     }
 
     /// Recreate `services`, whether or not their configuration changed (the others, once a

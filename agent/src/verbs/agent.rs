@@ -11,8 +11,8 @@ use crate::host::config::Config;
 use crate::host::layout::Layout;
 use crate::host::lock::{Lock, ProjectLock};
 use crate::host::signals;
+use crate::pipeline::Pipeline;
 use crate::release::docker::Docker;
-use crate::release::rollout::Engine;
 use crate::release::runner::Host;
 use crate::wire::policy::KeyPolicy;
 
@@ -67,8 +67,9 @@ impl Agent {
         }
     }
 
-    pub(crate) fn engine(&self) -> Engine<'_> {
-        Engine {
+    /// The steps of a deploy, with what they work with.
+    pub(crate) fn pipeline(&self) -> Pipeline<'_> {
+        Pipeline {
             config: &self.config,
             layout: &self.layout,
             docker: &self.docker,

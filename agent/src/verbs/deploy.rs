@@ -1,5 +1,6 @@
-//! deploy: fetch a commit into a complete release, build it while the old one serves, switch
-//! to it, and only then point `current` at it. `unchanged` when that content already runs.
+//! deploy: the whole pipeline. Fetch a commit, make its release directory, build it while the
+//! old one serves, start it and pass the gate, then record it (state, `current`, pruning).
+//! `unchanged` when that content already runs.
 
 use std::io::Write;
 use std::time::Instant;
@@ -9,11 +10,12 @@ use kelev_core::{CommitId, ContentHash, Project, ProjectName};
 use crate::error::Error;
 use crate::host::secret_store::Secrets;
 use crate::host::state::State;
-use crate::release::checkout;
-use crate::release::release::Release;
+use crate::pipeline::fetch::fetch;
+use crate::pipeline::record::{point_current, prune};
+use crate::pipeline::release_dir::make_release_dir;
+use crate::pipeline::switch::Switch;
 use crate::release::override_file::routing;
-use crate::release::prune::prune;
-use crate::release::switch::Switch;
+use crate::release::release::Release;
 use crate::verbs::report::Report;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
@@ -89,11 +91,10 @@ impl Deploy {
         let started = Instant::now();
         let held = agent.take(&self.project, "deploy", progress)?;
         let project = held.project();
-        checkout::remove_partial_releases(&agent.layout, &held);
-        let mirror = checkout::mirror(&agent.layout, project)?;
-        let commit = mirror.resolve(self.commit.as_ref(), progress)?;
+        let fetched = fetch(&agent.layout, &held, self.commit.as_ref(), progress)?;
+        let (mirror, commit) = (&fetched.mirror, &fetched.commit);
         *resolved = Some(commit.clone());
-        let hash = mirror.content_hash(&commit)?;
+        let hash = mirror.content_hash(commit)?;
         let mut state = State::load(&agent.layout, &project.name)?;
         let report = |result| Report {
             result,
@@ -105,14 +106,14 @@ impl Deploy {
         if !self.force && is_unchanged(agent, project, &state, &hash)? {
             return Ok(report("unchanged"));
         }
-        checkout::make_release(&agent.layout, &mirror, &held, &commit)?;
-        let release = Release::new(&agent.layout, project, &commit)?;
+        make_release_dir(&agent.layout, mirror, &held, commit)?;
+        let release = Release::new(&agent.layout, project, commit)?;
         let switch = Switch {
             recreate_all: self.recreate_all,
-            ..Switch::build(&release, hash.to_string())
+            ..Switch::building(&release, hash.to_string())
         };
-        agent.engine().switch(&held, switch, &mut state, progress)?;
-        agent.layout.set_checkout(&project.name, &commit)?;
+        agent.pipeline().switch(&held, switch, &mut state, progress)?;
+        point_current(&agent.layout, &held, commit)?;
         prune(&agent.config, &agent.layout, &agent.docker, &held, &state);
         Ok(report("deployed"))
     }

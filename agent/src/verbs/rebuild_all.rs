@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::host::signals;
 use crate::host::table::render;
-use crate::verbs::clone::fetch;
+use crate::verbs::clone::fetch_to_current;
 use crate::verbs::rebuild::rebuild;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
@@ -39,7 +39,7 @@ impl Verb for RebuildAll {
             let _ = writeln!(out, "== {name}");
             let result = agent.take(name, "rebuild-all", out).and_then(|held| {
                 if agent.layout.checkout(name).is_none() {
-                    fetch(agent, &held, None, out)?;
+                    fetch_to_current(agent, &held, None, out)?;
                 }
                 rebuild(agent, &held, false, out)
             });

@@ -8,9 +8,10 @@ use kelev_core::ProjectName;
 
 use crate::error::Error;
 use crate::host::state::State;
-use crate::release::checkout;
+use crate::pipeline::fetch::open_mirror;
+use crate::pipeline::record::point_current;
+use crate::pipeline::switch::Switch;
 use crate::release::release::Release;
-use crate::release::switch::Switch;
 use crate::verbs::report::Report;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
@@ -58,13 +59,13 @@ impl Verb for Rollback {
         let _ = writeln!(io.out, "rolling {name} back from {current} to {target}");
         // Today's routing and secrets, that release's code and images.
         let release = Release::new(&agent.layout, project, &target)?;
-        let hash = checkout::mirror(&agent.layout, project)?.content_hash(&target)?;
+        let hash = open_mirror(&agent.layout, project)?.content_hash(&target)?;
         let switch = Switch {
             forget: Some(current),
             ..Switch::kept(&release, hash.to_string())
         };
-        agent.engine().switch(&held, switch, &mut state, io.out)?;
-        agent.layout.set_checkout(name, &target)?;
+        agent.pipeline().switch(&held, switch, &mut state, io.out)?;
+        point_current(&agent.layout, &held, &target)?;
         let report = Report {
             result: "rolled-back",
             project: name.clone(),

@@ -9,8 +9,8 @@ use crate::error::Error;
 use crate::host::lock::ProjectLock;
 use crate::host::secret_store::{Secrets, MAX_INPUT, MAX_KEYS};
 use crate::host::state::State;
+use crate::pipeline::switch::Switch;
 use crate::release::release::Release;
-use crate::release::switch::Switch;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
@@ -90,5 +90,5 @@ fn restart(agent: &Agent, held: &ProjectLock, progress: &mut dyn Write) -> Resul
         keep_deployed_at: true,
         ..Switch::kept(&release, running.content_hash)
     };
-    agent.engine().switch(held, switch, &mut state, progress)
+    agent.pipeline().switch(held, switch, &mut state, progress)
 }

@@ -434,7 +434,7 @@ e2e_test! {
         site.write("www/index.html", "broken\n");
         let bad = site.commit("broken");
         let out = world.ssh(format!("deploy {} {bad}", site.name)).run().code(1);
-        let out = out.stderr_has("compose up -d --remove-orphans --build");
+        let out = out.stderr_has("`compose build` failed");
         assert_eq!(out.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "{}", out.report());
         assert_eq!(world.page(&site.name), "good\n");
         let status = world.status(&site.name);

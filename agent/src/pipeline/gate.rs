@@ -1,16 +1,21 @@
-//! The health gate: a started release counts as up only when Docker says so. Containers with a
-//! healthcheck must report `healthy`; the others must stay running for `settle_secs`. A
-//! container that exits non-zero, restarts, or turns `unhealthy` fails the release at once.
+//! Step 5, the gate: a started release counts as up only when Docker says so
+//! ([`Pipeline::wait_until_up`]), and, with `traefik.api` set, once Traefik routes to it
+//! ([`Pipeline::wait_routed`]). Containers with a healthcheck must report `healthy`; the others
+//! must stay running for `settle_secs`. A container that exits non-zero, restarts, or turns
+//! `unhealthy` fails the release at once.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use kelev_core::{CommitId, ProjectName};
+use kelev_core::{CommitId, Project, ProjectName};
 
 use crate::error::Error;
 use crate::host::config::Config;
 use crate::host::signals;
+use crate::pipeline::Pipeline;
 use crate::release::docker::{Container, Docker};
+use crate::release::override_file::Route;
+use crate::release::traefik::Routes;
 
 const LOG_LINES: u32 = 20;
 
@@ -65,8 +70,39 @@ fn judge(containers: &[Container]) -> Verdict {
     }
 }
 
+impl Pipeline<'_> {
+    /// Wait until the containers of `commit` are up, or say why they are not.
+    pub(crate) fn wait_until_up(
+        &self,
+        project: &Project,
+        commit: &CommitId,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        wait_until_up(self.docker, self.config, &project.name, commit, progress)
+    }
+
+    /// With `traefik.api` set: wait until Traefik has the route of `service`, the project's
+    /// routed service.
+    pub(crate) fn wait_routed(
+        &self,
+        project: &Project,
+        service: &str,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let Some(api) = self.config.traefik_api else {
+            return Ok(());
+        };
+        let routes = Routes {
+            api,
+            timeout: Duration::from_secs(self.config.traefik.route_timeout_secs),
+        };
+        let route = Route::of(project, service, &self.config.traefik);
+        routes.wait(&project.name, &route, progress)
+    }
+}
+
 /// Wait until the containers of `commit` are up, or say why they are not.
-pub(crate) fn wait_until_up(
+fn wait_until_up(
     docker: &Docker,
     config: &Config,
     project: &ProjectName,

@@ -13,12 +13,12 @@ use crate::host::layout::Layout;
 use crate::host::lock::{Lock, ProjectLock};
 use crate::host::secret_store::Secrets;
 use crate::host::state::{Running, State};
+use crate::pipeline::switch::Switch;
+use crate::pipeline::Pipeline;
 use crate::release::docker::Docker;
 use crate::release::override_file::routing;
 use crate::release::release::Release;
-use crate::release::rollout::Engine;
 use crate::release::runner::{Answer, Recorder};
-use crate::release::switch::Switch;
 
 const OLD: &str = "1111111111111111111111111111111111111111";
 const NEW: &str = "2222222222222222222222222222222222222222";
@@ -75,7 +75,7 @@ fn engine(old_running: bool) -> Rc<Recorder> {
         }
         if line.starts_with("docker ps ") {
             let mut ps = String::new();
-            let recreated = did(" up -d --remove-orphans --build");
+            let recreated = did(" up -d --remove-orphans --no-build");
             if old_running && !did("docker rm --force old") && !recreated {
                 ps += &ps_line("old", OLD, 1);
             }
@@ -119,14 +119,14 @@ fn deploy(case: &Case, recorder: &Rc<Recorder>, running: Option<(&str, u16)>) ->
     .unwrap();
     let held = ProjectLock::new(case.project.clone(), lock);
     let docker = Docker::new(Box::new(Rc::clone(recorder)));
-    let engine = Engine {
+    let pipeline = Pipeline {
         config: &case.config,
         layout: &case.layout,
         docker: &docker,
     };
     let release = Release::new(&case.layout, &case.project, &commit_id(NEW)).unwrap();
-    let switch = Switch::build(&release, "0".repeat(64));
-    engine
+    let switch = Switch::building(&release, "0".repeat(64));
+    pipeline
         .switch(&held, switch, &mut state, &mut std::io::sink())
         .unwrap();
     assert_eq!(state.running_commit(), Some(&commit_id(NEW)));
@@ -163,13 +163,14 @@ fn assert_calls(made: &[String], expected: &[String]) {
 }
 
 #[test]
-fn recreate_is_one_up_with_build_then_the_gate() {
+fn recreate_builds_then_ups_then_gates() {
     let case = case("recreate", 80);
     let recorder = engine(true);
     let made = deploy(&case, &recorder, Some((OLD, 80)));
     let mut expected = opening();
     expected.extend([
-        format!("{FILES} {OVERRIDE} up -d --remove-orphans --build"),
+        format!("{FILES} {OVERRIDE} build"),
+        format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
         PS.into(),
     ]);
     assert_calls(&made, &expected);
@@ -218,7 +219,8 @@ fn zero_downtime_with_nothing_running_recreates() {
     let made = deploy(&case, &recorder, None);
     let mut expected = opening();
     expected.extend([
-        format!("{FILES} {OVERRIDE} up -d --remove-orphans --build"),
+        format!("{FILES} {OVERRIDE} build"),
+        format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
         PS.into(),
     ]);
     assert_calls(&made, &expected);
@@ -232,7 +234,8 @@ fn zero_downtime_with_no_container_to_swap_with_recreates() {
     let mut expected = opening();
     expected.extend([
         PS.to_owned(),
-        format!("{FILES} {OVERRIDE} up -d --remove-orphans --build"),
+        format!("{FILES} {OVERRIDE} build"),
+        format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
         PS.into(),
     ]);
     assert_calls(&made, &expected);
@@ -246,7 +249,8 @@ fn zero_downtime_across_a_port_change_recreates() {
     let made = deploy(&case, &recorder, Some((OLD, 8080)));
     let mut expected = opening();
     expected.extend([
-        format!("{FILES} {OVERRIDE} up -d --remove-orphans --build"),
+        format!("{FILES} {OVERRIDE} build"),
+        format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
         PS.into(),
     ]);
     assert_calls(&made, &expected);

@@ -1,5 +1,6 @@
-//! The zero-downtime swap of the routed service ([`Engine::roll`]), and the wait, after any
-//! start, until Traefik routes to what was started ([`Engine::wait_routed`]).
+//! The zero-downtime start of the routed service ([`Pipeline::swap`]): a second container
+//! beside the old one, swapped in behind the service's name once up and routed; which old
+//! containers to swap with, or why not ([`Pipeline::swap_partners`]).
 
 use std::io::Write;
 use std::time::Duration;
@@ -8,16 +9,15 @@ use kelev_core::Project;
 
 use crate::error::Error;
 use crate::host::state::Running;
-use crate::release::compose_call::Up;
+use crate::pipeline::switch::Switch;
+use crate::pipeline::Pipeline;
+use crate::release::compose_call::Recreate;
 use crate::release::docker_call::DockerCall;
 use crate::release::network::Network;
-use crate::release::override_file::{alias, swap_blocker, Route};
+use crate::release::override_file::{alias, swap_blocker};
 use crate::release::release::{Override, Release};
-use crate::release::rollout::Engine;
-use crate::release::switch::Switch;
-use crate::release::traefik::Routes;
 
-impl Engine<'_> {
+impl Pipeline<'_> {
     /// The ids of `service`'s containers. By id, not by commit label: a rebuild of the running
     /// commit makes a container with the same label as the one it replaces.
     fn of_service(&self, project: &Project, service: &str) -> Result<Vec<String>, Error> {
@@ -35,7 +35,7 @@ impl Engine<'_> {
     /// not be clean: the service cannot run twice, the port changes (each release's route
     /// would reach the other's container), or none of its containers runs (renamed, or gone).
     /// Also `None` when nothing runs yet: there is no old container to keep serving.
-    pub(super) fn swap_with(
+    pub(crate) fn swap_partners(
         &self,
         project: &Project,
         written: &Override,
@@ -65,32 +65,13 @@ impl Engine<'_> {
         Ok(None)
     }
 
-    /// With `traefik.api` set: wait until Traefik has the route of `service`, the project's
-    /// routed service.
-    pub(super) fn wait_routed(
-        &self,
-        project: &Project,
-        service: &str,
-        progress: &mut dyn Write,
-    ) -> Result<(), Error> {
-        let Some(api) = self.config.traefik_api else {
-            return Ok(());
-        };
-        let routes = Routes {
-            api,
-            timeout: Duration::from_secs(self.config.traefik.route_timeout_secs),
-        };
-        let route = Route::of(project, service, &self.config.traefik);
-        routes.wait(&project.name, &route, progress)
-    }
-
     /// The docker-rollout method: a second container of `service` from the new release next to
     /// the old one, kept out of the service's name on the Traefik network (which Traefik's route
     /// goes to) until it is up (healthy, or settled) and Traefik has its route; then it takes
     /// the name, the old one leaves it, serves what it was sent for the drain, and is stopped;
     /// then the other services are brought up. If the new container never comes up, it is
     /// removed and the old one never stopped serving.
-    pub(super) fn roll(
+    pub(crate) fn swap(
         &self,
         project: &Project,
         release: &Release,
@@ -162,22 +143,18 @@ impl Engine<'_> {
             self.docker.best_effort(&DockerCall::remove(id));
         }
         release.scale(self.docker, service, 1, true, progress)?;
-        let rest = Up {
-            build: false,
-            recreate_all: false,
-        };
-        release.up(self.docker, rest, progress)?;
+        release.up(self.docker, Recreate::Changed, progress)?;
         self.wait_until_up(project, &release.commit, progress)
     }
 
     /// With `--force-recreate`, once the routed service is swapped: every other service anew.
-    pub(super) fn recreate_others(
+    pub(crate) fn recreate_others(
         &self,
         switch: &Switch,
         written: &Override,
-        routed: &str,
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
+        let routed = &written.routed;
         if !switch.recreate_all {
             return Ok(());
         }

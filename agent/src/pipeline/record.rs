@@ -1,21 +1,51 @@
-//! What a project keeps after a successful deploy: the newest `keep_releases` releases that ran,
-//! the checkout and the running one (their directories, overrides and images). Everything else
-//! of the project goes, and so do its dangling images and the engine's build cache unused for
-//! `build_cache_max_age_secs`. What costs Docker calls runs only when it can find something: the
-//! images when a release directory went, the build cache at most once an hour.
+//! Step 6, record: what runs now in `state.json`, the `current` link, and pruning what is no
+//! longer kept. A deploy records all three; a rebuild has `current` already; a rollback keeps
+//! what it rolled back from on disk (no pruning); a restart for new secrets records the state
+//! alone.
 
 use std::path::Path;
 use std::time::Duration;
 
 use kelev_core::CommitId;
 
+use crate::error::Error;
 use crate::host::config::Config;
 use crate::host::layout::Layout;
 use crate::host::lock::ProjectLock;
-use crate::host::state::State;
+use crate::host::state::{Running, State};
 use crate::release::docker::Docker;
 use crate::release::docker_call::DockerCall;
 
+/// `running` as what runs now, and `forget` (what a rollback leaves) out of the history;
+/// written to `state.json`.
+pub(crate) fn record_state(
+    layout: &Layout,
+    held: &ProjectLock,
+    state: &mut State,
+    running: Running,
+    forget: Option<&CommitId>,
+) -> Result<(), Error> {
+    if let Some(forget) = forget {
+        state.history.retain(|c| c != forget);
+    }
+    state.record_running(running);
+    state.save(layout, &held.project().name)
+}
+
+/// Point `current` at `commit`'s release.
+pub(crate) fn point_current(
+    layout: &Layout,
+    held: &ProjectLock,
+    commit: &CommitId,
+) -> Result<(), Error> {
+    layout.set_checkout(&held.project().name, commit)
+}
+
+/// What a project keeps after a successful deploy: the newest `keep_releases` releases that
+/// ran, the checkout and the running one (their directories, overrides and images). Everything
+/// else of the project goes, and so do its dangling images and the engine's build cache unused
+/// for `build_cache_max_age_secs`. What costs Docker calls runs only when it can find
+/// something: the images when a release directory went, the build cache at most once an hour.
 pub(crate) fn prune(
     config: &Config,
     layout: &Layout,
