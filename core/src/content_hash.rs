@@ -18,8 +18,32 @@ const HEADER: &[u8] = b"kelev content hash v1\n";
 pub struct ContentHash(String);
 
 impl ContentHash {
+    /// Exactly 64 lowercase hex digits, as [`content_hash`] writes them.
+    pub fn parse(s: &str) -> Option<ContentHash> {
+        let hex = s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        (hex && s.len() == 64).then(|| ContentHash(s.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl serde::Serialize for ContentHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ContentHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ContentHash::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{}` is not a content hash (64 lowercase hex digits)",
+                text.escape_default()
+            ))
+        })
     }
 }
 
@@ -129,6 +153,30 @@ fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_hash_values_are_checked_on_the_way_in() {
+        let hash = ContentHash::parse(&"ab".repeat(32)).unwrap();
+        let json = serde_json::to_string(&hash).unwrap();
+        assert_eq!(json, format!("\"{}\"", "ab".repeat(32)));
+        assert_eq!(serde_json::from_str::<ContentHash>(&json).unwrap(), hash);
+        for bad in [
+            "a".repeat(63),
+            "A".repeat(64),
+            "g".repeat(64),
+            "a".repeat(65),
+        ] {
+            assert!(
+                ContentHash::parse(&bad).is_none(),
+                "{bad:?} should be refused"
+            );
+        }
+        let err = serde_json::from_str::<ContentHash>("\"h1\"").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`h1` is not a content hash (64 lowercase hex digits)"
+        );
+    }
 
     struct Fixture {
         _dir: tempfile::TempDir,

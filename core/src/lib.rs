@@ -1,5 +1,6 @@
 //! What `kelev-agent` on the host and `kelev` in CI must agree on byte for byte: the manifest
-//! (`projects.json`) and the content hash of a commit. One implementation, used by both.
+//! (`projects.json`), the content hash of a commit, and what `status --json` says. One
+//! implementation, used by both.
 
 mod commit_id;
 mod content_hash;
@@ -7,6 +8,7 @@ mod exit_code;
 mod manifest;
 mod manifest_error;
 mod project_name;
+mod status;
 
 pub use commit_id::CommitId;
 pub use content_hash::{content_hash, ContentHash, HashIgnore};
@@ -14,3 +16,6 @@ pub use exit_code::ExitCode;
 pub use manifest::{Manifest, Project, Rollout, MANIFEST_MAX_BYTES};
 pub use manifest_error::ManifestError;
 pub use project_name::ProjectName;
+pub use status::{
+    ContainerState, ContainerStatus, Health, ProjectState, ProjectStatus, StatusReport,
+};

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{HashIgnore, ManifestError, ProjectName};
 
@@ -32,7 +32,7 @@ pub struct Project {
 }
 
 /// How a new release replaces the running one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rollout {
     /// `compose up` recreates the containers: a short gap while they swap.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use kelev_core::{CommitId, ProjectName};
+use kelev_core::{CommitId, ContentHash, ProjectName};
 
 use crate::error::Error;
 use crate::host::layout::{write_atomic, Layout};
@@ -23,7 +23,7 @@ pub(crate) struct State {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Running {
     pub(crate) commit: CommitId,
-    pub(crate) content_hash: String,
+    pub(crate) content_hash: ContentHash,
     pub(crate) deployed_at: String,
     /// The compose files it was brought up with: the release's own and the agent's override.
     pub(crate) compose_files: Vec<PathBuf>,

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use kelev_core::{CommitId, Project, ProjectName};
+use kelev_core::{CommitId, ContainerState, Health, Project, ProjectName};
 
 use crate::error::Error;
 use crate::host::config::Config;
@@ -35,19 +35,23 @@ fn judge(containers: &[Container]) -> Verdict {
     let failed: Vec<Container> = containers
         .iter()
         .filter(|c| {
-            matches!(c.state.as_str(), "dead" | "restarting" | "removing")
-                || (c.state == "exited" && c.exit_code != 0)
-                || c.health.as_deref() == Some("unhealthy")
+            matches!(
+                c.state,
+                ContainerState::Dead | ContainerState::Restarting | ContainerState::Removing
+            ) || (c.state == ContainerState::Exited && c.exit_code != 0)
+                || c.health == Some(Health::Unhealthy)
         })
         .cloned()
         .collect();
     if !failed.is_empty() {
         let what = failed
             .iter()
-            .map(|c| match (&c.health, c.state.as_str()) {
-                (Some(h), _) if h == "unhealthy" => format!("`{}` is unhealthy", c.service),
-                (_, "exited") => format!("`{}` exited with code {}", c.service, c.exit_code),
-                (_, state) => format!("`{}` is {state}", c.service),
+            .map(|c| match (c.health, c.state) {
+                (Some(Health::Unhealthy), _) => format!("`{}` is unhealthy", c.service),
+                (_, ContainerState::Exited) => {
+                    format!("`{}` exited with code {}", c.service, c.exit_code)
+                }
+                (_, state) => format!("`{}` is {}", c.service, state.as_str()),
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -55,18 +59,15 @@ fn judge(containers: &[Container]) -> Verdict {
     }
     if let Some(c) = containers
         .iter()
-        .find(|c| c.state == "created" || c.health.as_deref() == Some("starting"))
+        .find(|c| c.state == ContainerState::Created || c.health == Some(Health::Starting))
     {
-        return Verdict::Waiting(format!(
-            "`{}` is {}",
-            c.service,
-            c.health.as_deref().unwrap_or(&c.state)
-        ));
+        let what = c.health.map_or(c.state.as_str(), Health::as_str);
+        return Verdict::Waiting(format!("`{}` is {what}", c.service));
     }
     Verdict::Up {
         settling: containers
             .iter()
-            .any(|c| c.state == "running" && c.health.is_none()),
+            .any(|c| c.state == ContainerState::Running && c.health.is_none()),
     }
 }
 
@@ -175,12 +176,13 @@ mod tests {
     use super::*;
 
     fn c(state: &str, health: Option<&str>, exit_code: i64) -> Container {
+        let health = health.map(|h| serde_json::from_value(serde_json::json!(h)).unwrap());
         Container {
             id: "id".into(),
             project: "p".into(),
             service: "web".into(),
-            state: state.into(),
-            health: health.map(str::to_owned),
+            state: ContainerState::parse(state).unwrap(),
+            health,
             exit_code,
             commit: None,
         }

@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use kelev_core::{CommitId, Project, Rollout};
+use kelev_core::{CommitId, ContentHash, Project, Rollout};
 
 use crate::error::{Error, Locked};
 use crate::host::lock::{Lock, ProjectLock};
@@ -37,7 +37,7 @@ pub(crate) enum Images {
 /// One switch: the release to bring up and how to record it.
 pub(crate) struct Switch<'r> {
     pub(crate) release: &'r Release<'r>,
-    pub(crate) content_hash: String,
+    pub(crate) content_hash: ContentHash,
     pub(crate) images: Images,
     /// A commit that leaves the history once the switch is recorded (what a rollback leaves).
     pub(crate) forget: Option<CommitId>,
@@ -49,7 +49,7 @@ pub(crate) struct Switch<'r> {
 
 impl<'r> Switch<'r> {
     /// A switch to `release`, its images built first (deploy, rebuild).
-    pub(crate) fn building(release: &'r Release<'r>, content_hash: String) -> Switch<'r> {
+    pub(crate) fn building(release: &'r Release<'r>, content_hash: ContentHash) -> Switch<'r> {
         Switch {
             release,
             content_hash,
@@ -61,7 +61,7 @@ impl<'r> Switch<'r> {
     }
 
     /// A switch to `release` with the images kept from its build (rollback, restart).
-    pub(crate) fn kept(release: &'r Release<'r>, content_hash: String) -> Switch<'r> {
+    pub(crate) fn kept(release: &'r Release<'r>, content_hash: ContentHash) -> Switch<'r> {
         Switch {
             images: Images::Kept,
             ..Switch::building(release, content_hash)

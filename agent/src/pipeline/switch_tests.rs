@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use kelev_core::{CommitId, Manifest, Project};
+use kelev_core::{CommitId, ContentHash, Manifest, Project};
 
 use crate::error::Locked;
 use crate::host::config::Config;
@@ -103,7 +103,7 @@ fn deploy(case: &Case, recorder: &Rc<Recorder>, running: Option<(&str, u16)>) ->
         };
         state.record_running(Running {
             commit: commit_id(commit),
-            content_hash: "0".repeat(64),
+            content_hash: ContentHash::parse(&"0".repeat(64)).unwrap(),
             deployed_at: "2026-12-07T00:00:00Z".into(),
             compose_files: Vec::new(),
             routing: routing(&case.config.traefik, &routed_as, &Secrets::default()),
@@ -125,7 +125,7 @@ fn deploy(case: &Case, recorder: &Rc<Recorder>, running: Option<(&str, u16)>) ->
         docker: &docker,
     };
     let release = Release::new(&case.layout, &case.project, &commit_id(NEW)).unwrap();
-    let switch = Switch::building(&release, "0".repeat(64));
+    let switch = Switch::building(&release, ContentHash::parse(&"0".repeat(64)).unwrap());
     pipeline
         .switch(&held, switch, &mut state, &mut std::io::sink())
         .unwrap();

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use kelev_core::CommitId;
+use kelev_core::{CommitId, ContainerState, Health};
 
 use crate::error::Error;
 use crate::host::child::{self, Captured};
@@ -16,8 +16,8 @@ pub(crate) struct Container {
     pub(crate) id: String,
     pub(crate) project: String,
     pub(crate) service: String,
-    pub(crate) state: String,
-    pub(crate) health: Option<String>,
+    pub(crate) state: ContainerState,
+    pub(crate) health: Option<Health>,
     pub(crate) exit_code: i64,
     pub(crate) commit: Option<String>,
 }
@@ -30,14 +30,14 @@ impl Container {
     }
 
     pub(crate) fn is_up(&self) -> bool {
-        self.state == "running" && matches!(self.health.as_deref(), None | Some("healthy"))
+        self.state == ContainerState::Running && matches!(self.health, None | Some(Health::Healthy))
     }
 }
 
 /// One line of [`DockerCall::ps`]; `None` for what is not a
 /// container compose made (`docker run` of a compose-built image inherits the image's project
 /// and service labels, but only compose's own containers carry a container number) and for
-/// one-off containers.
+/// one-off containers, and for a state Docker does not document.
 fn parse_ps_line(line: &str) -> Option<Container> {
     let fields: Vec<&str> = line.split('\t').collect();
     let [id, state, status, project, service, commit, oneoff, number] = fields[..] else {
@@ -47,11 +47,11 @@ fn parse_ps_line(line: &str) -> Option<Container> {
         return None;
     }
     let health = if status.contains("(healthy)") {
-        Some("healthy")
+        Some(Health::Healthy)
     } else if status.contains("(unhealthy)") {
-        Some("unhealthy")
+        Some(Health::Unhealthy)
     } else if status.contains("(health: starting)") {
-        Some("starting")
+        Some(Health::Starting)
     } else {
         None
     };
@@ -65,8 +65,8 @@ fn parse_ps_line(line: &str) -> Option<Container> {
         id: id.to_owned(),
         project: project.to_owned(),
         service: service.to_owned(),
-        state: state.to_owned(),
-        health: health.map(str::to_owned),
+        state: ContainerState::parse(state)?,
+        health,
         exit_code,
         commit: (!commit.is_empty()).then(|| commit.to_owned()),
     })
@@ -173,21 +173,26 @@ mod tests {
         let c = parse_ps_line("abc\trunning\tUp 3 minutes (healthy)\tp\tweb\tdeadbeef\tFalse\t1")
             .unwrap();
         assert_eq!(
-            (c.state.as_str(), c.health.as_deref(), c.commit.as_deref()),
-            ("running", Some("healthy"), Some("deadbeef"))
+            (c.state, c.health, c.commit.as_deref()),
+            (
+                ContainerState::Running,
+                Some(Health::Healthy),
+                Some("deadbeef")
+            )
         );
         let c =
             parse_ps_line("abc\texited\tExited (137) 2 seconds ago\tp\tweb\t\tFalse\t2").unwrap();
         assert_eq!((c.exit_code, c.health, c.commit), (137, None, None));
         let c = parse_ps_line("abc\trunning\tUp 1 second (health: starting)\tp\tweb\tx\tFalse\t1")
             .unwrap();
-        assert_eq!(c.health.as_deref(), Some("starting"));
+        assert_eq!(c.health, Some(Health::Starting));
         let c =
             parse_ps_line("abc\trunning\tUp 1 second (unhealthy)\tp\tweb\tx\tFalse\t1").unwrap();
-        assert_eq!(c.health.as_deref(), Some("unhealthy"));
+        assert_eq!(c.health, Some(Health::Unhealthy));
         // `docker run` of a compose-built image, and `compose run`, are not the project's.
         assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\t\t").is_none());
         assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\tTrue\t1").is_none());
         assert!(parse_ps_line("garbage").is_none());
+        assert!(parse_ps_line("abc\tbogus\tUp 1 second\tp\tweb\t\tFalse\t1").is_none());
     }
 }

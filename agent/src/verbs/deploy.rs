@@ -110,7 +110,7 @@ impl Deploy {
         let release = Release::new(&agent.layout, project, commit)?;
         let switch = Switch {
             recreate_all: self.recreate_all,
-            ..Switch::building(&release, hash.to_string())
+            ..Switch::building(&release, hash.clone())
         };
         agent.pipeline().switch(&held, switch, &mut state, progress)?;
         point_current(&agent.layout, &held, commit)?;
@@ -130,7 +130,7 @@ fn is_unchanged(
         return Ok(false);
     };
     let secrets = Secrets::load(&agent.layout, &project.name)?;
-    if running.content_hash != hash.as_str()
+    if running.content_hash != *hash
         || running.routing != routing(&agent.config.traefik, project, &secrets)
     {
         return Ok(false);

@@ -66,7 +66,7 @@ pub(crate) fn rebuild(
     let release = Release::new(&agent.layout, project, &commit)?;
     let switch = Switch {
         recreate_all,
-        ..Switch::building(&release, hash.to_string())
+        ..Switch::building(&release, hash.clone())
     };
     agent.pipeline().switch(held, switch, &mut state, progress)?;
     prune(&agent.config, &agent.layout, &agent.docker, held, &state);

@@ -62,7 +62,7 @@ impl Verb for Rollback {
         let hash = open_mirror(&agent.layout, project)?.content_hash(&target)?;
         let switch = Switch {
             forget: Some(current),
-            ..Switch::kept(&release, hash.to_string())
+            ..Switch::kept(&release, hash.clone())
         };
         agent.pipeline().switch(&held, switch, &mut state, io.out)?;
         point_current(&agent.layout, &held, &target)?;
