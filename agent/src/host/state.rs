@@ -8,6 +8,7 @@ use kelev_core::{CommitId, ContentHash, ProjectName};
 
 use crate::error::Error;
 use crate::host::layout::{write_atomic, Layout};
+use crate::release::routing::Recorded;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -28,8 +29,8 @@ pub(crate) struct Running {
     /// The compose files it was brought up with: the release's own and the agent's override.
     pub(crate) compose_files: Vec<PathBuf>,
     /// What the override was made from besides the commit (domains, service, port, Traefik
-    /// settings), so a manifest change is not mistaken for "unchanged".
-    pub(crate) routing: String,
+    /// settings, the secrets' digest), so a manifest change is not mistaken for "unchanged".
+    pub(crate) routing: Recorded,
 }
 
 impl State {

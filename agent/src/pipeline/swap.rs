@@ -14,7 +14,7 @@ use crate::pipeline::Pipeline;
 use crate::release::compose_call::Recreate;
 use crate::release::docker_call::DockerCall;
 use crate::release::network::Network;
-use crate::release::override_file::{alias, swap_blocker};
+use crate::release::override_file::alias;
 use crate::release::release::{Override, Release};
 
 impl Pipeline<'_> {
@@ -46,7 +46,7 @@ impl Pipeline<'_> {
         let blocker = match (&written.rolling_blocker, running) {
             (Some(blocker), _) => blocker.clone(),
             (None, None) => return Ok(None),
-            (None, Some(running)) => match swap_blocker(&running.routing, project) {
+            (None, Some(running)) => match running.routing.swap_blocker(project) {
                 Some(blocker) => blocker,
                 None => {
                     let old = self.of_service(project, routed)?;

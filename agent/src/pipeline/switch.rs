@@ -21,9 +21,9 @@ use crate::pipeline::record::record_state;
 use crate::pipeline::Pipeline;
 use crate::release::compose_call::Recreate;
 use crate::release::network::Network;
-use crate::release::override_file::routing;
 use crate::release::persistent;
 use crate::release::release::{Override, Release};
+use crate::release::routing::{Recorded, Routing};
 
 /// Whether a switch builds the release's images or runs those kept from its own build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +119,7 @@ impl Pipeline<'_> {
             content_hash: switch.content_hash,
             deployed_at,
             compose_files: release.compose_files(),
-            routing: routing(&self.config.traefik, project, &secrets),
+            routing: Recorded::Routing(Routing::of(&self.config.traefik, project, &secrets)),
         };
         // If the record cannot be written (a full disk), put back what it still says runs, so
         // that state and containers never disagree.

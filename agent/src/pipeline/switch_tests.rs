@@ -16,8 +16,8 @@ use crate::host::state::{Running, State};
 use crate::pipeline::switch::Switch;
 use crate::pipeline::Pipeline;
 use crate::release::docker::Docker;
-use crate::release::override_file::routing;
 use crate::release::release::Release;
+use crate::release::routing::{Recorded, Routing};
 use crate::release::runner::{Answer, Recorder};
 
 const OLD: &str = "1111111111111111111111111111111111111111";
@@ -106,7 +106,11 @@ fn deploy(case: &Case, recorder: &Rc<Recorder>, running: Option<(&str, u16)>) ->
             content_hash: ContentHash::parse(&"0".repeat(64)).unwrap(),
             deployed_at: "2026-12-07T00:00:00Z".into(),
             compose_files: Vec::new(),
-            routing: routing(&case.config.traefik, &routed_as, &Secrets::default()),
+            routing: Recorded::Routing(Routing::of(
+                &case.config.traefik,
+                &routed_as,
+                &Secrets::default(),
+            )),
         });
     }
     let lock = Lock::acquire(

@@ -13,6 +13,7 @@ pub(crate) mod override_file;
 pub(crate) mod persistent;
 #[allow(clippy::module_inception)]
 pub(crate) mod release;
+pub(crate) mod routing;
 pub(crate) mod runner;
 pub(crate) mod traefik;
 pub(crate) mod trust;

@@ -14,7 +14,7 @@ use crate::pipeline::fetch::fetch;
 use crate::pipeline::record::{point_current, prune};
 use crate::pipeline::release_dir::make_release_dir;
 use crate::pipeline::switch::Switch;
-use crate::release::override_file::routing;
+use crate::release::routing::Routing;
 use crate::release::release::Release;
 use crate::verbs::report::Report;
 use crate::verbs::agent::Agent;
@@ -131,7 +131,9 @@ fn is_unchanged(
     };
     let secrets = Secrets::load(&agent.layout, &project.name)?;
     if running.content_hash != *hash
-        || running.routing != routing(&agent.config.traefik, project, &secrets)
+        || !running
+            .routing
+            .is(&Routing::of(&agent.config.traefik, project, &secrets))
     {
         return Ok(false);
     }

@@ -9,7 +9,7 @@ use kelev_core::{
 use crate::error::Error;
 use crate::host::secret_store::Secrets;
 use crate::host::state::State;
-use crate::release::override_file::routing;
+use crate::release::routing::Routing;
 use crate::host::table::render;
 use crate::release::docker::Container;
 use crate::verbs::agent::Agent;
@@ -68,7 +68,8 @@ impl Verb for Status {
             let routing_current = match (running, manifest.project(&name)) {
                 (Some(running), Some(project)) => {
                     let secrets = Secrets::load(&agent.layout, &name)?;
-                    Some(running.routing == routing(&agent.config.traefik, project, &secrets))
+                    let now = Routing::of(&agent.config.traefik, project, &secrets);
+                    Some(running.routing.is(&now))
                 }
                 _ => None,
             };
