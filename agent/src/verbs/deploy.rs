@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use kelev_core::{CommitId, ContentHash, Project, ProjectName};
+use kelev_core::{CommitId, ContentHash, DeployReport, DeployResult, Project, ProjectName};
 
 use crate::error::Error;
 use crate::host::secret_store::Secrets;
@@ -66,14 +66,17 @@ impl Verb for Deploy {
                 Ok(())
             }
             (Err(e), true) => {
-                let failure = serde_json::json!({
-                    "project": self.project.as_str(),
-                    "commit": io.trail.commit.as_ref().map(CommitId::as_str),
-                    "result": "failed",
-                    "exit_code": e.exit_code().code(),
-                    "error": e.to_string().lines().next().unwrap_or(""),
-                });
-                let _ = writeln!(io.out, "{failure}");
+                let failure = DeployReport {
+                    commit: io.trail.commit.clone(),
+                    content_hash: None,
+                    duration_ms: None,
+                    error: Some(e.to_string().lines().next().unwrap_or("").to_owned()),
+                    exit_code: Some(e.exit_code().code()),
+                    project: self.project.to_string(),
+                    result: DeployResult::Failed,
+                };
+                let json = serde_json::to_string(&failure).expect("a report serializes");
+                let _ = writeln!(io.out, "{json}");
                 Err(e)
             }
             (Err(e), false) => Err(e),
@@ -104,7 +107,7 @@ impl Deploy {
             took: started.elapsed(),
         };
         if !self.force && is_unchanged(agent, project, &state, &hash)? {
-            return Ok(report("unchanged"));
+            return Ok(report(DeployResult::Unchanged));
         }
         make_release_dir(&agent.layout, mirror, &held, commit)?;
         let release = Release::new(&agent.layout, project, commit)?;
@@ -115,7 +118,7 @@ impl Deploy {
         agent.pipeline().switch(&held, switch, &mut state, progress)?;
         point_current(&agent.layout, &held, commit)?;
         prune(&agent.config, &agent.layout, &agent.docker, &held, &state);
-        Ok(report("deployed"))
+        Ok(report(DeployResult::Deployed))
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use kelev_core::ProjectName;
+use kelev_core::{DeployResult, ProjectName};
 
 use crate::error::Error;
 use crate::host::lock::ProjectLock;
@@ -71,7 +71,7 @@ pub(crate) fn rebuild(
     agent.pipeline().switch(held, switch, &mut state, progress)?;
     prune(&agent.config, &agent.layout, &agent.docker, held, &state);
     Ok(Report {
-        result: "rebuilt",
+        result: DeployResult::Rebuilt,
         project: name.clone(),
         commit,
         content_hash: hash,

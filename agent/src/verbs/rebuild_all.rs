@@ -2,6 +2,8 @@
 //! in name order), past failures, with a summary table.
 
 
+use kelev_core::DeployResult;
+
 use crate::error::Error;
 use crate::host::signals;
 use crate::host::table::render;
@@ -46,7 +48,7 @@ impl Verb for RebuildAll {
             match result {
                 Ok(report) => rows.push([
                     name.to_string(),
-                    "rebuilt".into(),
+                    report.result.as_str().into(),
                     report.commit.short().to_owned(),
                     format!("{:.1}s", report.took.as_secs_f64()),
                 ]),
@@ -55,7 +57,7 @@ impl Verb for RebuildAll {
                     let _ = writeln!(out, "error: {e}");
                     rows.push([
                         name.to_string(),
-                        "failed".into(),
+                        DeployResult::Failed.as_str().into(),
                         agent
                             .layout
                             .checkout(name)

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use kelev_core::ProjectName;
+use kelev_core::{DeployResult, ProjectName};
 
 use crate::error::Error;
 use crate::host::state::State;
@@ -67,7 +67,7 @@ impl Verb for Rollback {
         agent.pipeline().switch(&held, switch, &mut state, io.out)?;
         point_current(&agent.layout, &held, &target)?;
         let report = Report {
-            result: "rolled-back",
+            result: DeployResult::RolledBack,
             project: name.clone(),
             commit: target,
             content_hash: hash,
