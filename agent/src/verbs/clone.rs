@@ -13,6 +13,7 @@ use crate::pipeline::release_dir::make_release_dir;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::Spec;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Clone {
@@ -21,6 +22,12 @@ pub(crate) struct Clone {
 }
 
 impl Verb for Clone {
+    const SPEC: Spec = Spec::new(
+        "clone",
+        "<project> [<commit>]",
+        "fetch and check out, without building",
+    );
+
     fn parse(args: &mut Args) -> Result<Clone, GrammarError> {
         Ok(Clone {
             project: args.project()?,

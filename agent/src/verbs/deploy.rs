@@ -14,12 +14,13 @@ use crate::pipeline::fetch::fetch;
 use crate::pipeline::record::{point_current, prune};
 use crate::pipeline::release_dir::make_release_dir;
 use crate::pipeline::switch::Switch;
-use crate::release::routing::Routing;
 use crate::release::release::Release;
-use crate::verbs::report::Report;
+use crate::release::routing::Routing;
 use crate::verbs::agent::Agent;
+use crate::verbs::report::Report;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Opt, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Deploy {
@@ -32,6 +33,17 @@ pub(crate) struct Deploy {
 }
 
 impl Verb for Deploy {
+    const SPEC: Spec = Spec::new(
+        "deploy",
+        "<project> [<commit>] [--force] [--force-recreate] [--json]",
+        "fetch, build and start; `unchanged` if already running",
+    )
+    .options(&[
+        Opt::flag("--force"),
+        Opt::flag("--json"),
+        Opt::flag("--force-recreate"),
+    ]);
+
     fn parse(args: &mut Args) -> Result<Deploy, GrammarError> {
         Ok(Deploy {
             project: args.project()?,
@@ -56,7 +68,10 @@ impl Verb for Deploy {
         } else {
             &mut *io.out
         };
-        match (self.deploy(agent, progress, &mut io.trail.commit), self.json) {
+        match (
+            self.deploy(agent, progress, &mut io.trail.commit),
+            self.json,
+        ) {
             (Ok(report), true) => {
                 let _ = writeln!(io.out, "{}", report.json());
                 Ok(())
@@ -115,7 +130,9 @@ impl Deploy {
             recreate_all: self.recreate_all,
             ..Switch::building(&release, hash.clone())
         };
-        agent.pipeline().switch(&held, switch, &mut state, progress)?;
+        agent
+            .pipeline()
+            .switch(&held, switch, &mut state, progress)?;
         point_current(&agent.layout, &held, commit)?;
         prune(&agent.config, &agent.layout, &agent.docker, &held, &state);
         Ok(report(DeployResult::Deployed))

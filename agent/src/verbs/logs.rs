@@ -7,6 +7,7 @@ use crate::release::compose_call::ComposeProject;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Opt, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Logs {
@@ -15,6 +16,13 @@ pub(crate) struct Logs {
 }
 
 impl Verb for Logs {
+    const SPEC: Spec = Spec::new(
+        "logs",
+        "<project> [--tail N]",
+        "the last N lines (default 200, at most 10000)",
+    )
+    .options(&[Opt::valued("--tail")]);
+
     fn parse(args: &mut Args) -> Result<Logs, GrammarError> {
         Ok(Logs {
             project: args.project()?,

@@ -12,10 +12,11 @@ use crate::pipeline::fetch::open_mirror;
 use crate::pipeline::record::prune;
 use crate::pipeline::switch::Switch;
 use crate::release::release::Release;
-use crate::verbs::report::Report;
 use crate::verbs::agent::Agent;
+use crate::verbs::report::Report;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Opt, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rebuild {
@@ -25,6 +26,13 @@ pub(crate) struct Rebuild {
 }
 
 impl Verb for Rebuild {
+    const SPEC: Spec = Spec::new(
+        "rebuild",
+        "<project> [--force-recreate]",
+        "build and (re)start the checkout",
+    )
+    .options(&[Opt::flag("--force-recreate")]);
+
     fn parse(args: &mut Args) -> Result<Rebuild, GrammarError> {
         Ok(Rebuild {
             project: args.project()?,
@@ -68,7 +76,9 @@ pub(crate) fn rebuild(
         recreate_all,
         ..Switch::building(&release, hash.clone())
     };
-    agent.pipeline().switch(held, switch, &mut state, progress)?;
+    agent
+        .pipeline()
+        .switch(held, switch, &mut state, progress)?;
     prune(&agent.config, &agent.layout, &agent.docker, held, &state);
     Ok(Report {
         result: DeployResult::Rebuilt,

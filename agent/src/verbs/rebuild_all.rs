@@ -1,22 +1,28 @@
 //! rebuild-all: every project of the manifest, one at a time in name order (so locks are taken
 //! in name order), past failures, with a summary table.
 
-
 use kelev_core::DeployResult;
 
 use crate::error::Error;
 use crate::host::signals;
 use crate::host::table::render;
+use crate::verbs::agent::Agent;
 use crate::verbs::clone::fetch_to_current;
 use crate::verbs::rebuild::rebuild;
-use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::Spec;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RebuildAll;
 
 impl Verb for RebuildAll {
+    const SPEC: Spec = Spec::new(
+        "rebuild-all",
+        "",
+        "rebuild every project; a summary table at the end",
+    );
+
     fn parse(_: &mut Args) -> Result<RebuildAll, GrammarError> {
         Ok(RebuildAll)
     }

@@ -1,7 +1,6 @@
 //! remove: take down a project that left the manifest. Its containers and the agent's files for
 //! it go; its data directory and named volumes stay.
 
-
 use kelev_core::ProjectName;
 
 use crate::error::Error;
@@ -9,6 +8,7 @@ use crate::release::compose_call::ComposeProject;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::Spec;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Remove {
@@ -16,6 +16,12 @@ pub(crate) struct Remove {
 }
 
 impl Verb for Remove {
+    const SPEC: Spec = Spec::new(
+        "remove",
+        "<project>",
+        "take down a project no longer in the manifest",
+    );
+
     fn parse(args: &mut Args) -> Result<Remove, GrammarError> {
         Ok(Remove {
             project: args.project()?,

@@ -12,10 +12,11 @@ use crate::pipeline::fetch::open_mirror;
 use crate::pipeline::record::point_current;
 use crate::pipeline::switch::Switch;
 use crate::release::release::Release;
-use crate::verbs::report::Report;
 use crate::verbs::agent::Agent;
+use crate::verbs::report::Report;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::Spec;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rollback {
@@ -23,6 +24,12 @@ pub(crate) struct Rollback {
 }
 
 impl Verb for Rollback {
+    const SPEC: Spec = Spec::new(
+        "rollback",
+        "<project>",
+        "back to the previous release, without building",
+    );
+
     fn parse(args: &mut Args) -> Result<Rollback, GrammarError> {
         Ok(Rollback {
             project: args.project()?,

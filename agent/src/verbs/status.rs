@@ -1,6 +1,5 @@
 //! status: what runs, as Docker reports it, beside what the agent recorded.
 
-
 use kelev_core::{
     CommitId, ContainerState, ContainerStatus, ProjectName, ProjectState, ProjectStatus,
     StatusReport,
@@ -9,12 +8,13 @@ use kelev_core::{
 use crate::error::Error;
 use crate::host::secret_store::Secrets;
 use crate::host::state::State;
-use crate::release::routing::Routing;
 use crate::host::table::render;
 use crate::release::docker::Container;
+use crate::release::routing::Routing;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Opt, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Status {
@@ -23,6 +23,13 @@ pub(crate) struct Status {
 }
 
 impl Verb for Status {
+    const SPEC: Spec = Spec::new(
+        "status",
+        "[<project>] [--json]",
+        "what runs, from Docker itself",
+    )
+    .options(&[Opt::flag("--json")]);
+
     fn parse(args: &mut Args) -> Result<Status, GrammarError> {
         Ok(Status {
             project: args.optional_project()?,
@@ -187,9 +194,18 @@ mod tests {
         assert_eq!(classify(false, true, &[&up]), ProjectState::Orphaned);
         assert_eq!(classify(true, false, &[]), ProjectState::NotDeployed);
         assert_eq!(classify(true, true, &[]), ProjectState::Stopped);
-        assert_eq!(classify(true, true, &[&up, &healthy]), ProjectState::Running);
-        assert_eq!(classify(true, true, &[&up, &unhealthy]), ProjectState::Degraded);
-        assert_eq!(classify(true, true, &[&up, &exited]), ProjectState::Degraded);
+        assert_eq!(
+            classify(true, true, &[&up, &healthy]),
+            ProjectState::Running
+        );
+        assert_eq!(
+            classify(true, true, &[&up, &unhealthy]),
+            ProjectState::Degraded
+        );
+        assert_eq!(
+            classify(true, true, &[&up, &exited]),
+            ProjectState::Degraded
+        );
         assert_eq!(classify(true, true, &[&exited]), ProjectState::Stopped);
     }
 }
