@@ -32,13 +32,14 @@ struct Case {
     project: Project,
 }
 
-fn case(rollout: &str, port: u16) -> Case {
+/// A project of `rollout`, routed to port 80, its two releases on disk.
+fn case(rollout: &str) -> Case {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     let json = serde_json::json!({"root": root, "settle_secs": 0, "drain_secs": 0});
     let config = Config::parse(json.to_string().as_bytes(), crate::verbs::VERBS).unwrap();
     let manifest = serde_json::json!({"projects": [
-        {"name": "p", "repo": "file:///p.git", "rollout": rollout, "port": port, "domains": ["p.test"]}
+        {"name": "p", "repo": "file:///p.git", "rollout": rollout, "port": 80, "domains": ["p.test"]}
     ]});
     let manifest = Manifest::parse(manifest.to_string().as_bytes()).unwrap();
     let project = manifest.projects[0].clone();
@@ -149,16 +150,32 @@ const OVERRIDE: &str =
 const PS: &str = "docker ps -a --no-trunc --filter label=com.docker.compose.project=p --format '{{.ID}}\t{{.State}}\t{{.Status}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Label \"com.docker.compose.service\"}}\t{{.Label \"dev.kelev.commit\"}}\t{{.Label \"com.docker.compose.oneoff\"}}\t{{.Label \"com.docker.compose.container-number\"}}'";
 
 /// The calls every switch starts with: the compose file normalized, the network checked.
-fn opening() -> Vec<String> {
-    vec![
+/// Then `then`, after it.
+fn opening_then(then: &[String]) -> Vec<String> {
+    let mut calls = vec![
         format!("{FILES} config --format json"),
         "docker network inspect web".into(),
+    ];
+    calls.extend_from_slice(then);
+    calls
+}
+
+/// A recreate: the build, `up` from the built images, and the gate's look at the containers.
+fn recreate() -> Vec<String> {
+    vec![
+        format!("{FILES} {OVERRIDE} build"),
+        format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
+        PS.into(),
     ]
 }
 
+/// A deploy of a `rollout` project routed to port 80 now, from what `running` says runs, with
+/// the old container there or not; the calls it made against `expected`.
 #[track_caller]
-fn assert_calls(made: &[String], expected: &[String]) {
-    let made = made.join("\n");
+fn assert_calls(rollout: &str, old_there: bool, running: Option<(&str, u16)>, expected: &[String]) {
+    let case = case(rollout);
+    let recorder = engine(old_there);
+    let made = deploy(&case, &recorder, running).join("\n");
     let expected = expected.join("\n");
     assert_eq!(
         made, expected,
@@ -168,25 +185,17 @@ fn assert_calls(made: &[String], expected: &[String]) {
 
 #[test]
 fn recreate_builds_then_ups_then_gates() {
-    let case = case("recreate", 80);
-    let recorder = engine(true);
-    let made = deploy(&case, &recorder, Some((OLD, 80)));
-    let mut expected = opening();
-    expected.extend([
-        format!("{FILES} {OVERRIDE} build"),
-        format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
-        PS.into(),
-    ]);
-    assert_calls(&made, &expected);
+    assert_calls(
+        "recreate",
+        true,
+        Some((OLD, 80)),
+        &opening_then(&recreate()),
+    );
 }
 
 #[test]
 fn zero_downtime_builds_then_swaps_behind_the_name() {
-    let case = case("zero-downtime", 80);
-    let recorder = engine(true);
-    let made = deploy(&case, &recorder, Some((OLD, 80)));
-    let mut expected = opening();
-    expected.extend([
+    let swap = [
         // The old containers of the routed service, to swap with.
         PS.to_owned(),
         format!("{FILES} {OVERRIDE} build"),
@@ -212,50 +221,34 @@ fn zero_downtime_builds_then_swaps_behind_the_name() {
         format!("{FILES} {OVERRIDE} up -d --no-build --no-deps --no-recreate --scale web=1 web"),
         format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
         PS.into(),
-    ]);
-    assert_calls(&made, &expected);
+    ];
+    assert_calls("zero-downtime", true, Some((OLD, 80)), &opening_then(&swap));
 }
 
 #[test]
 fn zero_downtime_with_nothing_running_recreates() {
-    let case = case("zero-downtime", 80);
-    let recorder = engine(false);
-    let made = deploy(&case, &recorder, None);
-    let mut expected = opening();
-    expected.extend([
-        format!("{FILES} {OVERRIDE} build"),
-        format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
-        PS.into(),
-    ]);
-    assert_calls(&made, &expected);
+    assert_calls("zero-downtime", false, None, &opening_then(&recreate()));
 }
 
 #[test]
 fn zero_downtime_with_no_container_to_swap_with_recreates() {
-    let case = case("zero-downtime", 80);
-    let recorder = engine(false);
-    let made = deploy(&case, &recorder, Some((OLD, 80)));
-    let mut expected = opening();
-    expected.extend([
-        PS.to_owned(),
-        format!("{FILES} {OVERRIDE} build"),
-        format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
-        PS.into(),
-    ]);
-    assert_calls(&made, &expected);
+    let mut then = vec![PS.to_owned()];
+    then.extend(recreate());
+    assert_calls(
+        "zero-downtime",
+        false,
+        Some((OLD, 80)),
+        &opening_then(&then),
+    );
 }
 
 #[test]
 fn zero_downtime_across_a_port_change_recreates() {
-    let case = case("zero-downtime", 80);
-    let recorder = engine(true);
     // What runs was routed to port 8080; the manifest now says 80.
-    let made = deploy(&case, &recorder, Some((OLD, 8080)));
-    let mut expected = opening();
-    expected.extend([
-        format!("{FILES} {OVERRIDE} build"),
-        format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
-        PS.into(),
-    ]);
-    assert_calls(&made, &expected);
+    assert_calls(
+        "zero-downtime",
+        true,
+        Some((OLD, 8080)),
+        &opening_then(&recreate()),
+    );
 }
