@@ -95,6 +95,7 @@ impl Pipeline<'_> {
         if switch.images == Images::Build {
             build(self.docker, release, progress)?;
         }
+        // Pulling images and release tasks go here: after the build, before the start.
         let swap_with = swap_with.as_deref();
         let started = match self.start_or_restore(&switch, &written, state, swap_with, progress) {
             Err(error) if self.network_gone(&error) => {

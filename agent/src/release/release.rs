@@ -1,4 +1,4 @@
-//! One release of one project, as compose sees it: the checkout's compose file plus the override
+//! One release of one project, as compose sees it: the release directory's compose file plus the override
 //! the agent writes beside it, and the compose calls that build, start and scale it.
 
 use std::io::Write;
@@ -134,7 +134,7 @@ impl<'a> Release<'a> {
     }
 
     /// Compute the override for this release from the project's normalized compose config and
-    /// write it next to (not inside) the checkout.
+    /// write it next to (not inside) the release directory.
     pub(crate) fn write_override(
         &self,
         docker: &Docker,

@@ -1,4 +1,4 @@
-//! rollback: back to the release that ran before the current one, from its kept checkout and
+//! rollback: back to the release that ran before the current one, from its kept release directory and
 //! images, without building. The release rolled back from leaves the history, so a second
 //! rollback goes one further back.
 
