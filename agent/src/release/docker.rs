@@ -1,5 +1,6 @@
-//! What Docker says is running: the containers of compose projects, read with `docker ps` and
-//! `docker inspect` rather than trusted from our own state.
+//! The one place Docker and compose calls run ([`Docker`], over a `Runner`), what a call that
+//! ran and failed says, and what Docker says is running: the containers of compose projects,
+//! read with one `docker ps` rather than trusted from our own state.
 
 use std::io::Write;
 

@@ -1,5 +1,5 @@
 //! Where a [`DockerCall`] or [`ComposeCall`] runs: on this host ([`Host`], through
-//! `host::child`), or, in the agent's own tests, in a [`Recorder`] that keeps the calls in order
+//! `host::child`), or, in the agent's own tests, in a `Recorder` that keeps the calls in order
 //! and answers them, so that a rollout's sequence of calls is tested without Docker.
 
 use std::cell::OnceCell;
