@@ -45,7 +45,7 @@ pub(crate) struct Io<'a> {
     pub(crate) trail: &'a mut Trail,
 }
 
-/// [`Verb`] without its constructor, so that a [`Command`] can hand out its verb.
+/// [`Verb`] without its constructor, so that a `Command` can hand out its verb.
 pub(super) trait VerbObject {
     fn project(&self) -> Option<&ProjectName>;
     fn commit(&self) -> Option<&CommitId>;
