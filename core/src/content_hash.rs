@@ -13,8 +13,9 @@ use sha2::{Digest, Sha256};
 
 const HEADER: &[u8] = b"kelev content hash v1\n";
 
-/// 64 lowercase hex digits.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// 64 lowercase hex digits, checked on the way in from JSON too.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ContentHash(String);
 
 impl ContentHash {
@@ -29,21 +30,22 @@ impl ContentHash {
     }
 }
 
-impl serde::Serialize for ContentHash {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+impl TryFrom<String> for ContentHash {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<ContentHash, String> {
+        ContentHash::parse(&text).ok_or_else(|| {
+            format!(
+                "`{}` is not a content hash (64 lowercase hex digits)",
+                text.escape_default()
+            )
+        })
     }
 }
 
-impl<'de> serde::Deserialize<'de> for ContentHash {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        ContentHash::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "`{}` is not a content hash (64 lowercase hex digits)",
-                text.escape_default()
-            ))
-        })
+impl From<ContentHash> for String {
+    fn from(hash: ContentHash) -> String {
+        hash.0
     }
 }
 
