@@ -63,14 +63,13 @@ pub(crate) enum Error {
     },
     #[error("docker is unreachable: {line}")]
     DockerUnreachable { line: String },
-    #[error("docker is unreachable: `{argv}` failed ({status}): {stderr}")]
+    /// A `docker` call that ran and failed: which call, its status, the end of what it said.
+    #[error("`{call}` failed ({status}){}", stderr_tail(.stderr))]
     Docker {
-        argv: String,
+        call: String,
         status: String,
         stderr: String,
     },
-    #[error("docker is unreachable: cannot create network `{network}`: {stderr}")]
-    NetworkCreate { network: String, stderr: String },
     #[error("{what} is locked by {holder}; gave up after {waited_secs}s")]
     LockTimeout {
         what: Locked,
@@ -186,6 +185,25 @@ fn tail_hint(tail: &str) -> String {
     }
 }
 
+/// How many of a failed `docker` call's last stderr lines its error carries: Docker says what
+/// went wrong in one line or two (`Error response from daemon: ...`, then `Error: failed to
+/// ...`), a usage error in three.
+const STDERR_TAIL_LINES: usize = 3;
+
+/// The last non-empty lines of a failed call's stderr, on one line (the first line of an error
+/// is what `deploy --json` and the audit keep).
+fn stderr_tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    match &lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..] {
+        [] => String::new(),
+        tail => format!(": {}", tail.join("; ")),
+    }
+}
+
 impl Error {
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
@@ -201,14 +219,12 @@ impl Error {
             | Error::SecretsFile { .. }
             | Error::SecretsInput { .. }
             | Error::State { .. } => ExitCode::Data,
-            Error::Spawn { .. }
-            | Error::DockerUnreachable { .. }
-            | Error::Docker { .. }
-            | Error::NetworkCreate { .. } => ExitCode::Unavailable,
+            Error::Spawn { .. } | Error::DockerUnreachable { .. } => ExitCode::Unavailable,
             Error::LockTimeout { .. } => ExitCode::TryAgain,
             Error::Git { .. }
             | Error::CommitMissing { .. }
             | Error::RefMissing { .. }
+            | Error::Docker { .. }
             | Error::Compose { .. }
             | Error::Unhealthy { .. }
             | Error::NotUp { .. }
@@ -224,5 +240,68 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_docker_call_that_ran_and_failed_says_which_how_and_why() {
+        let error = Error::Docker {
+            call: "docker start 0123abcd".into(),
+            status: "exit code 1".into(),
+            stderr: "Error response from daemon: No such container: 0123abcd\n\
+                     Error: failed to start containers: 0123abcd\n"
+                .into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "`docker start 0123abcd` failed (exit code 1): Error response from daemon: No such \
+             container: 0123abcd; Error: failed to start containers: 0123abcd"
+        );
+        assert_eq!(error.exit_code(), ExitCode::Failed);
+        let usage = Error::Docker {
+            call: "docker ps --bogus".into(),
+            status: "exit code 125".into(),
+            stderr: "unknown flag: --bogus\n\nUsage:  docker ps [OPTIONS]\n\n\
+                     Run 'docker ps --help' for more information\n"
+                .into(),
+        };
+        assert_eq!(
+            usage.to_string(),
+            "`docker ps --bogus` failed (exit code 125): unknown flag: --bogus; Usage:  docker ps \
+             [OPTIONS]; Run 'docker ps --help' for more information"
+        );
+        let silent = Error::Docker {
+            call: "docker network inspect web".into(),
+            status: "exit code 1".into(),
+            stderr: "\n".into(),
+        };
+        assert_eq!(
+            silent.to_string(),
+            "`docker network inspect web` failed (exit code 1)"
+        );
+    }
+
+    #[test]
+    fn only_an_engine_out_of_reach_is_unavailable() {
+        let unreachable = Error::DockerUnreachable {
+            line: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the \
+                   docker daemon running?"
+                .into(),
+        };
+        assert_eq!(
+            unreachable.to_string(),
+            "docker is unreachable: Cannot connect to the Docker daemon at \
+             unix:///var/run/docker.sock. Is the docker daemon running?"
+        );
+        assert_eq!(unreachable.exit_code(), ExitCode::Unavailable);
+        let missing = Error::Spawn {
+            program: "/nonexistent/docker ps".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(missing.exit_code(), ExitCode::Unavailable);
     }
 }

@@ -1,13 +1,16 @@
 //! `kelev-agent`: the deploy agent that an SSH forced command runs. See `docs/commands.md`.
 //!
 //! A command flows top-down through the folders: `wire/` reads its bytes (grammar) and checks
-//! the key (policy); `verbs/` holds the verb table and one file per verb; `release/` fetches,
-//! builds and switches releases; `host/` is the files, locks, state and children underneath.
+//! the key (policy); `verbs/` holds the verb table and one file per verb; `pipeline/` holds the
+//! steps of a deploy in order (fetch, release directory, build, start, gate, record), which the
+//! verbs compose; `release/` is what a release is made of and every Docker and compose call;
+//! `host/` is the files, locks, state and children underneath.
 //! The library exists for the binary (`main.rs`) and the fuzz target (`agent/fuzz`).
 
 mod error;
 mod host;
 mod invocation;
+mod pipeline;
 mod release;
 mod verbs;
 mod wire;

@@ -173,6 +173,27 @@ fn unknown_project_is_65_and_missing_docker_is_69() {
         .stderr_has("could not start `/nonexistent/docker");
 }
 
+/// A call that ran and failed is 1, and says which call, how it ended and the end of its
+/// stderr; 69 is for an engine out of reach alone. `ls` stands in for a `docker` that runs
+/// and refuses its arguments: a real program, no engine needed.
+#[test]
+fn a_docker_call_that_ran_and_failed_is_1() {
+    let test = Test::new();
+    test.config(&serde_json::json!({
+        "root": test.root(),
+        "docker": ["/bin/ls", "--kelev-no-such-option"],
+    }));
+    test.args(&["status"]).run().code(1).stderr_is(
+        "error: `/bin/ls --kelev-no-such-option ps -a --no-trunc --filter \
+         label=com.docker.compose.project --format '{{.ID}}\t{{.State}}\t{{.Status}}\t\
+         {{.Label \"com.docker.compose.project\"}}\t{{.Label \"com.docker.compose.service\"}}\t\
+         {{.Label \"dev.kelev.commit\"}}\t{{.Label \"com.docker.compose.oneoff\"}}\t\
+         {{.Label \"com.docker.compose.container-number\"}}'` failed (exit code 2): /bin/ls: \
+         unrecognized option '--kelev-no-such-option'; Try '/bin/ls --help' for more \
+         information.\n",
+    );
+}
+
 #[test]
 fn unknown_options_are_words_and_refused_64() {
     let test = Test::new();

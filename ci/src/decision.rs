@@ -5,6 +5,8 @@
 
 use std::io::Write;
 
+use kelev_core::ContentHash;
+
 use crate::error::Error;
 
 /// Why a project was deployed or skipped, as the summary and the notification show it.
@@ -22,10 +24,16 @@ pub(crate) enum Reason {
 }
 
 impl Reason {
-    pub(crate) fn decide(hash: &str, running: &str, recorded: u32, force: bool) -> Reason {
+    /// `running`: what the host runs with its containers up, if anything.
+    pub(crate) fn decide(
+        hash: &ContentHash,
+        running: Option<&ContentHash>,
+        recorded: u32,
+        force: bool,
+    ) -> Reason {
         if force {
             Reason::Forced
-        } else if hash == running {
+        } else if running == Some(hash) {
             Reason::HostRunsIt
         } else if recorded > 0 {
             Reason::HostLacksIt
@@ -48,7 +56,8 @@ impl Reason {
     }
 }
 
-/// Print `deploy=true|false` and `reason=...`, lines for `$GITHUB_OUTPUT`.
+/// Print `deploy=true|false` and `reason=...`, lines for `$GITHUB_OUTPUT`. `running` empty:
+/// the host runs nothing of it (the matrix entry's empty `running`).
 pub(crate) fn run(
     hash: &str,
     running: &str,
@@ -56,11 +65,12 @@ pub(crate) fn run(
     force: bool,
     out: &mut dyn Write,
 ) -> Result<i32, Error> {
-    check_hash("--hash", hash)?;
-    if !running.is_empty() {
-        check_hash("--running", running)?;
-    }
-    let reason = Reason::decide(hash, running, recorded, force);
+    let hash = content_hash("--hash", hash)?;
+    let running = match running {
+        "" => None,
+        running => Some(content_hash("--running", running)?),
+    };
+    let reason = Reason::decide(&hash, running.as_ref(), recorded, force);
     let _ = write!(
         out,
         "deploy={}\nreason={}\n",
@@ -70,12 +80,8 @@ pub(crate) fn run(
     Ok(0)
 }
 
-fn check_hash(what: &str, value: &str) -> Result<(), Error> {
-    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
-    if value.len() == 64 && value.bytes().all(hex) {
-        return Ok(());
-    }
-    Err(Error::Data {
+fn content_hash(what: &str, value: &str) -> Result<ContentHash, Error> {
+    ContentHash::parse(value).ok_or_else(|| Error::Data {
         what: what.into(),
         message: format!(
             "`{}` is not a content hash (64 lowercase hex digits)",
@@ -86,20 +92,21 @@ fn check_hash(what: &str, value: &str) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::Reason;
+    use super::*;
 
     #[test]
     fn the_host_decides_and_the_record_explains() {
-        let (h, other) = ("a".repeat(64), "b".repeat(64));
+        let h = ContentHash::parse(&"a".repeat(64)).unwrap();
+        let other = ContentHash::parse(&"b".repeat(64)).unwrap();
         for (running, recorded, force, reason) in [
-            (h.as_str(), 0, false, Reason::HostRunsIt),
-            (h.as_str(), 3, false, Reason::HostRunsIt),
-            (h.as_str(), 1, true, Reason::Forced),
-            ("", 1, false, Reason::HostLacksIt),
-            (other.as_str(), 2, false, Reason::HostLacksIt),
-            ("", 0, false, Reason::NewContent),
-            (other.as_str(), 0, false, Reason::NewContent),
-            ("", 0, true, Reason::Forced),
+            (Some(&h), 0, false, Reason::HostRunsIt),
+            (Some(&h), 3, false, Reason::HostRunsIt),
+            (Some(&h), 1, true, Reason::Forced),
+            (None, 1, false, Reason::HostLacksIt),
+            (Some(&other), 2, false, Reason::HostLacksIt),
+            (None, 0, false, Reason::NewContent),
+            (Some(&other), 0, false, Reason::NewContent),
+            (None, 0, true, Reason::Forced),
         ] {
             let got = Reason::decide(&h, running, recorded, force);
             assert_eq!(

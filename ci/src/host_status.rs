@@ -4,39 +4,31 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use kelev_core::{ContentHash, ProjectState, StatusReport};
 
 use crate::error::Error;
 
-#[derive(Deserialize)]
-pub(crate) struct HostStatus {
-    projects: Vec<HostProject>,
-}
-
-/// One project as `status --json` reports it; the other fields are not read.
-#[derive(Deserialize)]
-struct HostProject {
-    name: String,
-    state: String,
-    content_hash: Option<String>,
-    /// False when the host's routing (domains, port, secrets...) lags the manifest.
-    #[serde(default)]
-    routing_current: Option<bool>,
-}
+/// What `status --json` said, in `kelev-core`'s one shape of it.
+pub(crate) struct HostStatus(StatusReport);
 
 impl HostStatus {
     pub(crate) fn load(path: &Path) -> Result<HostStatus, Error> {
-        crate::error::read_json(path)
+        crate::error::read_json(path).map(HostStatus)
     }
 
     /// The content hash `project` runs with every container up (state `running`) and routed as
     /// the manifest says; None when the host lacks the project, has it down or degraded, never
     /// deployed it, or routes it from an older manifest entry (a domain added, say).
-    pub(crate) fn running(&self, project: &str) -> Option<&str> {
-        self.projects
+    pub(crate) fn running(&self, project: &str) -> Option<&ContentHash> {
+        self.0
+            .projects
             .iter()
-            .find(|p| p.name == project && p.state == "running" && p.routing_current != Some(false))
-            .and_then(|p| p.content_hash.as_deref())
+            .find(|p| {
+                p.name == project
+                    && p.state == ProjectState::Running
+                    && p.routing_current != Some(false)
+            })
+            .and_then(|p| p.content_hash.as_ref())
     }
 }
 
@@ -46,23 +38,29 @@ mod tests {
 
     #[test]
     fn running_means_up_with_current_routing() {
-        let status: HostStatus = serde_json::from_str(
-            r#"{"projects":[
-                {"name":"up","state":"running","content_hash":"h1","routing_current":true},
-                {"name":"old-agent","state":"running","content_hash":"h2"},
-                {"name":"new-domain","state":"running","content_hash":"h3","routing_current":false},
-                {"name":"down","state":"stopped","content_hash":"h4","routing_current":true}
-            ]}"#,
-        )
-        .unwrap();
-        assert_eq!(status.running("up"), Some("h1"));
+        let h = |digit: &str| digit.repeat(64);
+        let json = format!(
+            r#"{{"projects":[
+                {{"name":"up","state":"running","content_hash":"{}","routing_current":true}},
+                {{"name":"old-agent","state":"running","content_hash":"{}"}},
+                {{"name":"new-domain","state":"running","content_hash":"{}","routing_current":false}},
+                {{"name":"down","state":"stopped","content_hash":"{}","routing_current":true}}
+            ]}}"#,
+            h("1"),
+            h("2"),
+            h("3"),
+            h("4")
+        );
+        let status = HostStatus(serde_json::from_str(&json).unwrap());
+        let running = |p| status.running(p).map(ContentHash::as_str);
+        assert_eq!(running("up"), Some(h("1").as_str()));
         assert_eq!(
-            status.running("old-agent"),
-            Some("h2"),
+            running("old-agent"),
+            Some(h("2").as_str()),
             "an agent without the field"
         );
-        assert_eq!(status.running("new-domain"), None);
-        assert_eq!(status.running("down"), None);
-        assert_eq!(status.running("absent"), None);
+        assert_eq!(running("new-domain"), None);
+        assert_eq!(running("down"), None);
+        assert_eq!(running("absent"), None);
     }
 }

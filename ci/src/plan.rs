@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use kelev_core::{Manifest, ManifestError, ManifestOrigin, ProjectName};
+use kelev_core::{ContentHash, Manifest, ManifestError, ManifestOrigin, ProjectName};
 
 use crate::error::Error;
 use crate::host_status::HostStatus;
@@ -35,7 +35,10 @@ pub(crate) fn run(
             let mut entry =
                 serde_json::json!({"name": p.name.as_str(), "repo": p.repo, "ref": p.git_ref});
             if let Some(host) = &host {
-                entry["running"] = host.running(p.name.as_str()).unwrap_or_default().into();
+                entry["running"] = host
+                    .running(p.name.as_str())
+                    .map_or("", ContentHash::as_str)
+                    .into();
             }
             entry
         })

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use kelev_core::DeployResult;
+
 use crate::error::Error;
 
 #[derive(Deserialize)]
@@ -18,7 +20,8 @@ struct Entry {
     name: String,
 }
 
-/// One deploy job's `results/<name>.json`, as deploy.yml's `result` step writes it.
+/// One deploy job's `results/<name>.json`, as deploy.yml's `result` step writes it; an empty
+/// string where the job had nothing to say.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Outcome {
@@ -30,6 +33,10 @@ struct Outcome {
     commit: String,
     #[serde(default)]
     hash: String,
+}
+
+fn given(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
 }
 
 /// How the table is printed: Markdown for the job summary, or the one JSON message of a
@@ -44,11 +51,11 @@ pub(crate) enum Format {
 pub(crate) struct Row {
     pub(crate) name: String,
     /// `deployed`, `unchanged` or `failed`.
-    pub(crate) result: &'static str,
-    /// Why it was deployed or skipped (`kelev decide`), empty if the job never got that far.
-    pub(crate) reason: String,
-    pub(crate) commit: String,
-    pub(crate) hash: String,
+    pub(crate) result: DeployResult,
+    /// Why it was deployed or skipped (`kelev decide`); none if the job never got that far.
+    pub(crate) reason: Option<String>,
+    pub(crate) commit: Option<String>,
+    pub(crate) hash: Option<String>,
 }
 
 pub(crate) struct Summary {
@@ -76,24 +83,24 @@ impl Summary {
                     Some(i) => {
                         let o = outcomes.swap_remove(i);
                         let result = match o.result.as_str() {
-                            "deployed" => "deployed",
-                            "unchanged" => "unchanged",
-                            _ => "failed",
+                            "deployed" => DeployResult::Deployed,
+                            "unchanged" => DeployResult::Unchanged,
+                            _ => DeployResult::Failed,
                         };
                         Row {
                             name: o.name,
                             result,
-                            reason: o.reason,
-                            commit: o.commit,
-                            hash: o.hash,
+                            reason: given(o.reason),
+                            commit: given(o.commit),
+                            hash: given(o.hash),
                         }
                     }
                     None => Row {
                         name: entry.name,
-                        result: "failed",
-                        reason: String::new(),
-                        commit: String::new(),
-                        hash: String::new(),
+                        result: DeployResult::Failed,
+                        reason: None,
+                        commit: None,
+                        hash: None,
                     },
                 },
             )
@@ -103,12 +110,12 @@ impl Summary {
 
     /// `1 deployed, 0 unchanged, 1 failed`
     pub(crate) fn counts(&self) -> String {
-        let count = |result: &str| self.rows.iter().filter(|r| r.result == result).count();
+        let count = |result| self.rows.iter().filter(|r| r.result == result).count();
         format!(
             "{} deployed, {} unchanged, {} failed",
-            count("deployed"),
-            count("unchanged"),
-            count("failed")
+            count(DeployResult::Deployed),
+            count(DeployResult::Unchanged),
+            count(DeployResult::Failed)
         )
     }
 
@@ -118,12 +125,9 @@ impl Summary {
             self.counts()
         );
         for row in &self.rows {
-            let code = |s: &str| {
-                if s.is_empty() {
-                    "-".to_owned()
-                } else {
-                    format!("`{}`", short(s))
-                }
+            let code = |s: &Option<String>| match s {
+                Some(s) => format!("`{}`", short(s)),
+                None => "-".to_owned(),
             };
             text.push_str(&format!(
                 "| {} | {} | {} | {} | {} |\n",
@@ -139,15 +143,28 @@ impl Summary {
 }
 
 /// The first 12 hex digits of a commit or content hash, as docs/commands.md shows them.
-pub(crate) fn short(s: &str) -> &str {
+fn short(s: &str) -> &str {
     &s[..s.len().min(12)]
 }
 
-pub(crate) fn or_dash(s: &str) -> &str {
-    if s.is_empty() {
-        "-"
-    } else {
-        s
+fn or_dash(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("-")
+}
+
+impl Summary {
+    /// The notification's table: project, result, why, commit.
+    fn cells(&self) -> Vec<[&str; 4]> {
+        self.rows
+            .iter()
+            .map(|r| {
+                [
+                    r.name.as_str(),
+                    r.result.as_str(),
+                    or_dash(&r.reason),
+                    r.commit.as_deref().map_or("-", short),
+                ]
+            })
+            .collect()
     }
 }
 
@@ -161,7 +178,10 @@ pub(crate) fn run(
     let summary = Summary::load(matrix, results)?;
     let text = match format {
         Format::Markdown => summary.markdown(),
-        Format::Webhook => format!("{}\n", crate::webhook::message(&summary, run_url)),
+        Format::Webhook => format!(
+            "{}\n",
+            crate::webhook::message(&summary.counts(), &summary.cells(), run_url)
+        ),
     };
     let _ = write!(out, "{text}");
     Ok(0)

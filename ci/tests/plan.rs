@@ -43,15 +43,15 @@ fn host_status_gives_each_entry_what_the_host_runs_with_its_containers_up() {
             {"name":"never","repo":"file:///never"},
             {"name":"absent","repo":"file:///absent"}]}"#,
     );
-    let (h1, h2) = ("1".repeat(64), "2".repeat(64));
+    let (h1, h2, c) = ("1".repeat(64), "2".repeat(64), "c".repeat(40));
     // The shape of `status --json` (docs/commands.md#status), fields the plan does not read
     // included.
     let status = format!(
         r#"{{"projects":[
-        {{"checkout":null,"commit":"c","containers":[],"content_hash":"{h2}","deployed_at":null,"name":"degraded","rollout":"recreate","state":"degraded"}},
+        {{"checkout":null,"commit":"{c}","containers":[],"content_hash":"{h2}","deployed_at":null,"name":"degraded","rollout":"recreate","state":"degraded"}},
         {{"checkout":null,"commit":null,"containers":[],"content_hash":null,"deployed_at":null,"name":"never","rollout":"recreate","state":"not-deployed"}},
-        {{"checkout":null,"commit":"c","containers":[],"content_hash":"{h2}","deployed_at":null,"name":"old","rollout":null,"state":"orphaned"}},
-        {{"checkout":"c","commit":"c","containers":[{{"health":null,"service":"web","state":"running"}}],
+        {{"checkout":null,"commit":"{c}","containers":[],"content_hash":"{h2}","deployed_at":null,"name":"old","rollout":null,"state":"orphaned"}},
+        {{"checkout":"{c}","commit":"{c}","containers":[{{"health":null,"service":"web","state":"running"}}],
           "content_hash":"{h1}","deployed_at":"2026-11-27T15:10:28Z","name":"up","rollout":"recreate","state":"running"}}]}}"#
     );
     let status_path = tmp.path().join("host-status.json");

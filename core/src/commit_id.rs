@@ -4,7 +4,10 @@
 use std::fmt;
 
 /// Exactly 40 (SHA-1) or 64 (SHA-256) lowercase hex digits. No abbreviations, no revision syntax.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct CommitId(String);
 
 impl CommitId {
@@ -29,21 +32,22 @@ impl fmt::Display for CommitId {
     }
 }
 
-impl serde::Serialize for CommitId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+impl TryFrom<String> for CommitId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<CommitId, String> {
+        CommitId::parse(&text).ok_or_else(|| {
+            format!(
+                "`{}` is not a full commit id (40 or 64 lowercase hex digits)",
+                text.escape_default()
+            )
+        })
     }
 }
 
-impl<'de> serde::Deserialize<'de> for CommitId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        CommitId::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "`{}` is not a full commit id (40 or 64 lowercase hex digits)",
-                text.escape_default()
-            ))
-        })
+impl From<CommitId> for String {
+    fn from(id: CommitId) -> String {
+        id.0
     }
 }
 

@@ -13,13 +13,39 @@ use sha2::{Digest, Sha256};
 
 const HEADER: &[u8] = b"kelev content hash v1\n";
 
-/// 64 lowercase hex digits.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// 64 lowercase hex digits, checked on the way in from JSON too.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ContentHash(String);
 
 impl ContentHash {
+    /// Exactly 64 lowercase hex digits, as [`content_hash`] writes them.
+    pub fn parse(s: &str) -> Option<ContentHash> {
+        let hex = s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        (hex && s.len() == 64).then(|| ContentHash(s.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for ContentHash {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<ContentHash, String> {
+        ContentHash::parse(&text).ok_or_else(|| {
+            format!(
+                "`{}` is not a content hash (64 lowercase hex digits)",
+                text.escape_default()
+            )
+        })
+    }
+}
+
+impl From<ContentHash> for String {
+    fn from(hash: ContentHash) -> String {
+        hash.0
     }
 }
 
@@ -129,6 +155,30 @@ fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_hash_values_are_checked_on_the_way_in() {
+        let hash = ContentHash::parse(&"ab".repeat(32)).unwrap();
+        let json = serde_json::to_string(&hash).unwrap();
+        assert_eq!(json, format!("\"{}\"", "ab".repeat(32)));
+        assert_eq!(serde_json::from_str::<ContentHash>(&json).unwrap(), hash);
+        for bad in [
+            "a".repeat(63),
+            "A".repeat(64),
+            "g".repeat(64),
+            "a".repeat(65),
+        ] {
+            assert!(
+                ContentHash::parse(&bad).is_none(),
+                "{bad:?} should be refused"
+            );
+        }
+        let err = serde_json::from_str::<ContentHash>("\"h1\"").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`h1` is not a content hash (64 lowercase hex digits)"
+        );
+    }
 
     struct Fixture {
         _dir: tempfile::TempDir,

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
 use serde_json::Value;
 
@@ -42,7 +42,7 @@ pub struct Project {
 }
 
 /// How a new release replaces the running one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rollout {
     /// `compose up` recreates the containers: a short gap while they swap.

@@ -203,10 +203,11 @@ fn forward_stop(handle: &duct::Handle, done: &AtomicBool) {
 
 /// Docker's words for "no engine here"; such a failure is 69, not a failed build.
 fn unreachable_docker(output: &str) -> Result<(), Error> {
-    const SIGNS: [&str; 3] = [
+    const SIGNS: [&str; 4] = [
         "Cannot connect to the Docker daemon",
         "Is the docker daemon running",
         "error during connect",
+        "permission denied while trying to connect to the Docker daemon",
     ];
     match output
         .lines()
@@ -219,11 +220,50 @@ fn unreachable_docker(output: &str) -> Result<(), Error> {
     }
 }
 
+/// An argv as a reader would type it: a word with anything but letters, digits and
+/// `-_./=:,@%+` in single quotes.
+pub(crate) fn render(argv: &[String]) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
+    argv.iter()
+        .map(|word| {
+            if !word.is_empty() && word.chars().all(plain) {
+                word.clone()
+            } else {
+                format!("'{}'", word.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub(crate) fn describe(status: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit code {code}"),
         (None, Some(signal)) => format!("killed by signal {signal}"),
         _ => "unknown status".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_as_typed() {
+        let argv: Vec<String> = [
+            "docker",
+            "ps",
+            "--format",
+            "{{.ID}}\t{{.State}}",
+            "",
+            "it's",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            render(&argv),
+            "docker ps --format '{{.ID}}\t{{.State}}' '' 'it'\\''s'"
+        );
     }
 }

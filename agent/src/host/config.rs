@@ -129,7 +129,7 @@ impl Config {
         })
     }
 
-    fn parse(bytes: &[u8], verbs: &[Spec]) -> Result<Config, String> {
+    pub(crate) fn parse(bytes: &[u8], verbs: &[Spec]) -> Result<Config, String> {
         let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if !raw.root.is_absolute() {
             return Err(format!(

@@ -12,8 +12,8 @@
 //!   git-credentials/<name>.key     optional ssh deploy key (or default.key)
 //!   projects/<name>/
 //!     repo.git/                    bare mirror, fetched incrementally
-//!     releases/<commit>/           complete checkouts (renamed into place when whole)
-//!     releases/.tmp-*              checkouts in progress, removed on failure or next run
+//!     releases/<commit>/           complete release directories (renamed into place when whole)
+//!     releases/.tmp-*              release directories in progress, removed on failure or next run
 //!     overrides/<commit>.json      the compose override the agent writes
 //!     overrides/<commit>.config.json  `compose config` of that release, kept (it never changes)
 //!     current -> releases/<commit> the checkout, swapped atomically

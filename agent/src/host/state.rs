@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use kelev_core::{CommitId, ProjectName};
+use kelev_core::{CommitId, ContentHash, ProjectName};
 
 use crate::error::Error;
 use crate::host::layout::{write_atomic, Layout};
+use crate::release::routing::Recorded;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -23,13 +24,13 @@ pub(crate) struct State {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Running {
     pub(crate) commit: CommitId,
-    pub(crate) content_hash: String,
+    pub(crate) content_hash: ContentHash,
     pub(crate) deployed_at: String,
     /// The compose files it was brought up with: the release's own and the agent's override.
     pub(crate) compose_files: Vec<PathBuf>,
     /// What the override was made from besides the commit (domains, service, port, Traefik
-    /// settings), so a manifest change is not mistaken for "unchanged".
-    pub(crate) routing: String,
+    /// settings, the secrets' digest), so a manifest change is not mistaken for "unchanged".
+    pub(crate) routing: Recorded,
 }
 
 impl State {

@@ -1,20 +1,24 @@
-//! What Docker says is running: the containers of compose projects, read with `docker ps` and
-//! `docker inspect` rather than trusted from our own state.
+//! The one place Docker and compose calls run ([`Docker`], over a `Runner`), what a call that
+//! ran and failed says, and what Docker says is running: the containers of compose projects,
+//! read with one `docker ps` rather than trusted from our own state.
 
-use kelev_core::CommitId;
+use std::io::Write;
+
+use kelev_core::{CommitId, ContainerState, Health};
 
 use crate::error::Error;
-use crate::host::child;
-
-pub(crate) const COMMIT_LABEL: &str = "dev.kelev.commit";
+use crate::host::child::{self, Captured};
+use crate::release::compose_call::ComposeCall;
+use crate::release::docker_call::DockerCall;
+use crate::release::runner::Runner;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Container {
     pub(crate) id: String,
     pub(crate) project: String,
     pub(crate) service: String,
-    pub(crate) state: String,
-    pub(crate) health: Option<String>,
+    pub(crate) state: ContainerState,
+    pub(crate) health: Option<Health>,
     pub(crate) exit_code: i64,
     pub(crate) commit: Option<String>,
 }
@@ -27,14 +31,14 @@ impl Container {
     }
 
     pub(crate) fn is_up(&self) -> bool {
-        self.state == "running" && matches!(self.health.as_deref(), None | Some("healthy"))
+        self.state == ContainerState::Running && matches!(self.health, None | Some(Health::Healthy))
     }
 }
 
-/// One line of the `docker ps` template in [`Docker::containers`]; `None` for what is not a
+/// One line of [`DockerCall::ps`]; `None` for what is not a
 /// container compose made (`docker run` of a compose-built image inherits the image's project
 /// and service labels, but only compose's own containers carry a container number) and for
-/// one-off containers.
+/// one-off containers, and for a state Docker does not document.
 fn parse_ps_line(line: &str) -> Option<Container> {
     let fields: Vec<&str> = line.split('\t').collect();
     let [id, state, status, project, service, commit, oneoff, number] = fields[..] else {
@@ -44,11 +48,11 @@ fn parse_ps_line(line: &str) -> Option<Container> {
         return None;
     }
     let health = if status.contains("(healthy)") {
-        Some("healthy")
+        Some(Health::Healthy)
     } else if status.contains("(unhealthy)") {
-        Some("unhealthy")
+        Some(Health::Unhealthy)
     } else if status.contains("(health: starting)") {
-        Some("starting")
+        Some(Health::Starting)
     } else {
         None
     };
@@ -62,49 +66,70 @@ fn parse_ps_line(line: &str) -> Option<Container> {
         id: id.to_owned(),
         project: project.to_owned(),
         service: service.to_owned(),
-        state: state.to_owned(),
-        health: health.map(str::to_owned),
+        state: ContainerState::parse(state)?,
+        health,
         exit_code,
         commit: (!commit.is_empty()).then(|| commit.to_owned()),
     })
 }
 
+/// The one place a [`DockerCall`] or a [`ComposeCall`] is run, and what a failed one says.
 pub(crate) struct Docker {
-    argv: Vec<String>,
-    env: Vec<(String, String)>,
+    runner: Box<dyn Runner>,
 }
 
 impl Docker {
-    pub(crate) fn new(argv: &[String]) -> Docker {
-        Docker {
-            argv: argv.to_vec(),
-            env: child::base_env(),
-        }
+    pub(crate) fn new(runner: Box<dyn Runner>) -> Docker {
+        Docker { runner }
     }
 
-    fn argv(&self, args: &[&str]) -> Vec<String> {
-        let mut argv = self.argv.clone();
-        argv.extend(args.iter().map(|s| s.to_string()));
-        argv
+    /// Run `call`; its output, whatever its status.
+    pub(crate) fn capture(&self, call: &DockerCall) -> Result<Captured, Error> {
+        self.runner.docker(call)
     }
 
-    /// Run `docker args`; its output, whatever its status.
-    pub(crate) fn capture(&self, args: &[&str]) -> Result<child::Captured, Error> {
-        child::capture(&self.argv(args), &self.env)
-    }
-
-    /// Run `docker args`; its output, or what it said when it failed.
-    pub(crate) fn run(&self, args: &[&str]) -> Result<child::Captured, Error> {
-        let argv = self.argv(args);
-        let out = child::capture(&argv, &self.env)?;
+    /// Run `call`; its output, or, when it ran and failed, which call, how and why.
+    pub(crate) fn run(&self, call: &DockerCall) -> Result<Captured, Error> {
+        let out = self.capture(call)?;
         if out.status.success() {
             Ok(out)
         } else {
-            Err(Error::Docker {
-                argv: argv.join(" "),
-                status: child::describe(out.status),
-                stderr: out.stderr.trim().to_owned(),
-            })
+            Err(self.failed(call, &out))
+        }
+    }
+
+    /// Best effort: remove what `call` names, ignoring refusals (an image still in use stays).
+    pub(crate) fn best_effort(&self, call: &DockerCall) {
+        let _ = self.capture(call);
+    }
+
+    /// Run a compose call to its end, both streams captured, whatever its status.
+    pub(crate) fn compose_capture(&self, call: &ComposeCall) -> Result<Captured, Error> {
+        self.runner.compose_capture(call)
+    }
+
+    /// Run a compose call, its output copied to `out` as it comes; when it ran and failed,
+    /// which call, how, and the last line it said.
+    pub(crate) fn compose(&self, call: &ComposeCall, out: &mut dyn Write) -> Result<(), Error> {
+        let result = self.runner.compose_stream(call, out)?;
+        if result.status.success() {
+            return Ok(());
+        }
+        Err(Error::Compose {
+            project: call.project().clone(),
+            command: call.command(),
+            status: child::describe(result.status),
+            tail: result.tail,
+        })
+    }
+
+    /// The error of `call`, which ran and failed as `out` says: the whole argv, the program
+    /// as agent.json gives it (`docker -H ...`).
+    pub(crate) fn failed(&self, call: &DockerCall, out: &Captured) -> Error {
+        Error::Docker {
+            call: child::render(&call.argv(self.runner.docker_program())),
+            status: child::describe(out.status),
+            stderr: out.stderr.clone(),
         }
     }
 
@@ -113,30 +138,7 @@ impl Docker {
     /// template, rather than `ps` then `inspect`: this is on the path of every `status` and of
     /// every `unchanged` answer.
     pub(crate) fn containers(&self, project: Option<&str>) -> Result<Vec<Container>, Error> {
-        let filter = match project {
-            Some(p) => format!("label=com.docker.compose.project={p}"),
-            None => "label=com.docker.compose.project".to_owned(),
-        };
-        let format = [
-            "{{.ID}}",
-            "{{.State}}",
-            "{{.Status}}",
-            "{{.Label \"com.docker.compose.project\"}}",
-            "{{.Label \"com.docker.compose.service\"}}",
-            &format!("{{{{.Label \"{COMMIT_LABEL}\"}}}}"),
-            "{{.Label \"com.docker.compose.oneoff\"}}",
-            "{{.Label \"com.docker.compose.container-number\"}}",
-        ]
-        .join("\t");
-        let out = self.run(&[
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--filter",
-            &filter,
-            "--format",
-            &format,
-        ])?;
+        let out = self.run(&DockerCall::ps(project))?;
         let mut containers: Vec<Container> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(parse_ps_line)
@@ -147,7 +149,7 @@ impl Docker {
 
     /// The last `lines` lines a container printed (for a failed start's report).
     pub(crate) fn logs_tail(&self, id: &str, lines: u32) -> String {
-        match self.capture(&["logs", "--tail", &lines.to_string(), id]) {
+        match self.capture(&DockerCall::logs_tail(id, lines)) {
             Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned() + &out.stderr,
             Err(e) => format!("(no logs: {e})"),
         }
@@ -155,23 +157,11 @@ impl Docker {
 
     /// Image references (`repo:tag`) matching `reference` (a docker filter pattern).
     pub(crate) fn images(&self, reference: &str) -> Result<Vec<String>, Error> {
-        let filter = format!("reference={reference}");
-        let out = self.run(&[
-            "images",
-            "--format",
-            "{{.Repository}}:{{.Tag}}",
-            "--filter",
-            &filter,
-        ])?;
+        let out = self.run(&DockerCall::images(reference))?;
         Ok(String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(str::to_owned)
             .collect())
-    }
-
-    /// Best effort: remove what `args` names, ignoring refusals (an image still in use stays).
-    pub(crate) fn best_effort(&self, args: &[&str]) {
-        let _ = self.capture(args);
     }
 }
 
@@ -184,21 +174,26 @@ mod tests {
         let c = parse_ps_line("abc\trunning\tUp 3 minutes (healthy)\tp\tweb\tdeadbeef\tFalse\t1")
             .unwrap();
         assert_eq!(
-            (c.state.as_str(), c.health.as_deref(), c.commit.as_deref()),
-            ("running", Some("healthy"), Some("deadbeef"))
+            (c.state, c.health, c.commit.as_deref()),
+            (
+                ContainerState::Running,
+                Some(Health::Healthy),
+                Some("deadbeef")
+            )
         );
         let c =
             parse_ps_line("abc\texited\tExited (137) 2 seconds ago\tp\tweb\t\tFalse\t2").unwrap();
         assert_eq!((c.exit_code, c.health, c.commit), (137, None, None));
         let c = parse_ps_line("abc\trunning\tUp 1 second (health: starting)\tp\tweb\tx\tFalse\t1")
             .unwrap();
-        assert_eq!(c.health.as_deref(), Some("starting"));
+        assert_eq!(c.health, Some(Health::Starting));
         let c =
             parse_ps_line("abc\trunning\tUp 1 second (unhealthy)\tp\tweb\tx\tFalse\t1").unwrap();
-        assert_eq!(c.health.as_deref(), Some("unhealthy"));
+        assert_eq!(c.health, Some(Health::Unhealthy));
         // `docker run` of a compose-built image, and `compose run`, are not the project's.
         assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\t\t").is_none());
         assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\tTrue\t1").is_none());
         assert!(parse_ps_line("garbage").is_none());
+        assert!(parse_ps_line("abc\tbogus\tUp 1 second\tp\tweb\t\tFalse\t1").is_none());
     }
 }

@@ -193,7 +193,7 @@ impl<'a> Mirror<'a> {
     }
 
     /// Write the tree of `commit` into `dest`, a new directory.
-    pub(crate) fn checkout(&self, commit: &CommitId, dest: &Path) -> Result<(), Error> {
+    pub(crate) fn write_tree(&self, commit: &CommitId, dest: &Path) -> Result<(), Error> {
         let oid = Oid::from_str(commit.as_str()).map_err(git_error(self.project, "parse"))?;
         let tree = self
             .repo

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::error::Error;
 use crate::release::docker::Docker;
+use crate::release::docker_call::DockerCall;
 
 /// One Docker network, by name.
 pub(crate) struct Network<'a> {
@@ -18,25 +19,18 @@ impl<'a> Network<'a> {
         Network { docker, name }
     }
 
-    /// Container `id`'s address on this network; `None` when it is not on it.
-    pub(crate) fn address_of(&self, id: &str) -> Option<String> {
-        let out = self
-            .docker
-            .capture(&[
-                "inspect",
-                "--format",
-                "{{json .NetworkSettings.Networks}}",
-                id,
-            ])
-            .ok()?;
+    /// Container `id`'s place on this network: `None` when it is not on it, else its address
+    /// there, if it has one.
+    pub(crate) fn address_of(&self, id: &str) -> Option<Option<String>> {
+        let out = self.docker.capture(&DockerCall::networks_of(id)).ok()?;
         let networks: BTreeMap<String, serde_json::Value> =
             serde_json::from_slice(&out.stdout).ok()?;
         let endpoint = networks.get(self.name)?;
         Some(
             endpoint["IPAddress"]
                 .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+                .filter(|ip| !ip.is_empty())
+                .map(str::to_owned),
         )
     }
 
@@ -52,11 +46,11 @@ impl<'a> Network<'a> {
         let Some(ip) = self.address_of(id) else {
             return true;
         };
-        if self.reconnect(id, &ip, None).is_ok() {
+        if self.reconnect(id, ip.as_deref(), None).is_ok() {
             return true;
         }
         self.docker
-            .best_effort(&["network", "connect", self.name, id]);
+            .best_effort(&DockerCall::network_connect(self.name, id, None, None));
         false
     }
 
@@ -64,7 +58,7 @@ impl<'a> Network<'a> {
     /// network and back in without aliases. An error when either step fails, so that it never
     /// starts in them unseen.
     pub(crate) fn hold_out(&self, id: &str) -> Result<(), Error> {
-        self.reconnect(id, "", None)
+        self.reconnect(id, None, None)
     }
 
     /// Put container `id`, out of its names here ([`Network::leave_name`]), into `alias`: out of
@@ -72,28 +66,28 @@ impl<'a> Network<'a> {
     /// container a name). At its address if it can keep it, else at a new one: nobody reaches
     /// it by address yet.
     pub(crate) fn join_name(&self, id: &str, alias: &str) -> Result<(), Error> {
-        let ip = self.address_of(id).unwrap_or_default();
-        self.reconnect(id, &ip, Some(alias)).or_else(|_| {
+        let ip = self.address_of(id).flatten();
+        self.reconnect(id, ip.as_deref(), Some(alias)).or_else(|_| {
             self.docker
-                .run(&["network", "connect", "--alias", alias, self.name, id])
+                .run(&DockerCall::network_connect(
+                    self.name,
+                    id,
+                    None,
+                    Some(alias),
+                ))
                 .map(drop)
         })
     }
 
-    /// Out of the network and back in, at `ip` unless it is empty, with `alias` or none; an
-    /// error when either step fails.
-    fn reconnect(&self, id: &str, ip: &str, alias: Option<&str>) -> Result<(), Error> {
+    /// Out of the network and back in, at `ip` if given, with `alias` or none; an error when
+    /// either step fails.
+    fn reconnect(&self, id: &str, ip: Option<&str>, alias: Option<&str>) -> Result<(), Error> {
         let network = self.name;
-        self.docker.run(&["network", "disconnect", network, id])?;
-        let mut connect = vec!["network", "connect"];
-        if !ip.is_empty() {
-            connect.extend(["--ip", ip]);
-        }
-        if let Some(alias) = alias {
-            connect.extend(["--alias", alias]);
-        }
-        connect.extend([network, id]);
-        self.docker.run(&connect).map(drop)
+        self.docker
+            .run(&DockerCall::network_disconnect(network, id))?;
+        self.docker
+            .run(&DockerCall::network_connect(network, id, ip, alias))
+            .map(drop)
     }
 
     /// Create the network if it is missing, with its subnet given explicitly (so that
@@ -104,7 +98,7 @@ impl<'a> Network<'a> {
         let name = self.name;
         if self
             .docker
-            .capture(&["network", "inspect", name])?
+            .capture(&DockerCall::network_inspect(name))?
             .status
             .success()
         {
@@ -113,31 +107,19 @@ impl<'a> Network<'a> {
         let probe = format!("kelev-subnet-probe-{}", std::process::id());
         let subnet = self
             .docker
-            .run(&["network", "create", &probe])
-            .and_then(|_| {
-                self.docker.run(&[
-                    "network",
-                    "inspect",
-                    "--format",
-                    "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
-                    &probe,
-                ])
-            });
-        self.docker.best_effort(&["network", "rm", &probe]);
-        let subnet = subnet
-            .ok()
-            .and_then(|out| {
-                let text = String::from_utf8_lossy(&out.stdout).into_owned();
-                text.split_whitespace().next().map(str::to_owned)
-            })
-            .map(|s| format!("--subnet={s}"));
-        let mut args = vec!["network", "create"];
-        args.extend(subnet.as_deref());
-        args.push(name);
-        let mut out = self.docker.capture(&args)?;
+            .run(&DockerCall::network_create(&probe, None))
+            .and_then(|_| self.docker.run(&DockerCall::network_subnets(&probe)));
+        self.docker.best_effort(&DockerCall::network_remove(&probe));
+        let subnet = subnet.ok().and_then(|out| {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.split_whitespace().next().map(str::to_owned)
+        });
+        let mut create = DockerCall::network_create(name, subnet.as_deref());
+        let mut out = self.docker.capture(&create)?;
         if !out.status.success() && subnet.is_some() && !out.stderr.contains("already exists") {
             // Someone took that subnet since (another network made meanwhile): let Docker pick.
-            out = self.docker.capture(&["network", "create", name])?;
+            create = DockerCall::network_create(name, None);
+            out = self.docker.capture(&create)?;
         }
         if out.status.success() {
             self.settle_name(String::from_utf8_lossy(&out.stdout).trim());
@@ -145,10 +127,7 @@ impl<'a> Network<'a> {
         } else if out.stderr.contains("already exists") {
             Ok(())
         } else {
-            Err(Error::NetworkCreate {
-                network: name.to_owned(),
-                stderr: out.stderr.trim().to_owned(),
-            })
+            Err(self.docker.failed(&create, &out))
         }
     }
 
@@ -158,23 +137,19 @@ impl<'a> Network<'a> {
     /// the name is unique again, so that our `compose up` does not meet another's duplicate.
     fn settle_name(&self, ours: &str) {
         let name = self.name;
-        // The filter is a regular expression; a network name's only special character is `.`.
-        let exact = format!("name=^{}$", name.replace('.', "\\."));
-        let stdout = |args: &[&str]| {
+        let stdout = |call: &DockerCall| {
             self.docker
-                .run(args)
+                .run(call)
                 .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
                 .unwrap_or_default()
         };
         for _ in 0..50 {
-            let ids = stdout(&["network", "ls", "--quiet", "--no-trunc", "--filter", &exact]);
+            let ids = stdout(&DockerCall::network_ids(name));
             let ids: Vec<&str> = ids.split_whitespace().collect();
             if ids.len() < 2 {
                 return;
             }
-            let mut args = vec!["network", "inspect", "--format", "{{.Created}} {{.Id}}"];
-            args.extend(&ids);
-            let listed = stdout(&args);
+            let listed = stdout(&DockerCall::networks_created(&ids));
             let mut created: Vec<(String, &str)> = listed
                 .lines()
                 .filter_map(|line| {
@@ -184,7 +159,7 @@ impl<'a> Network<'a> {
                 .collect();
             created.sort();
             if created.first().is_some_and(|(_, oldest)| *oldest != ours) {
-                self.docker.best_effort(&["network", "rm", ours]);
+                self.docker.best_effort(&DockerCall::network_remove(ours));
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));

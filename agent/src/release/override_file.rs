@@ -9,37 +9,8 @@ use kelev_core::{CommitId, Project};
 
 use crate::host::config::Traefik;
 use crate::host::secret_store::Secrets;
-use crate::release::docker::COMMIT_LABEL;
+use crate::release::docker_call::COMMIT_LABEL;
 use crate::release::persistent::PersistentBind;
-
-/// Everything besides the commit that the override is made from, as recorded in the state:
-/// a change here makes the next deploy a real one, even of the same content.
-/// `secrets` are the ones the override is written with, read once by the caller, so the
-/// record matches what the containers got.
-pub(crate) fn routing(traefik: &Traefik, project: &Project, secrets: &Secrets) -> String {
-    serde_json::json!({
-        "domains": project.domains,
-        "service": project.service,
-        "port": project.port,
-        "compose_file": project.compose_file,
-        "rollout": project.rollout.name(),
-        "traefik": traefik,
-        "secrets": secrets.digest(),
-    })
-    .to_string()
-}
-
-/// Why the routed service cannot be swapped behind its name from the release that runs with
-/// `previous` (its [`routing`]) to one of `project` as the manifest has it now: Traefik's route
-/// is the service's name at the project's port, so while both containers run, a new port would
-/// reach the old container and the old port the new one. `None`: it can (a record without the
-/// port says nothing).
-pub(crate) fn swap_blocker(previous: &str, project: &Project) -> Option<String> {
-    let previous: Value = serde_json::from_str(previous).ok()?;
-    let port = previous["port"].as_u64()?;
-    (port != u64::from(project.port))
-        .then(|| format!("its port changes from {port} to {}", project.port))
-}
 
 /// The override, as JSON (which compose reads as YAML). Deterministic: same inputs, same bytes.
 ///
@@ -346,24 +317,5 @@ mod tests {
         let labels = Route::of(project, "web", &Traefik::default()).labels(&Traefik::default());
         let retry = format!("{first}-retry");
         assert!(labels.contains(&(format!("traefik.http.routers.{first}.middlewares"), retry)));
-    }
-
-    #[test]
-    fn a_port_change_cannot_be_swapped() {
-        let manifest = kelev_core::Manifest::parse(
-            br#"{"domain":"d.dev","projects":[{"name":"fun","repo":"file:///x","port":8080}]}"#,
-            &kelev_core::ManifestOrigin::Stdin,
-        )
-        .unwrap();
-        let project = &manifest.projects[0];
-        let now = routing(&Traefik::default(), project, &Secrets::default());
-        assert_eq!(swap_blocker(&now, project), None);
-        let before = now.replace("\"port\":8080", "\"port\":80");
-        assert_ne!(before, now);
-        assert_eq!(
-            swap_blocker(&before, project).as_deref(),
-            Some("its port changes from 80 to 8080")
-        );
-        assert_eq!(swap_blocker("", project), None);
     }
 }

@@ -1,4 +1,4 @@
-//! Data a project writes beside its code. A writable bind of a directory inside the checkout
+//! Data a project writes beside its code. A writable bind of a directory inside the release directory
 //! (`./data:/app/data`) would be a fresh directory in every release, and deleted with the
 //! release when it is pruned; so such a bind is pointed at one place per project under the
 //! agent's data directory instead, the same for every release, rollback and rebuild, and never
@@ -38,7 +38,7 @@ pub(crate) enum Placed {
 
 /// The binds of `services` (`compose config` JSON) that persist: `type: bind`, not read-only,
 /// the source strictly inside `release_dir` (compose makes relative sources absolute against
-/// it) and not a file there. `is_file` says whether a path in the checkout is a regular file.
+/// it) and not a file there. `is_file` says whether a path in the release directory is a regular file.
 pub(crate) fn persistent_binds(
     services: &Map<String, Value>,
     release_dir: &Path,

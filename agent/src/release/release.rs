@@ -1,19 +1,20 @@
-//! One release of one project, as compose sees it: the checkout's compose file plus the override
+//! One release of one project, as compose sees it: the release directory's compose file plus the override
 //! the agent writes beside it, and the compose calls that build, start and scale it.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
 use kelev_core::{CommitId, Project};
 
 use crate::error::{ComposeProblem, Error};
-use crate::host::child;
 use crate::host::config::Traefik;
 use crate::host::layout::Layout;
 use crate::host::secret_store::Secrets;
-use crate::release::compose::{check, find_compose_file, Compose};
+use crate::release::compose::find_compose_file;
+use crate::release::compose_call::{ComposeProject, Recreate};
+use crate::release::docker::Docker;
 use crate::release::override_file::override_json;
 use crate::release::persistent::{persistent_binds, prepare, PersistentBind, Placed};
 
@@ -38,7 +39,7 @@ pub(crate) struct Release<'a> {
     pub(crate) override_file: PathBuf,
     /// `KELEV_DATA_DIR`, where persistent binds live.
     data_dir: PathBuf,
-    log_dir: PathBuf,
+    /// What compose's calls on it add to the environment.
     env: Vec<(String, String)>,
 }
 
@@ -52,17 +53,15 @@ impl<'a> Release<'a> {
         let compose_file = find_compose_file(project, &dir)?;
         let data = layout.data(&project.name);
         crate::host::layout::create_dir(&data)?;
-        let mut env = child::base_env();
-        env.extend([
+        let env = vec![
             ("KELEV_PROJECT".into(), project.name.to_string()),
             ("KELEV_COMMIT".into(), commit.to_string()),
             ("KELEV_DATA_DIR".into(), data.display().to_string()),
-        ]);
+        ];
         Ok(Release {
             project,
             commit: commit.clone(),
             override_file: layout.override_file(&project.name, commit),
-            log_dir: layout.compose_logs(),
             data_dir: data,
             dir,
             compose_file,
@@ -89,19 +88,26 @@ impl<'a> Release<'a> {
         vec![self.compose_file.clone(), self.override_file.clone()]
     }
 
-    fn argv(&self, compose: &Compose, with_override: bool, args: &[&str]) -> Vec<String> {
-        let files: Vec<&Path> = if with_override {
-            vec![&self.compose_file, &self.override_file]
+    /// What compose works on: the release with the agent's override, or (`with_override`
+    /// false) its own compose file alone.
+    pub(crate) fn compose(&self, with_override: bool) -> ComposeProject {
+        let files = if with_override {
+            self.compose_files()
         } else {
-            vec![&self.compose_file]
+            vec![self.compose_file.clone()]
         };
-        compose.argv(self.project.name.as_str(), &files, Some(&self.dir), args)
+        ComposeProject::release(
+            &self.project.name,
+            self.dir.clone(),
+            files,
+            self.env.clone(),
+        )
     }
 
     /// The project's compose file as compose normalizes it (`compose config`), kept beside the
     /// override once made: a release directory never changes, so neither does this (the cache
     /// names the compose file it was made from, in case the manifest points at another one).
-    fn normalized(&self, compose: &Compose) -> Result<Value, Error> {
+    fn normalized(&self, docker: &Docker) -> Result<Value, Error> {
         let cache = self.override_file.with_extension("config.json");
         let cached: Option<Value> = std::fs::read(&cache)
             .ok()
@@ -110,8 +116,7 @@ impl<'a> Release<'a> {
         if let Some(cached) = cached.filter(|c| c["compose_file"] == source.as_str()) {
             return Ok(cached["config"].clone());
         }
-        let argv = self.argv(compose, false, &["config", "--format", "json"]);
-        let out = child::capture(&argv, &self.env)?;
+        let out = docker.compose_capture(&self.compose(false).config())?;
         if !out.status.success() {
             return Err(self.data_error(ComposeProblem::Refused {
                 reason: out.stderr.lines().last().unwrap_or("").trim().to_owned(),
@@ -129,14 +134,14 @@ impl<'a> Release<'a> {
     }
 
     /// Compute the override for this release from the project's normalized compose config and
-    /// write it next to (not inside) the checkout.
+    /// write it next to (not inside) the release directory.
     pub(crate) fn write_override(
         &self,
-        compose: &Compose,
+        docker: &Docker,
         traefik: &Traefik,
         secrets: &Secrets,
     ) -> Result<Override, Error> {
-        let config = self.normalized(compose)?;
+        let config = self.normalized(docker)?;
         let services = config
             .get("services")
             .and_then(Value::as_object)
@@ -202,41 +207,33 @@ impl<'a> Release<'a> {
         }
     }
 
-    pub(crate) fn build(&self, compose: &Compose, out: &mut dyn Write) -> Result<(), Error> {
-        self.stream(compose, &["build"], out)
+    pub(crate) fn build(&self, docker: &Docker, out: &mut dyn Write) -> Result<(), Error> {
+        docker.compose(&self.compose(true).build(), out)
     }
 
-    /// Bring every service up: compose recreates those whose configuration changed, or with
-    /// `recreate_all` every one; with `build`, it builds the images first.
+    /// Bring every service up from its images: compose recreates those whose configuration
+    /// changed, or every one.
     pub(crate) fn up(
         &self,
-        compose: &Compose,
-        build: bool,
-        recreate_all: bool,
+        docker: &Docker,
+        recreate: Recreate,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        let mut args = vec!["up", "-d", "--remove-orphans"];
-        args.push(if build { "--build" } else { "--no-build" });
-        if recreate_all {
-            args.push("--force-recreate");
-        }
-        self.stream(compose, &args, out)
+        docker.compose(&self.compose(true).up(recreate), out)
     }
 
     /// Recreate `services`, whether or not their configuration changed (the others, once a
     /// zero-downtime rollout replaced the routed one).
     pub(crate) fn recreate(
         &self,
-        compose: &Compose,
+        docker: &Docker,
         services: &[&str],
         out: &mut dyn Write,
     ) -> Result<(), Error> {
         if services.is_empty() {
             return Ok(());
         }
-        let mut args = vec!["up", "-d", "--no-build", "--no-deps", "--force-recreate"];
-        args.extend(services);
-        self.stream(compose, &args, out)
+        docker.compose(&self.compose(true).recreate(services), out)
     }
 
     /// `count` containers of `service` from this release, keeping the ones there are (of
@@ -244,29 +241,12 @@ impl<'a> Release<'a> {
     /// step of a zero-downtime rollout (created), and its last (started).
     pub(crate) fn scale(
         &self,
-        compose: &Compose,
+        docker: &Docker,
         service: &str,
         count: u32,
         start: bool,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        let scale = format!("{service}={count}");
-        let args = [
-            "up",
-            if start { "-d" } else { "--no-start" },
-            "--no-build",
-            "--no-deps",
-            "--no-recreate",
-            "--scale",
-            &scale,
-            service,
-        ];
-        self.stream(compose, &args, out)
-    }
-
-    fn stream(&self, compose: &Compose, args: &[&str], out: &mut dyn Write) -> Result<(), Error> {
-        let argv = self.argv(compose, true, args);
-        let result = child::stream(&argv, &self.env, &self.dir, &self.log_dir, out)?;
-        check(&self.project.name, args, result)
+        docker.compose(&self.compose(true).scale(service, count, start), out)
     }
 }

@@ -1,7 +1,6 @@
 //! What every verb works with once a command is permitted: the agent's config, its files,
 //! Docker and compose, and the key it runs for.
 
-use std::cell::OnceCell;
 use std::io::Write;
 use std::time::Duration;
 
@@ -12,9 +11,9 @@ use crate::host::config::Config;
 use crate::host::layout::Layout;
 use crate::host::lock::{Lock, ProjectLock};
 use crate::host::signals;
-use crate::release::compose::Compose;
+use crate::pipeline::Pipeline;
 use crate::release::docker::Docker;
-use crate::release::rollout::Engine;
+use crate::release::runner::Host;
 use crate::wire::policy::KeyPolicy;
 
 pub(crate) struct Agent {
@@ -24,18 +23,22 @@ pub(crate) struct Agent {
     key: Option<String>,
     /// `None` when run locally: no key policy applies.
     policy: Option<KeyPolicy>,
-    compose: OnceCell<Compose>,
 }
 
 impl Agent {
     pub(crate) fn new(config: Config, key: Option<String>, policy: Option<KeyPolicy>) -> Agent {
+        let layout = Layout::new(&config.root);
+        let host = Host::new(
+            &config.docker,
+            config.compose.as_deref(),
+            layout.compose_logs(),
+        );
         Agent {
-            layout: Layout::new(&config.root),
-            docker: Docker::new(&config.docker),
+            layout,
+            docker: Docker::new(Box::new(host)),
             config,
             key,
             policy,
-            compose: OnceCell::new(),
         }
     }
 
@@ -64,21 +67,13 @@ impl Agent {
         }
     }
 
-    pub(crate) fn compose(&self) -> Result<&Compose, Error> {
-        if let Some(compose) = self.compose.get() {
-            return Ok(compose);
-        }
-        let compose = Compose::resolve(&self.config)?;
-        Ok(self.compose.get_or_init(|| compose))
-    }
-
-    pub(crate) fn engine(&self) -> Result<Engine<'_>, Error> {
-        Ok(Engine {
+    /// The steps of a deploy, with what they work with.
+    pub(crate) fn pipeline(&self) -> Pipeline<'_> {
+        Pipeline {
             config: &self.config,
             layout: &self.layout,
             docker: &self.docker,
-            compose: self.compose()?,
-        })
+        }
     }
 
     /// Whether the key may see or touch `project` (always, locally).

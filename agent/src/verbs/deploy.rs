@@ -1,23 +1,26 @@
-//! deploy: fetch a commit into a complete release, build it while the old one serves, switch
-//! to it, and only then point `current` at it. `unchanged` when that content already runs.
+//! deploy: the whole pipeline. Fetch a commit, make its release directory, build it while the
+//! old one serves, start it and pass the gate, then record it (state, `current`, pruning).
+//! `unchanged` when that content already runs.
 
 use std::io::Write;
 use std::time::Instant;
 
-use kelev_core::{CommitId, ContentHash, Project, ProjectName};
+use kelev_core::{CommitId, ContentHash, DeployReport, DeployResult, Project, ProjectName};
 
 use crate::error::Error;
 use crate::host::secret_store::Secrets;
 use crate::host::state::State;
-use crate::release::checkout;
+use crate::pipeline::fetch::fetch;
+use crate::pipeline::record::{point_current, prune};
+use crate::pipeline::release_dir::make_release_dir;
+use crate::pipeline::switch::Switch;
 use crate::release::release::Release;
-use crate::release::override_file::routing;
-use crate::release::prune::prune;
-use crate::release::switch::Switch;
-use crate::verbs::report::Report;
+use crate::release::routing::Routing;
 use crate::verbs::agent::Agent;
+use crate::verbs::report::Report;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Opt, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Deploy {
@@ -30,6 +33,17 @@ pub(crate) struct Deploy {
 }
 
 impl Verb for Deploy {
+    const SPEC: Spec = Spec::new(
+        "deploy",
+        "<project> [<commit>] [--force] [--force-recreate] [--json]",
+        "fetch, build and start; `unchanged` if already running",
+    )
+    .options(&[
+        Opt::flag("--force"),
+        Opt::flag("--json"),
+        Opt::flag("--force-recreate"),
+    ]);
+
     fn parse(args: &mut Args) -> Result<Deploy, GrammarError> {
         Ok(Deploy {
             project: args.project()?,
@@ -54,7 +68,10 @@ impl Verb for Deploy {
         } else {
             &mut *io.out
         };
-        match (self.deploy(agent, progress, &mut io.trail.commit), self.json) {
+        match (
+            self.deploy(agent, progress, &mut io.trail.commit),
+            self.json,
+        ) {
             (Ok(report), true) => {
                 let _ = writeln!(io.out, "{}", report.json());
                 Ok(())
@@ -64,14 +81,17 @@ impl Verb for Deploy {
                 Ok(())
             }
             (Err(e), true) => {
-                let failure = serde_json::json!({
-                    "project": self.project.as_str(),
-                    "commit": io.trail.commit.as_ref().map(CommitId::as_str),
-                    "result": "failed",
-                    "exit_code": e.exit_code().code(),
-                    "error": e.to_string().lines().next().unwrap_or(""),
-                });
-                let _ = writeln!(io.out, "{failure}");
+                let failure = DeployReport {
+                    commit: io.trail.commit.clone(),
+                    content_hash: None,
+                    duration_ms: None,
+                    error: Some(e.to_string().lines().next().unwrap_or("").to_owned()),
+                    exit_code: Some(e.exit_code().code()),
+                    project: self.project.to_string(),
+                    result: DeployResult::Failed,
+                };
+                let json = serde_json::to_string(&failure).expect("a report serializes");
+                let _ = writeln!(io.out, "{json}");
                 Err(e)
             }
             (Err(e), false) => Err(e),
@@ -89,11 +109,10 @@ impl Deploy {
         let started = Instant::now();
         let held = agent.take(&self.project, "deploy", progress)?;
         let project = held.project();
-        checkout::remove_partial_releases(&agent.layout, &held);
-        let mirror = checkout::mirror(&agent.layout, project)?;
-        let commit = mirror.resolve(self.commit.as_ref(), progress)?;
+        let fetched = fetch(&agent.layout, &held, self.commit.as_ref(), progress)?;
+        let (mirror, commit) = (&fetched.mirror, &fetched.commit);
         *resolved = Some(commit.clone());
-        let hash = mirror.content_hash(&commit)?;
+        let hash = mirror.content_hash(commit)?;
         let mut state = State::load(&agent.layout, &project.name)?;
         let report = |result| Report {
             result,
@@ -103,18 +122,20 @@ impl Deploy {
             took: started.elapsed(),
         };
         if !self.force && is_unchanged(agent, project, &state, &hash)? {
-            return Ok(report("unchanged"));
+            return Ok(report(DeployResult::Unchanged));
         }
-        checkout::make_release(&agent.layout, &mirror, &held, &commit)?;
-        let release = Release::new(&agent.layout, project, &commit)?;
+        make_release_dir(&agent.layout, mirror, &held, commit)?;
+        let release = Release::new(&agent.layout, project, commit)?;
         let switch = Switch {
             recreate_all: self.recreate_all,
-            ..Switch::build(&release, hash.to_string())
+            ..Switch::building(&release, hash.clone())
         };
-        agent.engine()?.switch(&held, switch, &mut state, progress)?;
-        agent.layout.set_checkout(&project.name, &commit)?;
+        agent
+            .pipeline()
+            .switch(&held, switch, &mut state, progress)?;
+        point_current(&agent.layout, &held, commit)?;
         prune(&agent.config, &agent.layout, &agent.docker, &held, &state);
-        Ok(report("deployed"))
+        Ok(report(DeployResult::Deployed))
     }
 }
 
@@ -129,8 +150,10 @@ fn is_unchanged(
         return Ok(false);
     };
     let secrets = Secrets::load(&agent.layout, &project.name)?;
-    if running.content_hash != hash.as_str()
-        || running.routing != routing(&agent.config.traefik, project, &secrets)
+    if running.content_hash != *hash
+        || !running
+            .routing
+            .is(&Routing::of(&agent.config.traefik, project, &secrets))
     {
         return Ok(false);
     }

@@ -3,9 +3,11 @@
 use kelev_core::ProjectName;
 
 use crate::error::Error;
+use crate::release::compose_call::ComposeProject;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Opt, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Logs {
@@ -14,6 +16,13 @@ pub(crate) struct Logs {
 }
 
 impl Verb for Logs {
+    const SPEC: Spec = Spec::new(
+        "logs",
+        "<project> [--tail N]",
+        "the last N lines (default 200, at most 10000)",
+    )
+    .options(&[Opt::valued("--tail")]);
+
     fn parse(args: &mut Args) -> Result<Logs, GrammarError> {
         Ok(Logs {
             project: args.project()?,
@@ -27,12 +36,7 @@ impl Verb for Logs {
 
     fn run(&self, agent: &Agent, io: &mut Io) -> Result<(), Error> {
         agent.known_project(&self.project)?;
-        let tail = self.tail.to_string();
-        agent.compose()?.by_name(
-            &self.project,
-            &["logs", "--no-color", "--timestamps", "--tail", &tail],
-            &agent.layout.compose_logs(),
-            io.out,
-        )
+        let logs = ComposeProject::by_name(&self.project).logs(self.tail);
+        agent.docker.compose(&logs, io.out)
     }
 }

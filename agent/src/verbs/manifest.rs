@@ -4,11 +4,14 @@ use crate::error::Error;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::Spec;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Manifest;
 
 impl Verb for Manifest {
+    const SPEC: Spec = Spec::new("manifest", "", "print the installed projects.json");
+
     fn parse(_: &mut Args) -> Result<Manifest, GrammarError> {
         Ok(Manifest)
     }

@@ -12,11 +12,15 @@ use crate::host::lock::Lock;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::Spec;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ManifestPut;
 
 impl Verb for ManifestPut {
+    const SPEC: Spec =
+        Spec::new("manifest-put", "", "install projects.json from stdin").for_all_projects();
+
     fn parse(_: &mut Args) -> Result<ManifestPut, GrammarError> {
         Ok(ManifestPut)
     }

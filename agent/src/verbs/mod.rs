@@ -1,12 +1,28 @@
-//! The verb table: every verb a client may send, declared once, with its [`Spec`] (name, usage,
-//! help line, options, who may run it). The grammar, `help`, the key policy and the docs test
-//! read [`VERBS`]; [`Command`] is a parsed, typed command. Each verb is a type in its own file:
-//! how it takes its words (`parse`) and what it does (`run`). Adding a verb: its file, and its
-//! entry in the table below.
+//! The verb table: every verb a client may send, declared once. Each verb is a type in its own
+//! file with its [`Spec`] (name, usage, help line, options, who may run it), how it takes its
+//! words (`parse`) and what it does (`run`); the grammar, `help`, the key policy and the docs
+//! test read [`VERBS`]; [`Command`] is a parsed, typed command. Adding a verb: its file, and its
+//! name in the table below.
 
 mod agent;
 mod report;
 mod verb;
+
+mod clone;
+mod deploy;
+mod help;
+mod logs;
+mod manifest;
+mod manifest_put;
+mod rebuild;
+mod rebuild_all;
+mod remove;
+mod rollback;
+mod secrets;
+mod secrets_put;
+mod secrets_unset;
+mod status;
+mod version;
 
 use std::io::Write;
 
@@ -14,47 +30,55 @@ use kelev_core::{CommitId, ProjectName};
 
 use crate::error::Error;
 use crate::wire::grammar::{self, Args, GrammarError};
-use crate::wire::spec::{Grant, Opt, Spec};
+use crate::wire::spec::Spec;
 
 pub(crate) use agent::Agent;
 pub(crate) use verb::Io;
 use verb::{Verb, VerbObject};
 
-/// `Type in module: spec,` for each verb: the `Command` variant, the file, the table entry.
-macro_rules! verbs {
-    ($($variant:ident in $module:ident: $spec:expr,)*) => {
-        $(mod $module;)*
+use clone::Clone;
+use deploy::Deploy;
+use help::Help;
+use logs::Logs;
+use manifest::Manifest;
+use manifest_put::ManifestPut;
+use rebuild::Rebuild;
+use rebuild_all::RebuildAll;
+use remove::Remove;
+use rollback::Rollback;
+use secrets::Secrets;
+use secrets_put::SecretsPut;
+use secrets_unset::SecretsUnset;
+use status::Status;
+use version::Version;
 
+/// The table: each verb's type, in the order `help` lists them; the `Command` variant of the
+/// same name, and [`VERBS`], each verb's [`Verb::SPEC`] in that order, derive from it.
+macro_rules! verbs {
+    ($($variant:ident),* $(,)?) => {
         /// A command as the grammar parsed it: one variant per verb.
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub(crate) enum Command {
-            $($variant($module::$variant),)*
+            $($variant($variant),)*
         }
 
         /// Every verb, in the order `help` lists them.
-        pub(crate) const VERBS: &[Spec] = &[$($spec,)*];
+        pub(crate) const VERBS: &[Spec] = &[$(<$variant as Verb>::SPEC,)*];
 
         impl Command {
             fn parse_verb(name: &str, words: &[&str]) -> Option<Result<Command, GrammarError>> {
-                let mut specs = VERBS.iter();
                 $(
-                    let spec = specs.next().expect("one spec per verb");
-                    if name == spec.name {
-                        return Some(parse_with::<$module::$variant>(spec, words).map(Command::$variant));
+                    if name == <$variant as Verb>::SPEC.name {
+                        return Some(parse_with::<$variant>(words).map(Command::$variant));
                     }
                 )*
                 None
             }
 
             pub(crate) fn spec(&self) -> &'static Spec {
-                let mut specs = VERBS.iter();
-                $(
-                    let spec = specs.next().expect("one spec per verb");
-                    if let Command::$variant(_) = self {
-                        return spec;
-                    }
-                )*
-                unreachable!("every variant has a spec")
+                match self {
+                    $(Command::$variant(_) => &<$variant as Verb>::SPEC,)*
+                }
             }
 
             fn verb(&self) -> &dyn VerbObject {
@@ -66,44 +90,26 @@ macro_rules! verbs {
     };
 }
 
-verbs! {
-    Deploy in deploy: Spec::new("deploy", "<project> [<commit>] [--force] [--force-recreate] [--json]",
-        "fetch, build and start; `unchanged` if already running")
-        .options(&[Opt::flag("--force"), Opt::flag("--json"), Opt::flag("--force-recreate")]),
-    Clone in clone: Spec::new("clone", "<project> [<commit>]",
-        "fetch and check out, without building"),
-    Rebuild in rebuild: Spec::new("rebuild", "<project> [--force-recreate]",
-        "build and (re)start the checkout")
-        .options(&[Opt::flag("--force-recreate")]),
-    RebuildAll in rebuild_all: Spec::new("rebuild-all", "",
-        "rebuild every project; a summary table at the end"),
-    Status in status: Spec::new("status", "[<project>] [--json]", "what runs, from Docker itself")
-        .options(&[Opt::flag("--json")]),
-    Logs in logs: Spec::new("logs", "<project> [--tail N]",
-        "the last N lines (default 200, at most 10000)")
-        .options(&[Opt::valued("--tail")]),
-    Manifest in manifest: Spec::new("manifest", "", "print the installed projects.json"),
-    ManifestPut in manifest_put: Spec::new("manifest-put", "", "install projects.json from stdin")
-        .for_all_projects(),
-    Remove in remove: Spec::new("remove", "<project>",
-        "take down a project no longer in the manifest"),
-    Rollback in rollback: Spec::new("rollback", "<project>",
-        "back to the previous release, without building"),
-    SecretsPut in secrets_put: Spec::new("secrets-put", "<project> [--restart]",
-        "set runtime secrets from KEY=value lines on stdin")
-        .options(&[Opt::flag("--restart")])
-        .grant(Grant::Named),
-    Secrets in secrets: Spec::new("secrets", "<project>",
-        "list secret keys with a digest of each value")
-        .grant(Grant::Named),
-    SecretsUnset in secrets_unset: Spec::new("secrets-unset", "<project> KEY...", "remove secrets")
-        .grant(Grant::Named),
-    Help in help: Spec::new("help", "", "").grant(Grant::Anyone),
-    Version in version: Spec::new("version", "", "").grant(Grant::Anyone),
-}
+verbs!(
+    Deploy,
+    Clone,
+    Rebuild,
+    RebuildAll,
+    Status,
+    Logs,
+    Manifest,
+    ManifestPut,
+    Remove,
+    Rollback,
+    SecretsPut,
+    Secrets,
+    SecretsUnset,
+    Help,
+    Version,
+);
 
-fn parse_with<V: Verb>(spec: &'static Spec, words: &[&str]) -> Result<V, GrammarError> {
-    let mut args = Args::split(spec, words)?;
+fn parse_with<V: Verb>(words: &[&str]) -> Result<V, GrammarError> {
+    let mut args = Args::split(&V::SPEC, words)?;
     let verb = V::parse(&mut args)?;
     args.finish()?;
     Ok(verb)

@@ -3,19 +3,20 @@
 use std::io::Write;
 use std::time::Instant;
 
-use kelev_core::ProjectName;
+use kelev_core::{DeployResult, ProjectName};
 
 use crate::error::Error;
 use crate::host::lock::ProjectLock;
 use crate::host::state::State;
-use crate::release::checkout;
+use crate::pipeline::fetch::open_mirror;
+use crate::pipeline::record::prune;
+use crate::pipeline::switch::Switch;
 use crate::release::release::Release;
-use crate::release::prune::prune;
-use crate::release::switch::Switch;
-use crate::verbs::report::Report;
 use crate::verbs::agent::Agent;
+use crate::verbs::report::Report;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Opt, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rebuild {
@@ -25,6 +26,13 @@ pub(crate) struct Rebuild {
 }
 
 impl Verb for Rebuild {
+    const SPEC: Spec = Spec::new(
+        "rebuild",
+        "<project> [--force-recreate]",
+        "build and (re)start the checkout",
+    )
+    .options(&[Opt::flag("--force-recreate")]);
+
     fn parse(args: &mut Args) -> Result<Rebuild, GrammarError> {
         Ok(Rebuild {
             project: args.project()?,
@@ -45,7 +53,7 @@ impl Verb for Rebuild {
     }
 }
 
-/// Build the checkout of `held`'s project and switch to it.
+/// Build the checkout of `held`'s project and switch to it: the pipeline from the build on.
 pub(crate) fn rebuild(
     agent: &Agent,
     held: &ProjectLock,
@@ -61,17 +69,19 @@ pub(crate) fn rebuild(
         .ok_or_else(|| Error::NoCheckout {
             project: name.clone(),
         })?;
-    let hash = checkout::mirror(&agent.layout, project)?.content_hash(&commit)?;
+    let hash = open_mirror(&agent.layout, project)?.content_hash(&commit)?;
     let mut state = State::load(&agent.layout, name)?;
     let release = Release::new(&agent.layout, project, &commit)?;
     let switch = Switch {
         recreate_all,
-        ..Switch::build(&release, hash.to_string())
+        ..Switch::building(&release, hash.clone())
     };
-    agent.engine()?.switch(held, switch, &mut state, progress)?;
+    agent
+        .pipeline()
+        .switch(held, switch, &mut state, progress)?;
     prune(&agent.config, &agent.layout, &agent.docker, held, &state);
     Ok(Report {
-        result: "rebuilt",
+        result: DeployResult::Rebuilt,
         project: name.clone(),
         commit,
         content_hash: hash,

@@ -1,20 +1,28 @@
 //! rebuild-all: every project of the manifest, one at a time in name order (so locks are taken
 //! in name order), past failures, with a summary table.
 
+use kelev_core::DeployResult;
 
 use crate::error::Error;
 use crate::host::signals;
 use crate::host::table::render;
-use crate::verbs::clone::fetch;
-use crate::verbs::rebuild::rebuild;
 use crate::verbs::agent::Agent;
+use crate::verbs::clone::fetch_to_current;
+use crate::verbs::rebuild::rebuild;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::Spec;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RebuildAll;
 
 impl Verb for RebuildAll {
+    const SPEC: Spec = Spec::new(
+        "rebuild-all",
+        "",
+        "rebuild every project; a summary table at the end",
+    );
+
     fn parse(_: &mut Args) -> Result<RebuildAll, GrammarError> {
         Ok(RebuildAll)
     }
@@ -39,14 +47,14 @@ impl Verb for RebuildAll {
             let _ = writeln!(out, "== {name}");
             let result = agent.take(name, "rebuild-all", out).and_then(|held| {
                 if agent.layout.checkout(name).is_none() {
-                    fetch(agent, &held, None, out)?;
+                    fetch_to_current(agent, &held, None, out)?;
                 }
                 rebuild(agent, &held, false, out)
             });
             match result {
                 Ok(report) => rows.push([
                     name.to_string(),
-                    "rebuilt".into(),
+                    report.result.as_str().into(),
                     report.commit.short().to_owned(),
                     format!("{:.1}s", report.took.as_secs_f64()),
                 ]),
@@ -55,7 +63,7 @@ impl Verb for RebuildAll {
                     let _ = writeln!(out, "error: {e}");
                     rows.push([
                         name.to_string(),
-                        "failed".into(),
+                        DeployResult::Failed.as_str().into(),
                         agent
                             .layout
                             .checkout(name)

@@ -1,13 +1,14 @@
 //! remove: take down a project that left the manifest. Its containers and the agent's files for
 //! it go; its data directory and named volumes stay.
 
-
 use kelev_core::ProjectName;
 
 use crate::error::Error;
+use crate::release::compose_call::ComposeProject;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::Spec;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Remove {
@@ -15,6 +16,12 @@ pub(crate) struct Remove {
 }
 
 impl Verb for Remove {
+    const SPEC: Spec = Spec::new(
+        "remove",
+        "<project>",
+        "take down a project no longer in the manifest",
+    );
+
     fn parse(args: &mut Args) -> Result<Remove, GrammarError> {
         Ok(Remove {
             project: args.project()?,
@@ -33,12 +40,9 @@ impl Verb for Remove {
             });
         }
         let _lock = agent.lock(name, "remove", io.out)?;
-        agent.compose()?.by_name(
-            name,
-            &["down", "--remove-orphans"],
-            &agent.layout.compose_logs(),
-            io.out,
-        )?;
+        agent
+            .docker
+            .compose(&ComposeProject::by_name(name).down(), io.out)?;
         // Renamed aside first (a name no project can have), then deleted: a run that dies
         // halfway leaves no half project behind under the project's name.
         let dir = agent.layout.project(name);

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use kelev_core::{CommitId, ContentHash, ProjectName};
+use kelev_core::{CommitId, ContentHash, DeployReport, DeployResult, ProjectName};
 
 pub(crate) struct Report {
-    pub(crate) result: &'static str,
+    pub(crate) result: DeployResult,
     pub(crate) project: ProjectName,
     pub(crate) commit: CommitId,
     pub(crate) content_hash: ContentHash,
@@ -25,13 +25,15 @@ impl Report {
     }
 
     pub(crate) fn json(&self) -> String {
-        serde_json::json!({
-            "project": self.project.as_str(),
-            "commit": self.commit.as_str(),
-            "content_hash": self.content_hash.as_str(),
-            "result": self.result,
-            "duration_ms": self.took.as_millis() as u64,
-        })
-        .to_string()
+        let report = DeployReport {
+            commit: Some(self.commit.clone()),
+            content_hash: Some(self.content_hash.clone()),
+            duration_ms: Some(self.took.as_millis() as u64),
+            error: None,
+            exit_code: None,
+            project: self.project.to_string(),
+            result: self.result,
+        };
+        serde_json::to_string(&report).expect("a report serializes")
     }
 }

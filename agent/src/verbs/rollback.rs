@@ -1,20 +1,22 @@
-//! rollback: back to the release that ran before the current one, from its kept checkout and
+//! rollback: back to the release that ran before the current one, from its kept release directory and
 //! images, without building. The release rolled back from leaves the history, so a second
 //! rollback goes one further back.
 
 use std::time::Instant;
 
-use kelev_core::ProjectName;
+use kelev_core::{DeployResult, ProjectName};
 
 use crate::error::Error;
 use crate::host::state::State;
-use crate::release::checkout;
+use crate::pipeline::fetch::open_mirror;
+use crate::pipeline::record::point_current;
+use crate::pipeline::switch::Switch;
 use crate::release::release::Release;
-use crate::release::switch::Switch;
-use crate::verbs::report::Report;
 use crate::verbs::agent::Agent;
+use crate::verbs::report::Report;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::Spec;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rollback {
@@ -22,6 +24,12 @@ pub(crate) struct Rollback {
 }
 
 impl Verb for Rollback {
+    const SPEC: Spec = Spec::new(
+        "rollback",
+        "<project>",
+        "back to the previous release, without building",
+    );
+
     fn parse(args: &mut Args) -> Result<Rollback, GrammarError> {
         Ok(Rollback {
             project: args.project()?,
@@ -58,15 +66,15 @@ impl Verb for Rollback {
         let _ = writeln!(io.out, "rolling {name} back from {current} to {target}");
         // Today's routing and secrets, that release's code and images.
         let release = Release::new(&agent.layout, project, &target)?;
-        let hash = checkout::mirror(&agent.layout, project)?.content_hash(&target)?;
+        let hash = open_mirror(&agent.layout, project)?.content_hash(&target)?;
         let switch = Switch {
             forget: Some(current),
-            ..Switch::kept(&release, hash.to_string())
+            ..Switch::kept(&release, hash.clone())
         };
-        agent.engine()?.switch(&held, switch, &mut state, io.out)?;
-        agent.layout.set_checkout(name, &target)?;
+        agent.pipeline().switch(&held, switch, &mut state, io.out)?;
+        point_current(&agent.layout, &held, &target)?;
         let report = Report {
-            result: "rolled-back",
+            result: DeployResult::RolledBack,
             project: name.clone(),
             commit: target,
             content_hash: hash,

@@ -1,6 +1,5 @@
 //! secrets: list a project's secret keys, each with a digest of its value (never the value).
 
-
 use kelev_core::ProjectName;
 
 use crate::error::Error;
@@ -8,6 +7,7 @@ use crate::host::secret_store::{self, fingerprint};
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Grant, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Secrets {
@@ -15,6 +15,13 @@ pub(crate) struct Secrets {
 }
 
 impl Verb for Secrets {
+    const SPEC: Spec = Spec::new(
+        "secrets",
+        "<project>",
+        "list secret keys with a digest of each value",
+    )
+    .grant(Grant::Named);
+
     fn parse(args: &mut Args) -> Result<Secrets, GrammarError> {
         Ok(Secrets {
             project: args.project()?,

@@ -9,11 +9,12 @@ use crate::error::Error;
 use crate::host::lock::ProjectLock;
 use crate::host::secret_store::{Secrets, MAX_INPUT, MAX_KEYS};
 use crate::host::state::State;
+use crate::pipeline::switch::Switch;
 use crate::release::release::Release;
-use crate::release::switch::Switch;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Grant, Opt, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SecretsPut {
@@ -22,6 +23,14 @@ pub(crate) struct SecretsPut {
 }
 
 impl Verb for SecretsPut {
+    const SPEC: Spec = Spec::new(
+        "secrets-put",
+        "<project> [--restart]",
+        "set runtime secrets from KEY=value lines on stdin",
+    )
+    .options(&[Opt::flag("--restart")])
+    .grant(Grant::Named);
+
     fn parse(args: &mut Args) -> Result<SecretsPut, GrammarError> {
         Ok(SecretsPut {
             project: args.project()?,
@@ -56,7 +65,11 @@ impl Verb for SecretsPut {
             return Err(invalid(format!("more than {MAX_KEYS} keys in all")));
         }
         secrets.save(&agent.layout, name)?;
-        let verdict = if changed.is_empty() { "no change" } else { "set" };
+        let verdict = if changed.is_empty() {
+            "no change"
+        } else {
+            "set"
+        };
         let _ = writeln!(io.out, "{verdict} for {name}: {}", changed.join(", "));
         if changed.is_empty() {
             return Ok(());
@@ -90,5 +103,5 @@ fn restart(agent: &Agent, held: &ProjectLock, progress: &mut dyn Write) -> Resul
         keep_deployed_at: true,
         ..Switch::kept(&release, running.content_hash)
     };
-    agent.engine()?.switch(held, switch, &mut state, progress)
+    agent.pipeline().switch(held, switch, &mut state, progress)
 }

@@ -1,6 +1,5 @@
 //! secrets-unset: remove secrets from a project; the next deploy or rebuild drops them.
 
-
 use kelev_core::ProjectName;
 
 use crate::error::Error;
@@ -9,6 +8,7 @@ use crate::host::secret_store::Secrets;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Grant, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SecretsUnset {
@@ -17,6 +17,9 @@ pub(crate) struct SecretsUnset {
 }
 
 impl Verb for SecretsUnset {
+    const SPEC: Spec =
+        Spec::new("secrets-unset", "<project> KEY...", "remove secrets").grant(Grant::Named);
+
     fn parse(args: &mut Args) -> Result<SecretsUnset, GrammarError> {
         Ok(SecretsUnset {
             project: args.project()?,

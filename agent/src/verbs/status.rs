@@ -1,19 +1,20 @@
 //! status: what runs, as Docker reports it, beside what the agent recorded.
 
-
-use serde::Serialize;
-
-use kelev_core::{CommitId, ProjectName};
+use kelev_core::{
+    CommitId, ContainerState, ContainerStatus, ProjectName, ProjectState, ProjectStatus,
+    StatusReport,
+};
 
 use crate::error::Error;
 use crate::host::secret_store::Secrets;
 use crate::host::state::State;
-use crate::release::override_file::routing;
 use crate::host::table::render;
 use crate::release::docker::Container;
+use crate::release::routing::Routing;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Opt, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Status {
@@ -21,30 +22,14 @@ pub(crate) struct Status {
     pub(crate) json: bool,
 }
 
-#[derive(Serialize)]
-struct ProjectStatus {
-    name: String,
-    commit: Option<CommitId>,
-    checkout: Option<CommitId>,
-    content_hash: Option<String>,
-    deployed_at: Option<String>,
-    state: &'static str,
-    /// How a new release replaces this one (from the manifest; null for orphans).
-    rollout: Option<&'static str>,
-    /// Whether what runs was routed from today's manifest entry, Traefik settings and secrets:
-    /// false when a deploy is due although the content is the same (null: nothing runs).
-    routing_current: Option<bool>,
-    containers: Vec<ContainerStatus>,
-}
-
-#[derive(Serialize)]
-struct ContainerStatus {
-    service: String,
-    state: String,
-    health: Option<String>,
-}
-
 impl Verb for Status {
+    const SPEC: Spec = Spec::new(
+        "status",
+        "[<project>] [--json]",
+        "what runs, from Docker itself",
+    )
+    .options(&[Opt::flag("--json")]);
+
     fn parse(args: &mut Args) -> Result<Status, GrammarError> {
         Ok(Status {
             project: args.optional_project()?,
@@ -90,7 +75,8 @@ impl Verb for Status {
             let routing_current = match (running, manifest.project(&name)) {
                 (Some(running), Some(project)) => {
                     let secrets = Secrets::load(&agent.layout, &name)?;
-                    Some(running.routing == routing(&agent.config.traefik, project, &secrets))
+                    let now = Routing::of(&agent.config.traefik, project, &secrets);
+                    Some(running.routing.is(&now))
                 }
                 _ => None,
             };
@@ -101,20 +87,22 @@ impl Verb for Status {
                 content_hash: running.map(|r| r.content_hash.clone()),
                 deployed_at: running.map(|r| r.deployed_at.clone()),
                 state: classify(in_manifest, running.is_some(), &mine),
-                rollout: manifest.project(&name).map(|p| p.rollout.name()),
+                rollout: manifest.project(&name).map(|p| p.rollout),
                 containers: mine
                     .iter()
                     .map(|c| ContainerStatus {
                         service: c.service.clone(),
-                        state: c.state.clone(),
-                        health: c.health.clone(),
+                        state: c.state,
+                        health: c.health,
                     })
                     .collect(),
                 name: name.to_string(),
             });
         }
         if self.json {
-            let _ = writeln!(io.out, "{}", serde_json::json!({ "projects": statuses }));
+            let report = StatusReport { projects: statuses };
+            let json = serde_json::to_string(&report).expect("status serializes");
+            let _ = writeln!(io.out, "{json}");
         } else {
             let _ = io.out.write_all(table(&statuses).as_bytes());
         }
@@ -122,21 +110,24 @@ impl Verb for Status {
     }
 }
 
-fn classify(in_manifest: bool, deployed: bool, containers: &[&Container]) -> &'static str {
+fn classify(in_manifest: bool, deployed: bool, containers: &[&Container]) -> ProjectState {
     if !in_manifest {
-        "orphaned"
+        ProjectState::Orphaned
     } else if containers.is_empty() {
         if deployed {
-            "stopped"
+            ProjectState::Stopped
         } else {
-            "not-deployed"
+            ProjectState::NotDeployed
         }
     } else if containers.iter().all(|c| c.is_up()) {
-        "running"
-    } else if containers.iter().all(|c| c.state != "running") {
-        "stopped"
+        ProjectState::Running
+    } else if containers
+        .iter()
+        .all(|c| c.state != ContainerState::Running)
+    {
+        ProjectState::Stopped
     } else {
-        "degraded"
+        ProjectState::Degraded
     }
 }
 
@@ -154,15 +145,15 @@ fn table(statuses: &[ProjectStatus]) -> String {
         let containers = s
             .containers
             .iter()
-            .map(|c| match &c.health {
-                Some(h) => format!("{}:{}/{h}", c.service, c.state),
-                None => format!("{}:{}", c.service, c.state),
+            .map(|c| match c.health {
+                Some(h) => format!("{}:{}/{}", c.service, c.state.as_str(), h.as_str()),
+                None => format!("{}:{}", c.service, c.state.as_str()),
             })
             .collect::<Vec<_>>()
             .join(" ");
         rows.push([
             s.name.clone(),
-            s.state.to_owned(),
+            s.state.as_str().to_owned(),
             short(&s.commit),
             short(&s.checkout),
             s.deployed_at.clone().unwrap_or_else(|| "-".into()),
@@ -179,14 +170,15 @@ fn table(statuses: &[ProjectStatus]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kelev_core::Health;
 
-    fn container(state: &str, health: Option<&str>) -> Container {
+    fn container(state: ContainerState, health: Option<Health>) -> Container {
         Container {
             id: "c".into(),
             project: "p".into(),
             service: "web".into(),
-            state: state.into(),
-            health: health.map(str::to_owned),
+            state,
+            health,
             exit_code: 0,
             commit: None,
         }
@@ -194,16 +186,26 @@ mod tests {
 
     #[test]
     fn states() {
-        let up = container("running", None);
-        let healthy = container("running", Some("healthy"));
-        let unhealthy = container("running", Some("unhealthy"));
-        let exited = container("exited", None);
-        assert_eq!(classify(false, true, &[&up]), "orphaned");
-        assert_eq!(classify(true, false, &[]), "not-deployed");
-        assert_eq!(classify(true, true, &[]), "stopped");
-        assert_eq!(classify(true, true, &[&up, &healthy]), "running");
-        assert_eq!(classify(true, true, &[&up, &unhealthy]), "degraded");
-        assert_eq!(classify(true, true, &[&up, &exited]), "degraded");
-        assert_eq!(classify(true, true, &[&exited]), "stopped");
+        use ContainerState::{Exited, Running};
+        let up = container(Running, None);
+        let healthy = container(Running, Some(Health::Healthy));
+        let unhealthy = container(Running, Some(Health::Unhealthy));
+        let exited = container(Exited, None);
+        assert_eq!(classify(false, true, &[&up]), ProjectState::Orphaned);
+        assert_eq!(classify(true, false, &[]), ProjectState::NotDeployed);
+        assert_eq!(classify(true, true, &[]), ProjectState::Stopped);
+        assert_eq!(
+            classify(true, true, &[&up, &healthy]),
+            ProjectState::Running
+        );
+        assert_eq!(
+            classify(true, true, &[&up, &unhealthy]),
+            ProjectState::Degraded
+        );
+        assert_eq!(
+            classify(true, true, &[&up, &exited]),
+            ProjectState::Degraded
+        );
+        assert_eq!(classify(true, true, &[&exited]), ProjectState::Stopped);
     }
 }

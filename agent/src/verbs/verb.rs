@@ -12,6 +12,9 @@ use crate::wire::spec::Spec;
 
 /// A verb: how it reads its words and what it does. Its [`Spec`] is its line in the table.
 pub(crate) trait Verb: Sized {
+    /// Its line in the table: name, usage, help line, options, who may run it.
+    const SPEC: Spec;
+
     /// Take this verb's arguments out of `args` (what is left over is refused after).
     fn parse(args: &mut Args) -> Result<Self, GrammarError>;
 
@@ -42,7 +45,7 @@ pub(crate) struct Io<'a> {
     pub(crate) trail: &'a mut Trail,
 }
 
-/// [`Verb`] without its constructor, so that a [`Command`] can hand out its verb.
+/// [`Verb`] without its constructor, so that a `Command` can hand out its verb.
 pub(super) trait VerbObject {
     fn project(&self) -> Option<&ProjectName>;
     fn commit(&self) -> Option<&CommitId>;

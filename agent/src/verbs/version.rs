@@ -5,13 +5,15 @@ use std::io::Write;
 use crate::error::Error;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
-use crate::wire::spec::Spec;
 use crate::wire::grammar::{Args, GrammarError};
+use crate::wire::spec::{Grant, Spec};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Version;
 
 impl Verb for Version {
+    const SPEC: Spec = Spec::new("version", "", "").grant(Grant::Anyone);
+
     fn parse(_: &mut Args) -> Result<Version, GrammarError> {
         Ok(Version)
     }

@@ -11,11 +11,33 @@ use crate::wire::spec::{Grant, Spec};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct KeyPolicy {
-    verbs: Vec<String>,
-    projects: Vec<String>,
+    verbs: Vec<Entry>,
+    projects: Vec<Entry>,
 }
 
-const ANY: &str = "*";
+/// One item of a key's `verbs` or `projects`: `"*"`, or a name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "String")]
+enum Entry {
+    Any,
+    Named(String),
+}
+
+impl From<String> for Entry {
+    fn from(text: String) -> Entry {
+        if text == "*" {
+            Entry::Any
+        } else {
+            Entry::Named(text)
+        }
+    }
+}
+
+impl Entry {
+    fn names(&self, name: &str) -> bool {
+        matches!(self, Entry::Named(n) if n == name)
+    }
+}
 
 /// Why a key may not run a command (exit 77).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -48,13 +70,18 @@ pub(crate) enum PolicyError {
 impl KeyPolicy {
     /// Every verb it names must be one of `verbs`, every project a valid name.
     pub(crate) fn validate(&self, verbs: &[Spec]) -> Result<(), PolicyError> {
-        for verb in &self.verbs {
-            if verb != ANY && !verbs.iter().any(|spec| spec.name == verb) {
-                return Err(PolicyError::UnknownVerb { verb: verb.clone() });
+        for entry in &self.verbs {
+            if let Entry::Named(verb) = entry {
+                if !verbs.iter().any(|spec| spec.name == verb) {
+                    return Err(PolicyError::UnknownVerb { verb: verb.clone() });
+                }
             }
         }
-        for project in &self.projects {
-            if project != ANY && ProjectName::parse(project).is_none() {
+        for entry in &self.projects {
+            let Entry::Named(project) = entry else {
+                continue;
+            };
+            if ProjectName::parse(project).is_none() {
                 return Err(PolicyError::BadProject {
                     project: project.clone(),
                 });
@@ -66,19 +93,22 @@ impl KeyPolicy {
     fn allows_verb(&self, spec: &Spec) -> bool {
         match spec.grant {
             Grant::Anyone => true,
-            Grant::Star => self.verbs.iter().any(|v| v == spec.name || v == ANY),
-            Grant::Named => self.verbs.iter().any(|v| v == spec.name),
+            Grant::Star => self
+                .verbs
+                .iter()
+                .any(|v| *v == Entry::Any || v.names(spec.name)),
+            Grant::Named => self.verbs.iter().any(|v| v.names(spec.name)),
         }
     }
 
     pub(crate) fn allows_project(&self, project: &ProjectName) -> bool {
         self.projects
             .iter()
-            .any(|p| p == ANY || p == project.as_str())
+            .any(|p| *p == Entry::Any || p.names(project.as_str()))
     }
 
     fn allows_all_projects(&self) -> bool {
-        self.projects.iter().any(|p| p == ANY)
+        self.projects.contains(&Entry::Any)
     }
 
     /// Whether this key may run the verb of `spec` on `project` (the project filter for
@@ -105,7 +135,10 @@ impl KeyPolicy {
 #[cfg(test)]
 pub(crate) fn policy(verbs: &[&str], projects: &[&str]) -> KeyPolicy {
     KeyPolicy {
-        verbs: verbs.iter().map(|s| s.to_string()).collect(),
-        projects: projects.iter().map(|s| s.to_string()).collect(),
+        verbs: verbs.iter().map(|s| Entry::from(s.to_string())).collect(),
+        projects: projects
+            .iter()
+            .map(|s| Entry::from(s.to_string()))
+            .collect(),
     }
 }

@@ -514,7 +514,7 @@ fn failed_build_keeps_the_old_release_serving() {
         .ssh(format!("deploy {} {bad}", site.name))
         .run()
         .code(1);
-    let out = out.stderr_has("compose up -d --remove-orphans --build");
+    let out = out.stderr_has("`compose build` failed");
     assert_eq!(
         out.stderr
             .lines()

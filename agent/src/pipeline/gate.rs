@@ -1,16 +1,21 @@
-//! The health gate: a started release counts as up only when Docker says so. Containers with a
-//! healthcheck must report `healthy`; the others must stay running for `settle_secs`. A
-//! container that exits non-zero, restarts, or turns `unhealthy` fails the release at once.
+//! Step 5, the gate: a started release counts as up only when Docker says so
+//! ([`Pipeline::wait_until_up`]), and, with `traefik.api` set, once Traefik routes to it
+//! ([`Pipeline::wait_routed`]). Containers with a healthcheck must report `healthy`; the others
+//! must stay running for `settle_secs`. A container that exits non-zero, restarts, or turns
+//! `unhealthy` fails the release at once.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use kelev_core::{CommitId, ProjectName};
+use kelev_core::{CommitId, ContainerState, Health, Project, ProjectName};
 
 use crate::error::Error;
 use crate::host::config::Config;
 use crate::host::signals;
+use crate::pipeline::Pipeline;
 use crate::release::docker::{Container, Docker};
+use crate::release::override_file::Route;
+use crate::release::traefik::Routes;
 
 const LOG_LINES: u32 = 20;
 
@@ -30,19 +35,23 @@ fn judge(containers: &[Container]) -> Verdict {
     let failed: Vec<Container> = containers
         .iter()
         .filter(|c| {
-            matches!(c.state.as_str(), "dead" | "restarting" | "removing")
-                || (c.state == "exited" && c.exit_code != 0)
-                || c.health.as_deref() == Some("unhealthy")
+            matches!(
+                c.state,
+                ContainerState::Dead | ContainerState::Restarting | ContainerState::Removing
+            ) || (c.state == ContainerState::Exited && c.exit_code != 0)
+                || c.health == Some(Health::Unhealthy)
         })
         .cloned()
         .collect();
     if !failed.is_empty() {
         let what = failed
             .iter()
-            .map(|c| match (&c.health, c.state.as_str()) {
-                (Some(h), _) if h == "unhealthy" => format!("`{}` is unhealthy", c.service),
-                (_, "exited") => format!("`{}` exited with code {}", c.service, c.exit_code),
-                (_, state) => format!("`{}` is {state}", c.service),
+            .map(|c| match (c.health, c.state) {
+                (Some(Health::Unhealthy), _) => format!("`{}` is unhealthy", c.service),
+                (_, ContainerState::Exited) => {
+                    format!("`{}` exited with code {}", c.service, c.exit_code)
+                }
+                (_, state) => format!("`{}` is {}", c.service, state.as_str()),
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -50,23 +59,51 @@ fn judge(containers: &[Container]) -> Verdict {
     }
     if let Some(c) = containers
         .iter()
-        .find(|c| c.state == "created" || c.health.as_deref() == Some("starting"))
+        .find(|c| c.state == ContainerState::Created || c.health == Some(Health::Starting))
     {
-        return Verdict::Waiting(format!(
-            "`{}` is {}",
-            c.service,
-            c.health.as_deref().unwrap_or(&c.state)
-        ));
+        let what = c.health.map_or(c.state.as_str(), Health::as_str);
+        return Verdict::Waiting(format!("`{}` is {what}", c.service));
     }
     Verdict::Up {
         settling: containers
             .iter()
-            .any(|c| c.state == "running" && c.health.is_none()),
+            .any(|c| c.state == ContainerState::Running && c.health.is_none()),
+    }
+}
+
+impl Pipeline<'_> {
+    /// Wait until the containers of `commit` are up, or say why they are not.
+    pub(crate) fn wait_until_up(
+        &self,
+        project: &Project,
+        commit: &CommitId,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        wait_until_up(self.docker, self.config, &project.name, commit, progress)
+    }
+
+    /// With `traefik.api` set: wait until Traefik has the route of `service`, the project's
+    /// routed service.
+    pub(crate) fn wait_routed(
+        &self,
+        project: &Project,
+        service: &str,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let Some(api) = self.config.traefik_api else {
+            return Ok(());
+        };
+        let routes = Routes {
+            api,
+            timeout: Duration::from_secs(self.config.traefik.route_timeout_secs),
+        };
+        let route = Route::of(project, service, &self.config.traefik);
+        routes.wait(&project.name, &route, progress)
     }
 }
 
 /// Wait until the containers of `commit` are up, or say why they are not.
-pub(crate) fn wait_until_up(
+fn wait_until_up(
     docker: &Docker,
     config: &Config,
     project: &ProjectName,
@@ -139,12 +176,13 @@ mod tests {
     use super::*;
 
     fn c(state: &str, health: Option<&str>, exit_code: i64) -> Container {
+        let health = health.map(|h| serde_json::from_value(serde_json::json!(h)).unwrap());
         Container {
             id: "id".into(),
             project: "p".into(),
             service: "web".into(),
-            state: state.into(),
-            health: health.map(str::to_owned),
+            state: ContainerState::parse(state).unwrap(),
+            health,
             exit_code,
             commit: None,
         }

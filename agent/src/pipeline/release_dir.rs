@@ -1,7 +1,8 @@
-//! A release directory: the tree of one commit, checked out from the project's mirror into a
-//! temporary directory and renamed into place, so that `releases/<commit>` is whole or absent.
+//! Step 2, the release directory: the tree of one commit, written from the project's mirror
+//! into a temporary directory and renamed into place, so that `releases/<commit>` is whole or
+//! absent.
 
-use kelev_core::{CommitId, Project};
+use kelev_core::CommitId;
 
 use crate::error::Error;
 use crate::host::layout::Layout;
@@ -9,12 +10,8 @@ use crate::host::lock::ProjectLock;
 use crate::host::signals;
 use crate::release::mirror::Mirror;
 
-pub(crate) fn mirror<'p>(layout: &Layout, project: &'p Project) -> Result<Mirror<'p>, Error> {
-    Mirror::open(&layout.mirror(&project.name), project, layout.credentials())
-}
-
 /// Make `releases/<commit>` exist and be complete.
-pub(crate) fn make_release(
+pub(crate) fn make_release_dir(
     layout: &Layout,
     mirror: &Mirror,
     held: &ProjectLock,
@@ -30,7 +27,7 @@ pub(crate) fn make_release(
         .join(format!(".tmp-{commit}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let result = mirror
-        .checkout(commit, &tmp)
+        .write_tree(commit, &tmp)
         .and_then(|()| signals::check())
         .and_then(|()| std::fs::rename(&tmp, &dir).map_err(Error::io(&dir)));
     if result.is_err() {

@@ -1,20 +1,51 @@
-//! What a project keeps after a successful deploy: the newest `keep_releases` releases that ran,
-//! the checkout and the running one (their directories, overrides and images). Everything else
-//! of the project goes, and so do its dangling images and the engine's build cache unused for
-//! `build_cache_max_age_secs`. What costs Docker calls runs only when it can find something: the
-//! images when a release directory went, the build cache at most once an hour.
+//! Step 6, record: what runs now in `state.json`, the `current` link, and pruning what is no
+//! longer kept. A deploy records all three; a rebuild has `current` already; a rollback keeps
+//! what it rolled back from on disk (no pruning); a restart for new secrets records the state
+//! alone.
 
 use std::path::Path;
 use std::time::Duration;
 
 use kelev_core::CommitId;
 
+use crate::error::Error;
 use crate::host::config::Config;
 use crate::host::layout::Layout;
 use crate::host::lock::ProjectLock;
-use crate::host::state::State;
+use crate::host::state::{Running, State};
 use crate::release::docker::Docker;
+use crate::release::docker_call::DockerCall;
 
+/// `running` as what runs now, and `forget` (what a rollback leaves) out of the history;
+/// written to `state.json`.
+pub(crate) fn record_state(
+    layout: &Layout,
+    held: &ProjectLock,
+    state: &mut State,
+    running: Running,
+    forget: Option<&CommitId>,
+) -> Result<(), Error> {
+    if let Some(forget) = forget {
+        state.history.retain(|c| c != forget);
+    }
+    state.record_running(running);
+    state.save(layout, &held.project().name)
+}
+
+/// Point `current` at `commit`'s release.
+pub(crate) fn point_current(
+    layout: &Layout,
+    held: &ProjectLock,
+    commit: &CommitId,
+) -> Result<(), Error> {
+    layout.set_checkout(&held.project().name, commit)
+}
+
+/// What a project keeps after a successful deploy: the newest `keep_releases` releases that
+/// ran, the checkout and the running one (their directories, overrides and images). Everything
+/// else of the project goes, and so do its dangling images and the engine's build cache unused
+/// for `build_cache_max_age_secs`. What costs Docker calls runs only when it can find
+/// something: the images when a release directory went, the build cache at most once an hour.
 pub(crate) fn prune(
     config: &Config,
     layout: &Layout,
@@ -68,8 +99,9 @@ pub(crate) fn prune(
     // uses, and a kept release needs its image, never the cache.
     let max_age = Duration::from_secs(config.build_cache_max_age_secs);
     if !max_age.is_zero() && due(&layout.locks().join(".builder-prune"), max_age) {
-        let until = format!("until={}s", config.build_cache_max_age_secs);
-        docker.best_effort(&["builder", "prune", "--force", "--all", "--filter", &until]);
+        docker.best_effort(&DockerCall::prune_build_cache(
+            config.build_cache_max_age_secs,
+        ));
     }
 }
 
@@ -96,9 +128,8 @@ fn prune_images(docker: &Docker, name: &kelev_core::ProjectName, keep: &[&Commit
     for image in images {
         let tag = image.rsplit(':').next().unwrap_or("");
         if CommitId::parse(tag).is_some() && !keep.iter().any(|k| k.as_str() == tag) {
-            docker.best_effort(&["rmi", &image]);
+            docker.best_effort(&DockerCall::remove_image(&image));
         }
     }
-    let label = format!("label=com.docker.compose.project={name}");
-    docker.best_effort(&["image", "prune", "--force", "--filter", &label]);
+    docker.best_effort(&DockerCall::prune_images(name.as_str()));
 }

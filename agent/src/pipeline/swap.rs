@@ -1,5 +1,6 @@
-//! The zero-downtime swap of the routed service ([`Engine::roll`]), and the wait, after any
-//! start, until Traefik routes to what was started ([`Engine::wait_routed`]).
+//! The zero-downtime start of the routed service ([`Pipeline::swap`]): a second container
+//! beside the old one, swapped in behind the service's name once up and routed; which old
+//! containers to swap with, or why not ([`Pipeline::swap_partners`]).
 
 use std::io::Write;
 use std::time::Duration;
@@ -8,14 +9,15 @@ use kelev_core::Project;
 
 use crate::error::Error;
 use crate::host::state::Running;
+use crate::pipeline::switch::Switch;
+use crate::pipeline::Pipeline;
+use crate::release::compose_call::Recreate;
+use crate::release::docker_call::DockerCall;
 use crate::release::network::Network;
-use crate::release::override_file::{alias, swap_blocker, Route};
+use crate::release::override_file::alias;
 use crate::release::release::{Override, Release};
-use crate::release::rollout::Engine;
-use crate::release::switch::Switch;
-use crate::release::traefik::Routes;
 
-impl Engine<'_> {
+impl Pipeline<'_> {
     /// The ids of `service`'s containers. By id, not by commit label: a rebuild of the running
     /// commit makes a container with the same label as the one it replaces.
     fn of_service(&self, project: &Project, service: &str) -> Result<Vec<String>, Error> {
@@ -33,7 +35,7 @@ impl Engine<'_> {
     /// not be clean: the service cannot run twice, the port changes (each release's route
     /// would reach the other's container), or none of its containers runs (renamed, or gone).
     /// Also `None` when nothing runs yet: there is no old container to keep serving.
-    pub(super) fn swap_with(
+    pub(crate) fn swap_partners(
         &self,
         project: &Project,
         written: &Override,
@@ -44,7 +46,7 @@ impl Engine<'_> {
         let blocker = match (&written.rolling_blocker, running) {
             (Some(blocker), _) => blocker.clone(),
             (None, None) => return Ok(None),
-            (None, Some(running)) => match swap_blocker(&running.routing, project) {
+            (None, Some(running)) => match running.routing.swap_blocker(project) {
                 Some(blocker) => blocker,
                 None => {
                     let old = self.of_service(project, routed)?;
@@ -63,32 +65,13 @@ impl Engine<'_> {
         Ok(None)
     }
 
-    /// With `traefik.api` set: wait until Traefik has the route of `service`, the project's
-    /// routed service.
-    pub(super) fn wait_routed(
-        &self,
-        project: &Project,
-        service: &str,
-        progress: &mut dyn Write,
-    ) -> Result<(), Error> {
-        let Some(api) = self.config.traefik_api else {
-            return Ok(());
-        };
-        let routes = Routes {
-            api,
-            timeout: Duration::from_secs(self.config.traefik.route_timeout_secs),
-        };
-        let route = Route::of(project, service, &self.config.traefik);
-        routes.wait(&project.name, &route, progress)
-    }
-
     /// The docker-rollout method: a second container of `service` from the new release next to
     /// the old one, kept out of the service's name on the Traefik network (which Traefik's route
     /// goes to) until it is up (healthy, or settled) and Traefik has its route; then it takes
     /// the name, the old one leaves it, serves what it was sent for the drain, and is stopped;
     /// then the other services are brought up. If the new container never comes up, it is
     /// removed and the old one never stopped serving.
-    pub(super) fn roll(
+    pub(crate) fn swap(
         &self,
         project: &Project,
         release: &Release,
@@ -99,7 +82,7 @@ impl Engine<'_> {
         let count = u32::try_from(old.len() + 1).unwrap_or(u32::MAX);
         let network = Network::new(self.docker, &self.config.traefik.network);
         let started = release
-            .scale(self.compose, service, count, false, progress)
+            .scale(self.docker, service, count, false, progress)
             .and_then(|()| {
                 // Created, not started: out of the service's name before it runs, and back in
                 // only once up, so that Traefik's connections, which go to the name, reach the
@@ -111,7 +94,7 @@ impl Engine<'_> {
                     .collect();
                 for id in &new {
                     network.hold_out(id)?;
-                    self.docker.run(&["start", id])?;
+                    self.docker.run(&DockerCall::start(id))?;
                 }
                 self.wait_until_up(project, &release.commit, progress)?;
                 self.wait_routed(project, service, progress)?;
@@ -124,7 +107,7 @@ impl Engine<'_> {
         if let Err(error) = started {
             for id in self.of_service(project, service).unwrap_or_default() {
                 if !old.contains(&id) {
-                    self.docker.best_effort(&["rm", "--force", &id]);
+                    self.docker.best_effort(&DockerCall::remove(&id));
                 }
             }
             return Err(error);
@@ -156,22 +139,22 @@ impl Engine<'_> {
             std::thread::sleep(Duration::from_secs(self.config.drain_secs));
         }
         for id in old {
-            self.docker.best_effort(&["stop", "--time", "10", id]);
-            self.docker.best_effort(&["rm", "--force", id]);
+            self.docker.best_effort(&DockerCall::stop(id, 10));
+            self.docker.best_effort(&DockerCall::remove(id));
         }
-        release.scale(self.compose, service, 1, true, progress)?;
-        release.up(self.compose, false, false, progress)?;
+        release.scale(self.docker, service, 1, true, progress)?;
+        release.up(self.docker, Recreate::Changed, progress)?;
         self.wait_until_up(project, &release.commit, progress)
     }
 
     /// With `--force-recreate`, once the routed service is swapped: every other service anew.
-    pub(super) fn recreate_others(
+    pub(crate) fn recreate_others(
         &self,
         switch: &Switch,
         written: &Override,
-        routed: &str,
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
+        let routed = &written.routed;
         if !switch.recreate_all {
             return Ok(());
         }
@@ -181,7 +164,7 @@ impl Engine<'_> {
             .map(String::as_str)
             .filter(|s| *s != routed)
             .collect();
-        switch.release.recreate(self.compose, &others, progress)?;
+        switch.release.recreate(self.docker, &others, progress)?;
         let project = switch.release.project;
         self.wait_until_up(project, &switch.release.commit, progress)
     }

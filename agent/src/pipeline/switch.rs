@@ -1,41 +1,75 @@
-//! The one switch from the running release to another, for deploy, rebuild, rollback and a
-//! restart for new secrets: write the override, build (while the old release serves), start
-//! and pass the health gate, record what runs, and on any failure put the previous release
-//! back. How the routed service is replaced is the project's `rollout`: `recreate`, or
-//! `zero-downtime` (a second container beside the old one; see [`Engine::roll`]). With
-//! `traefik.api` set, a start counts only once Traefik routes to it.
+//! The switch from the running release to another, for deploy, rebuild, rollback and a restart
+//! for new secrets: the override written, `build` (while the old
+//! release serves), `start` and `gate`, the
+//! state `record`ed; on any failure the previous release put back.
+//! How the routed service is replaced is the project's `rollout`: `recreate`, or
+//! `zero-downtime` (a second container beside the old one, `swap`).
 
 use std::io::Write;
 use std::time::Duration;
 
-use kelev_core::{CommitId, Project, Rollout};
+use kelev_core::{CommitId, ContentHash, Project, Rollout};
 
 use crate::error::{Error, Locked};
-use crate::host::config::Config;
-use crate::host::layout::Layout;
 use crate::host::lock::{Lock, ProjectLock};
 use crate::host::secret_store::Secrets;
 use crate::host::signals;
 use crate::host::state::{Running, State};
 use crate::host::timefmt;
-use crate::release::compose::Compose;
-use crate::release::docker::Docker;
-use crate::release::health::wait_until_up;
+use crate::pipeline::build::build;
+use crate::pipeline::record::record_state;
+use crate::pipeline::Pipeline;
+use crate::release::compose_call::Recreate;
 use crate::release::network::Network;
-use crate::release::override_file::routing;
 use crate::release::persistent;
 use crate::release::release::{Override, Release};
-use crate::release::switch::Switch;
+use crate::release::routing::{Recorded, Routing};
 
-/// What the switch works with.
-pub(crate) struct Engine<'a> {
-    pub(crate) config: &'a Config,
-    pub(crate) layout: &'a Layout,
-    pub(crate) docker: &'a Docker,
-    pub(crate) compose: &'a Compose,
+/// Whether a switch builds the release's images or runs those kept from its own build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Images {
+    /// Deploy, rebuild.
+    Build,
+    /// Rollback, a restart for new secrets.
+    Kept,
 }
 
-impl Engine<'_> {
+/// One switch: the release to bring up and how to record it.
+pub(crate) struct Switch<'r> {
+    pub(crate) release: &'r Release<'r>,
+    pub(crate) content_hash: ContentHash,
+    pub(crate) images: Images,
+    /// A commit that leaves the history once the switch is recorded (what a rollback leaves).
+    pub(crate) forget: Option<CommitId>,
+    /// Keep the recorded deploy time: a restart for new secrets deploys nothing new.
+    pub(crate) keep_deployed_at: bool,
+    /// Recreate every container, those whose configuration did not change too.
+    pub(crate) recreate_all: bool,
+}
+
+impl<'r> Switch<'r> {
+    /// A switch to `release`, its images built first (deploy, rebuild).
+    pub(crate) fn building(release: &'r Release<'r>, content_hash: ContentHash) -> Switch<'r> {
+        Switch {
+            release,
+            content_hash,
+            images: Images::Build,
+            forget: None,
+            keep_deployed_at: false,
+            recreate_all: false,
+        }
+    }
+
+    /// A switch to `release` with the images kept from its build (rollback, restart).
+    pub(crate) fn kept(release: &'r Release<'r>, content_hash: ContentHash) -> Switch<'r> {
+        Switch {
+            images: Images::Kept,
+            ..Switch::building(release, content_hash)
+        }
+    }
+}
+
+impl Pipeline<'_> {
     /// Switch `held`'s project to `switch.release`; `state` is what runs now, and what runs
     /// after. On failure the previous release is serving again (or never stopped).
     pub(crate) fn switch(
@@ -48,28 +82,22 @@ impl Engine<'_> {
         let project = held.project();
         let release = switch.release;
         let secrets = Secrets::load(self.layout, &project.name)?;
-        let written = release.write_override(self.compose, &self.config.traefik, &secrets)?;
+        let written = release.write_override(self.docker, &self.config.traefik, &secrets)?;
         persistent::announce(&written.persistent, progress);
         self.ensure_network(false, progress)?;
-        // The old containers of the routed service to swap with, for a zero-downtime rollout.
-        let rolling = match project.rollout {
+        // Decided before the build: the old containers of the routed service to swap with.
+        let swap_with = match project.rollout {
             Rollout::ZeroDowntime => {
-                self.swap_with(project, &written, state.running.as_ref(), progress)?
+                self.swap_partners(project, &written, state.running.as_ref(), progress)?
             }
             Rollout::Recreate => None,
         };
-        if switch.build {
-            let _ = writeln!(progress, "building {} at {}", project.name, release.commit);
-            // A zero-downtime rollout needs the images before it starts a second container; a
-            // recreate builds within its `compose up --build`, one compose run instead of two
-            // (compose builds everything before it touches a container).
-            if rolling.is_some() {
-                release.build(self.compose, progress)?;
-                signals::check()?;
-            }
+        if switch.images == Images::Build {
+            build(self.docker, release, progress)?;
         }
-        let rolling = rolling.as_deref();
-        let started = match self.start(project, &switch, &written, state, rolling, progress) {
+        // Pulling images and release tasks go here: after the build, before the start.
+        let swap_with = swap_with.as_deref();
+        let started = match self.start_or_restore(&switch, &written, state, swap_with, progress) {
             Err(error) if self.network_gone(&error) => {
                 let _ = writeln!(
                     progress,
@@ -77,33 +105,30 @@ impl Engine<'_> {
                     self.config.traefik.network
                 );
                 self.ensure_network(true, progress)?;
-                self.start(project, &switch, &written, state, rolling, progress)
+                self.start_or_restore(&switch, &written, state, swap_with, progress)
             }
             other => other,
         };
         started?;
         let before = state.clone();
-        if let Some(forget) = &switch.forget {
-            state.history.retain(|c| c != forget);
-        }
         let deployed_at = match (&state.running, switch.keep_deployed_at) {
             (Some(running), true) => running.deployed_at.clone(),
             _ => timefmt::now(),
         };
-        state.record_running(Running {
+        let running = Running {
             commit: release.commit.clone(),
             content_hash: switch.content_hash,
             deployed_at,
             compose_files: release.compose_files(),
-            routing: routing(&self.config.traefik, project, &secrets),
-        });
+            routing: Recorded::Routing(Routing::of(&self.config.traefik, project, &secrets)),
+        };
         // If the record cannot be written (a full disk), put back what it still says runs, so
         // that state and containers never disagree.
-        let saved = state.save(self.layout, &project.name);
-        if saved.is_err() {
+        let recorded = record_state(self.layout, held, state, running, switch.forget.as_ref());
+        if recorded.is_err() {
             self.restore_previous(project, &before, &release.commit, progress);
         }
-        saved
+        recorded
     }
 
     /// Docker 20.10 lets two creators make two networks of one name; then compose refuses
@@ -142,50 +167,21 @@ impl Engine<'_> {
         )) || tail.contains(&format!("network {network} not found"))
     }
 
-    pub(super) fn wait_until_up(
+    /// [`Pipeline::start`] the release and pass the gate; on any failure (or a stop request)
+    /// put the running release back before reporting it.
+    fn start_or_restore(
         &self,
-        project: &Project,
-        commit: &CommitId,
-        progress: &mut dyn Write,
-    ) -> Result<(), Error> {
-        wait_until_up(self.docker, self.config, &project.name, commit, progress)
-    }
-
-    /// `compose up` the release, pass the health gate and wait until Traefik routes to it;
-    /// on any failure (or a stop request) put the running release back before reporting it.
-    /// With `rolling`, the routed service is replaced without a gap.
-    fn start(
-        &self,
-        project: &Project,
         switch: &Switch,
         written: &Override,
         state: &State,
-        rolling: Option<&[String]>,
+        swap_with: Option<&[String]>,
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
         let release = switch.release;
-        let how = if rolling.is_some() {
-            "zero-downtime"
-        } else {
-            "recreate"
-        };
-        let _ = writeln!(
-            progress,
-            "starting {} at {} ({how})",
-            project.name, release.commit
-        );
-        let result = match rolling {
-            Some(old) => self
-                .roll(project, release, &written.routed, old, progress)
-                .and_then(|()| self.recreate_others(switch, written, &written.routed, progress)),
-            None => release
-                .up(self.compose, switch.build, switch.recreate_all, progress)
-                .and_then(|()| self.wait_until_up(project, &release.commit, progress)),
-        }
-        .and_then(|()| self.wait_routed(project, &written.routed, progress));
+        let result = self.start(switch, written, swap_with, progress);
         if let Err(error) = result {
             let interrupted = signals::take();
-            self.restore_previous(project, state, &release.commit, progress);
+            self.restore_previous(release.project, state, &release.commit, progress);
             return Err(match interrupted {
                 Some(taken) => {
                     signals::put_back(taken);
@@ -221,7 +217,7 @@ impl Engine<'_> {
         );
         let restored = Release::from_files(self.layout, project, commit, &previous.compose_files)
             .and_then(|release| {
-                release.up(self.compose, false, false, progress)?;
+                release.up(self.docker, Recreate::Changed, progress)?;
                 self.wait_until_up(project, commit, progress)
             });
         if let Err(e) = restored {
