@@ -26,7 +26,7 @@ impl Opt {
     }
 }
 
-/// Which keys may run a verb (see docs/security.md, "What a key may do").
+/// Which keys may run a verb (see docs/security.md, "What each control stops").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Grant {
     /// Any key, even one with no verbs: it reveals nothing about the host's projects.
