@@ -187,6 +187,7 @@ impl Runner {
                 continue;
             }
             run.ran.push(label.clone());
+            self.check_names(&label, step);
             let mut env = job_env.clone();
             for (k, v) in strings(&step["env"]) {
                 env.push((k, run.contexts.interpolate(&v)));
@@ -226,6 +227,28 @@ impl Runner {
             }
         }
         run
+    }
+
+    /// Every `secrets.X` and `vars.X` a step's `env:` or `with:` reads is one the rehearsal
+    /// sets as docs/ci.md says (a missing one would quietly read as empty).
+    fn check_names(&self, label: &str, step: &Yaml) {
+        let values = strings(&step["env"])
+            .into_iter()
+            .chain(strings(&step["with"]));
+        for (_, value) in values {
+            for (context, map) in [("secrets.", &self.secrets), ("vars.", &self.vars)] {
+                for rest in value.split(context).skip(1) {
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    assert!(
+                        map.get(&name).is_some(),
+                        "step {label} reads {context}{name}, which the rehearsal does not set"
+                    );
+                }
+            }
+        }
     }
 
     /// A `uses:` step, stood in for; whether it succeeded.
