@@ -60,6 +60,37 @@ pub(crate) enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Close a deploy job: write `<results>/<name>.json` for `kelev summary` from `decide`'s
+    /// outputs and the agent's `deploy --json` report, and `<marker>/deployed.json` when the
+    /// agent took the content; prints `<name> <result>`
+    Record {
+        #[arg(long)]
+        name: String,
+        /// The commit the job checked out (empty if it got none)
+        #[arg(long, default_value = "")]
+        commit: String,
+        /// The content hash (`kelev hash`; empty if it got none)
+        #[arg(long, default_value = "")]
+        hash: String,
+        /// `decide`'s `deploy` output: `true`, `false`, or empty when decide did not succeed
+        #[arg(long, default_value = "")]
+        deploy: String,
+        /// `decide`'s `reason` output
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// The agent's `deploy --json` output (absent: no deploy ran, or it printed nothing)
+        #[arg(long, default_value = "deploy.json")]
+        report: PathBuf,
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        #[arg(long, default_value = "marker")]
+        marker: PathBuf,
+    },
+    /// Print the projects a `manifest-put` output names as removed, one a line
+    Removed {
+        /// What `ssh ... manifest-put` printed
+        changes: PathBuf,
+    },
     /// Write the Terragrunt tree (terraform/root.hcl, terraform/region/<REGION>/terragrunt.hcl)
     /// from config.json, with an uptime alarm for each project of the manifest
     GenConfig {
@@ -101,7 +132,7 @@ pub(crate) enum Command {
         /// The matrix `kelev plan` printed
         #[arg(long)]
         matrix: String,
-        /// A directory of `<project>.json` results: {"name","result","reason","commit","hash"}
+        /// A directory of `<project>.json` results, as `kelev record` writes them
         #[arg(long)]
         results: PathBuf,
         /// `markdown` for the job summary, `webhook` for the JSON a Slack or Discord incoming
@@ -141,6 +172,29 @@ impl Command {
                 artifacts,
                 force,
             } => crate::decision::run(&hash, &running, artifacts, force, stdout),
+            Command::Record {
+                name,
+                commit,
+                hash,
+                deploy,
+                reason,
+                report,
+                results,
+                marker,
+            } => crate::record::run(
+                &crate::record::Job {
+                    name: &name,
+                    commit: &commit,
+                    hash: &hash,
+                    deploy: &deploy,
+                    reason: &reason,
+                },
+                &report,
+                &results,
+                &marker,
+                stdout,
+            ),
+            Command::Removed { changes } => crate::manifest_changes::run(&changes, stdout),
             Command::GenConfig {
                 config,
                 manifest,

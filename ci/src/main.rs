@@ -9,7 +9,9 @@ mod gen_config;
 mod hash;
 mod host_status;
 mod infra_config;
+mod manifest_changes;
 mod plan;
+mod record;
 mod summary;
 mod webhook;
 

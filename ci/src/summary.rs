@@ -9,6 +9,7 @@ use serde::Deserialize;
 use kelev_core::DeployResult;
 
 use crate::error::Error;
+use crate::record::JobResult;
 
 #[derive(Deserialize)]
 struct Matrix {
@@ -18,21 +19,6 @@ struct Matrix {
 #[derive(Deserialize)]
 struct Entry {
     name: String,
-}
-
-/// One deploy job's `results/<name>.json`, as deploy.yml's `result` step writes it; an empty
-/// string where the job had nothing to say.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Outcome {
-    name: String,
-    result: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    commit: String,
-    #[serde(default)]
-    hash: String,
 }
 
 fn given(s: String) -> Option<String> {
@@ -72,7 +58,7 @@ impl Summary {
         for entry in std::fs::read_dir(results).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "json") {
-                outcomes.push(crate::error::read_json::<Outcome>(&path)?);
+                outcomes.push(crate::error::read_json::<JobResult>(&path)?);
             }
         }
         let rows = matrix
@@ -82,14 +68,9 @@ impl Summary {
                 |entry| match outcomes.iter().position(|o| o.name == entry.name) {
                     Some(i) => {
                         let o = outcomes.swap_remove(i);
-                        let result = match o.result.as_str() {
-                            "deployed" => DeployResult::Deployed,
-                            "unchanged" => DeployResult::Unchanged,
-                            _ => DeployResult::Failed,
-                        };
                         Row {
                             name: o.name,
-                            result,
+                            result: o.result,
                             reason: given(o.reason),
                             commit: given(o.commit),
                             hash: given(o.hash),

@@ -7,6 +7,7 @@ mod gen_config;
 mod hash;
 mod infra;
 mod plan;
+mod record;
 mod summary;
 
 use std::path::Path;

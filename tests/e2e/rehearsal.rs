@@ -1,25 +1,20 @@
-//! A rehearsal of `.github/workflows/deploy.yml`: its own `run:` steps, in order, with the
-//! environment GitHub would give them, against this world's sshd, agent and git remotes.
+//! A rehearsal of `.github/workflows/deploy.yml`: its jobs and steps, in order, each step's
+//! `if:` and `env:` evaluated from the YAML (`kelev_e2e::Contexts`), its `run:` script run as
+//! GitHub runs it, against this world's sshd, agent and git remotes.
 //!
 //! What cannot run here is stood in for, and nothing else: `uses:` steps (checkout, cache,
-//! artifacts) become file copies, the `build` step is the binary cargo already built, the
-//! `lookup` step's GitHub REST call becomes a look in a local artifacts directory, and the
-//! notification webhook is a receiver on loopback.
+//! artifacts, AWS credentials) become file copies or nothing, the `build` step is the binary
+//! cargo already built, port 22's `sweep`, `open` and `close` (AWS calls, run against moto by
+//! tests/e2e/ingress.rs) succeed without running, the `lookup` step's GitHub REST call becomes a
+//! look in the local artifact store, and the notification webhook is a receiver on loopback.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use serde_json::{json, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
-use kelev_e2e::{workspace_binary, Remote, Run, WebhookReceiver, World, DEPLOY_USER};
-
-struct Step {
-    id: String,
-    run: Option<String>,
-    condition: Option<String>,
-    continue_on_error: bool,
-    env: Vec<String>,
-}
+use kelev_e2e::{workspace_binary, Contexts, Remote, Run, WebhookReceiver, World, DEPLOY_USER};
 
 fn workflow() -> Yaml {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows/deploy.yml");
@@ -27,98 +22,125 @@ fn workflow() -> Yaml {
     YamlLoader::load_from_str(&text).unwrap().remove(0)
 }
 
-fn steps(workflow: &Yaml, job: &str) -> Vec<Step> {
-    workflow["jobs"][job]["steps"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        // Port 22's open, close and sweep steps call AWS: tests/e2e/ingress.rs runs them against
-        // moto; this world's sshd is open to the rehearsal already.
-        .filter(|step| {
-            !step["run"]
-                .as_str()
-                .is_some_and(|run| run.contains("scripts/ci/ssh-ingress"))
-        })
-        .map(|step| Step {
-            id: step["id"].as_str().unwrap_or("").to_owned(),
-            run: step["run"].as_str().map(str::to_owned),
-            condition: step["if"].as_str().map(str::to_owned),
-            continue_on_error: step["continue-on-error"].as_bool() == Some(true),
-            env: step["env"]
-                .as_hash()
-                .map(|env| env.keys().map(|k| k.as_str().unwrap().to_owned()).collect())
-                .unwrap_or_default(),
+/// A YAML mapping of strings (`env:`, `with:`, `outputs:`), in order; empty if absent.
+fn strings(yaml: &Yaml) -> Vec<(String, String)> {
+    yaml.as_hash()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            let v = match v {
+                Yaml::Boolean(b) => b.to_string(),
+                Yaml::Integer(i) => i.to_string(),
+                other => other.as_str().unwrap().to_owned(),
+            };
+            (k.as_str().unwrap().to_owned(), v)
         })
         .collect()
 }
 
-/// The runner: a workspace holding this repository's files and the built `kelev`.
+/// What one job did: each step's label (its `id`, else its `uses`) that ran, its result, and the
+/// contexts at its end.
+struct JobRun {
+    ran: Vec<String>,
+    /// Label -> what the step printed.
+    stdout: BTreeMap<String, String>,
+    failed: bool,
+    contexts: Contexts,
+}
+
+impl JobRun {
+    fn ran(&self, label: &str) -> bool {
+        self.ran.iter().any(|l| l == label)
+    }
+
+    fn step(&self, id: &str) -> &Value {
+        &self.contexts.values["steps"][id]
+    }
+}
+
+/// The runner: a workspace holding this repository's files and the built `kelev`, and the
+/// repository's artifact store (`artifacts/run-<n>/<name>/`), kept across runs.
 struct Runner {
     dir: tempfile::TempDir,
     artifacts: PathBuf,
+    runs: std::cell::Cell<u32>,
     base_env: BTreeMap<String, String>,
+    secrets: Value,
+    vars: Value,
 }
 
 impl Runner {
     fn new(world: &World) -> Runner {
         let dir = tempfile::tempdir().unwrap();
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        std::fs::create_dir_all(dir.path().join("scripts/ci")).unwrap();
-        for script in ["ssh-config", "clone-project", "notify"] {
-            std::fs::copy(
-                repo.join("scripts/ci").join(script),
-                dir.path().join("scripts/ci").join(script),
-            )
-            .unwrap();
-        }
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         let artifacts = dir.path().join("artifacts");
         std::fs::create_dir_all(&artifacts).unwrap();
-        let mut base_env = BTreeMap::new();
-        base_env.insert("HOME".into(), dir.path().join("home").display().to_string());
-        base_env.insert("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into());
-        base_env.insert("GITHUB_REPOSITORY".into(), "owner/kelev".into());
-        base_env.insert("GITHUB_SERVER_URL".into(), "https://github.com".into());
-        base_env.insert("GITHUB_RUN_ID".into(), "7".into());
+        let base_env = BTreeMap::from([
+            ("HOME".into(), dir.path().join("home").display().to_string()),
+            ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+            ("GITHUB_REPOSITORY".into(), "owner/kelev".into()),
+            ("GITHUB_SERVER_URL".into(), "https://github.com".into()),
+            ("GITHUB_RUN_ID".into(), "7".into()),
+        ]);
         // The secrets and variables docs/ci.md asks for, pointing at this world.
-        base_env.insert("KELEV_HOST".into(), "127.0.0.1".into());
-        base_env.insert(
-            "KELEV_SSH_KEY".into(),
-            std::fs::read_to_string(world.client_key("ci")).unwrap(),
-        );
-        base_env.insert("KELEV_KNOWN_HOSTS".into(), world.known_hosts());
-        base_env.insert("KELEV_SSH_PORT".into(), world.ssh_port().to_string());
-        base_env.insert("KELEV_SSH_USER".into(), DEPLOY_USER.into());
-        base_env.insert("PROJECTS_TOKEN".into(), String::new());
-        base_env.insert("KELEV_NOTIFY_URL".into(), String::new());
+        let secrets = json!({
+            "KELEV_HOST": "127.0.0.1",
+            "KELEV_SSH_KEY": std::fs::read_to_string(world.client_key("ci")).unwrap(),
+            "KELEV_KNOWN_HOSTS": world.known_hosts(),
+            "KELEV_PROJECTS_TOKEN": "",
+            "KELEV_NOTIFY_URL": "",
+        });
+        let vars = json!({
+            "KELEV_SSH_PORT": world.ssh_port().to_string(),
+            "KELEV_SSH_USER": DEPLOY_USER,
+            "KELEV_AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/kelev-ci",
+            "KELEV_AWS_REGION": "eu-central-1",
+            "KELEV_SECURITY_GROUP_ID": "sg-0123456789abcdef0",
+        });
         Runner {
             dir,
             artifacts,
+            runs: std::cell::Cell::new(0),
             base_env,
+            secrets,
+            vars,
         }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
     }
 
     /// Set the KELEV_NOTIFY_URL secret (empty: not set).
     fn notify_to(&mut self, url: &str) {
-        self.base_env.insert("KELEV_NOTIFY_URL".into(), url.into());
+        self.secrets["KELEV_NOTIFY_URL"] = url.into();
     }
 
-    /// A fresh job workspace: the repository's files and `bin/kelev` (the build step's product).
-    fn job_dir(&self, manifest: &serde_json::Value) -> PathBuf {
-        let job = self.path().join("job");
+    fn run_artifacts(&self) -> PathBuf {
+        self.artifacts.join(format!("run-{}", self.runs.get()))
+    }
+
+    /// The names of every `deployed-*` artifact of every run.
+    fn deployed_artifacts(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for run in std::fs::read_dir(&self.artifacts).unwrap() {
+            for artifact in std::fs::read_dir(run.unwrap().path()).unwrap() {
+                let name = artifact.unwrap().file_name().into_string().unwrap();
+                if name.starts_with("deployed-") {
+                    names.insert(name);
+                }
+            }
+        }
+        names
+    }
+
+    /// A fresh job workspace: checkout's files (`scripts/ci`, `projects.json`), and for the
+    /// plan job `bin/kelev`, the build step's product (the other jobs download it).
+    fn job_dir(&self, name: &str, manifest: &Value) -> PathBuf {
+        let job = self.dir.path().join("jobs").join(name);
         let _ = std::fs::remove_dir_all(&job);
         std::fs::create_dir_all(job.join("bin")).unwrap();
-        Run::new("cp")
-            .arg("-r")
-            .arg(self.path().join("scripts"))
-            .arg(&job)
-            .run()
-            .ok();
-        std::fs::copy(workspace_binary("kelev"), job.join("bin/kelev")).unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        copy(&repo.join("scripts/ci"), &job.join("scripts/ci"));
+        if name == "plan" {
+            std::fs::copy(workspace_binary("kelev"), job.join("bin/kelev")).unwrap();
+        }
         std::fs::write(
             job.join("projects.json"),
             serde_json::to_vec_pretty(manifest).unwrap(),
@@ -127,48 +149,227 @@ impl Runner {
         job
     }
 
-    /// Run one `run:` step as GitHub does (`bash --noprofile --norc -eo pipefail`); returns
-    /// what it wrote to $GITHUB_OUTPUT.
-    fn run(
+    /// Run one job's steps in `dir` as GitHub does: each `if:` and `env:` evaluated, each `run:`
+    /// under `bash --noprofile --norc -eo pipefail`, a failed step failing the job unless it
+    /// continues on error.
+    fn job(&self, workflow: &Yaml, name: &str, dir: &Path, contexts: Value) -> JobRun {
+        let job = &workflow["jobs"][name];
+        let mut run = JobRun {
+            ran: Vec::new(),
+            stdout: BTreeMap::new(),
+            failed: false,
+            contexts: Contexts {
+                values: contexts,
+                failed: false,
+            },
+        };
+        run.contexts.values["secrets"] = self.secrets.clone();
+        run.contexts.values["vars"] = self.vars.clone();
+        run.contexts.values["github"] =
+            json!({"run_id": "7", "repository": "owner/kelev", "token": ""});
+        run.contexts.values["runner"] = json!({"os": "Linux"});
+        run.contexts.values["steps"] = json!({});
+        let job_env: Vec<(String, String)> = strings(&job["env"])
+            .into_iter()
+            .map(|(k, v)| (k, run.contexts.interpolate(&v)))
+            .collect();
+        for step in job["steps"].as_vec().unwrap() {
+            let id = step["id"].as_str().map(str::to_owned);
+            let label = id
+                .clone()
+                .or(step["uses"].as_str().map(str::to_owned))
+                .unwrap();
+            if !run.contexts.runs(step["if"].as_str()) {
+                if let Some(id) = &id {
+                    run.contexts.values["steps"][id] =
+                        json!({"outcome": "skipped", "conclusion": "skipped", "outputs": {}});
+                }
+                continue;
+            }
+            run.ran.push(label.clone());
+            self.check_names(&label, step);
+            let mut env = job_env.clone();
+            for (k, v) in strings(&step["env"]) {
+                env.push((k, run.contexts.interpolate(&v)));
+            }
+            // Only the artifact steps' inputs matter here (the cache's key would need
+            // `hashFiles`, the AWS step's are stood in for).
+            let artifacts = step["uses"]
+                .as_str()
+                .is_some_and(|uses| uses.contains("-artifact@"));
+            let with: BTreeMap<String, String> = strings(&step["with"])
+                .into_iter()
+                .filter(|_| artifacts)
+                .map(|(k, v)| (k, run.contexts.interpolate(&v)))
+                .collect();
+            let (success, outputs, stdout) = match (step["uses"].as_str(), step["run"].as_str()) {
+                (Some(uses), _) => (
+                    self.action(uses, &with, dir),
+                    BTreeMap::new(),
+                    String::new(),
+                ),
+                (None, Some(script)) => self.run_step(&label, script, &env, dir),
+                (None, None) => panic!("step {label} neither uses nor runs"),
+            };
+            run.stdout.insert(label.clone(), stdout);
+            let outcome = if success { "success" } else { "failure" };
+            let continue_on_error = step["continue-on-error"].as_bool() == Some(true);
+            if !success && !continue_on_error {
+                run.failed = true;
+                run.contexts.failed = true;
+            }
+            if let Some(id) = &id {
+                run.contexts.values["steps"][id] = json!({
+                    "outcome": outcome,
+                    "conclusion": if continue_on_error { "success" } else { outcome },
+                    "outputs": outputs,
+                });
+            }
+        }
+        run
+    }
+
+    /// Every `secrets.X` and `vars.X` a step's `env:` or `with:` reads is one the rehearsal
+    /// sets as docs/ci.md says (a missing one would quietly read as empty).
+    fn check_names(&self, label: &str, step: &Yaml) {
+        let values = strings(&step["env"])
+            .into_iter()
+            .chain(strings(&step["with"]));
+        for (_, value) in values {
+            for (context, map) in [("secrets.", &self.secrets), ("vars.", &self.vars)] {
+                for rest in value.split(context).skip(1) {
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    assert!(
+                        map.get(&name).is_some(),
+                        "step {label} reads {context}{name}, which the rehearsal does not set"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A `uses:` step, stood in for; whether it succeeded.
+    fn action(&self, uses: &str, with: &BTreeMap<String, String>, dir: &Path) -> bool {
+        let store = self.run_artifacts();
+        match uses.split('@').next().unwrap() {
+            // The job directory holds checkout's files already; the cache speeds nothing up
+            // here; the AWS role is for port 22's steps, which are stood in for.
+            "actions/checkout" | "actions/cache" | "aws-actions/configure-aws-credentials" => {}
+            "actions/upload-artifact" => {
+                let source = dir.join(&with["path"]);
+                if !source.exists() {
+                    let ignore = with.get("if-no-files-found").map(String::as_str);
+                    assert_eq!(ignore, Some("ignore"), "upload of missing {source:?}");
+                    return true;
+                }
+                let target = store.join(&with["name"]);
+                std::fs::create_dir_all(&target).unwrap();
+                copy(&source, &target.join(source.file_name().unwrap()));
+            }
+            "actions/download-artifact" => {
+                let target = dir.join(&with["path"]);
+                std::fs::create_dir_all(&target).unwrap();
+                let prefix = match (with.get("name"), with.get("pattern")) {
+                    (Some(name), None) => name.clone(),
+                    (None, Some(pattern)) => {
+                        assert_eq!(with.get("merge-multiple").map(String::as_str), Some("true"));
+                        pattern.strip_suffix('*').unwrap().to_owned()
+                    }
+                    other => panic!("download-artifact with {other:?}"),
+                };
+                for artifact in std::fs::read_dir(&store).unwrap() {
+                    let artifact = artifact.unwrap();
+                    let name = artifact.file_name().into_string().unwrap();
+                    if name == prefix || (with.contains_key("pattern") && name.starts_with(&prefix))
+                    {
+                        // An artifact holds the uploaded path's contents.
+                        for file in std::fs::read_dir(artifact.path()).unwrap() {
+                            let file = file.unwrap().path();
+                            if file.is_dir() {
+                                for inner in std::fs::read_dir(&file).unwrap() {
+                                    let inner = inner.unwrap().path();
+                                    copy(&inner, &target.join(inner.file_name().unwrap()));
+                                }
+                            } else {
+                                copy(&file, &target.join(file.file_name().unwrap()));
+                            }
+                        }
+                    }
+                }
+            }
+            other => panic!("the rehearsal has no stand-in for {other}"),
+        }
+        true
+    }
+
+    /// A `run:` step; whether it succeeded, and what it wrote to $GITHUB_OUTPUT.
+    fn run_step(
         &self,
-        job: &Path,
-        step: &Step,
-        env: &BTreeMap<String, String>,
-    ) -> (kelev_e2e::Output, BTreeMap<String, String>) {
-        let output_file = job.join("github_output");
-        std::fs::write(&output_file, "").unwrap();
-        for key in &step.env {
-            assert!(
-                env.contains_key(key) || self.base_env.contains_key(key),
-                "step `{}` declares env {key} the rehearsal does not provide",
-                step.id
+        label: &str,
+        script: &str,
+        env: &[(String, String)],
+        dir: &Path,
+    ) -> (bool, BTreeMap<String, String>, String) {
+        // Stood in for: the build (cargo built bin/kelev already), port 22's AWS calls, and the
+        // artifact lookup's GitHub REST call, which looks in the local store instead.
+        if label == "build" || script.contains("scripts/ci/ssh-ingress") {
+            return (true, BTreeMap::new(), String::new());
+        }
+        if label == "lookup" {
+            assert!(script.contains("gh api"), "{script}");
+            let artifact = &env.iter().find(|(k, _)| k == "ARTIFACT").unwrap().1;
+            let found = std::fs::read_dir(&self.artifacts)
+                .unwrap()
+                .filter(|run| run.as_ref().unwrap().path().join(artifact).exists())
+                .count();
+            return (
+                true,
+                BTreeMap::from([("found".into(), found.to_string())]),
+                String::new(),
             );
         }
+        let output_file = dir.join("github_output");
+        std::fs::write(&output_file, "").unwrap();
         let mut run = Run::new("bash")
             .args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
-            .arg(step.run.as_deref().unwrap())
+            .arg(script)
             .env("GITHUB_OUTPUT", output_file.as_os_str())
-            .env("GITHUB_STEP_SUMMARY", job.join("summary.md").as_os_str());
-        for (k, v) in self.base_env.iter().chain(env) {
+            .env("GITHUB_STEP_SUMMARY", dir.join("summary.md").as_os_str());
+        for (k, v) in self.base_env.iter().chain(env.iter().map(|(k, v)| (k, v))) {
             run = run.env(k, v);
         }
-        let out = run.dir(job).run();
+        let out = run.dir(dir).run();
+        // Shown when a test fails: each step's exit, and all of a failed step.
+        match out.code {
+            Some(0) => println!("step {label}: ok"),
+            _ => println!("step {label} failed: {}", out.report()),
+        }
         let outputs = std::fs::read_to_string(&output_file)
             .unwrap()
             .lines()
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        (out, outputs)
+        (out.code == Some(0), outputs, out.stdout)
     }
 }
 
-#[derive(Debug, PartialEq)]
+/// `cp -r`: a file or a directory's tree.
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    Run::new("cp").arg("-rT").arg(from).arg(to).run().ok();
+}
+
 struct Outcome {
     /// Project -> `result` of its result file.
     results: BTreeMap<String, String>,
     /// Project -> `reason` of its result file (why it was deployed or skipped).
     reasons: BTreeMap<String, String>,
+    /// Project -> its deploy job.
+    jobs: BTreeMap<String, JobRun>,
     summary: String,
     /// What the notify step printed.
     notify: String,
@@ -176,161 +377,83 @@ struct Outcome {
 }
 
 /// One tag push: the plan job, one deploy job per matrix entry, the summary job.
-fn rehearse(runner: &Runner, manifest: &serde_json::Value) -> Outcome {
+fn rehearse(runner: &Runner, manifest: &Value) -> Outcome {
     let workflow = workflow();
     // The rehearsal runs steps as GitHub's `bash` shell does (-eo pipefail); the workflow must
     // ask for that shell, or GitHub would run them without pipefail.
     assert_eq!(workflow["defaults"]["run"]["shell"].as_str(), Some("bash"));
-    let job = runner.job_dir(manifest);
+    runner.runs.set(runner.runs.get() + 1);
+    std::fs::create_dir_all(runner.run_artifacts()).unwrap();
+    // A tag push: no `inputs`.
+    let inputs = json!({});
 
-    // plan
-    let mut matrix = String::new();
-    let plan_steps = steps(&workflow, "plan");
-    assert!(
-        plan_steps.iter().any(|s| s.id == "build"),
-        "the plan job builds kelev"
-    );
-    for step in plan_steps
-        .iter()
-        .filter(|s| s.run.is_some() && s.id != "build")
-    {
-        let env = BTreeMap::from([("ONLY".to_owned(), String::new())]);
-        let (out, outputs) = runner.run(&job, step, &env);
-        out.ok();
-        if step.id == "plan" {
-            matrix = outputs["matrix"].clone();
-        }
-    }
-    let matrix_json: serde_json::Value = serde_json::from_str(&matrix).unwrap();
+    let plan_dir = runner.job_dir("plan", manifest);
+    let plan = runner.job(&workflow, "plan", &plan_dir, json!({"inputs": inputs}));
+    assert!(!plan.failed, "the plan job failed");
+    assert!(plan.ran("build"), "the plan job builds kelev");
+    let plan_outputs: BTreeMap<String, String> = strings(&workflow["jobs"]["plan"]["outputs"])
+        .into_iter()
+        .map(|(k, v)| (k, plan.contexts.interpolate(&v)))
+        .collect();
+    let mut needs = json!({"plan": {"result": "success", "outputs": plan_outputs}});
 
-    // deploy, one job per entry
-    let deploy_steps = steps(&workflow, "deploy");
-    let condition = |id: &str| {
-        deploy_steps
-            .iter()
-            .find(|s| s.id == id)
-            .unwrap()
-            .condition
-            .clone()
+    // deploy: one job per matrix entry, the matrix as the YAML computes it
+    let deploy = &workflow["jobs"]["deploy"];
+    let on_needs = Contexts {
+        values: json!({"needs": needs, "inputs": inputs}),
+        failed: false,
     };
-    assert_eq!(
-        condition("deploy").as_deref(),
-        Some("steps.decide.outputs.deploy == 'true'")
+    let matrix_expr = deploy["strategy"]["matrix"].as_str().unwrap();
+    let matrix = on_needs.eval(
+        matrix_expr
+            .trim()
+            .strip_prefix("${{")
+            .and_then(|m| m.strip_suffix("}}"))
+            .unwrap(),
     );
-    assert_eq!(
-        condition("marker").as_deref(),
-        Some("steps.deploy.outcome == 'success'")
-    );
-    assert_eq!(condition("result").as_deref(), Some("always()"));
-    let results_dir = runner.path().join("results");
-    let _ = std::fs::remove_dir_all(&results_dir);
-    std::fs::create_dir_all(&results_dir).unwrap();
+    assert!(on_needs.runs(deploy["if"].as_str()));
+    let mut jobs = BTreeMap::new();
     let mut deploy_calls = 0;
-    for entry in matrix_json["include"].as_array().unwrap() {
-        let job = runner.job_dir(manifest);
-        let mut env: BTreeMap<String, String> = BTreeMap::from([
-            ("NAME".into(), entry["name"].as_str().unwrap().to_owned()),
-            ("REPO".into(), entry["repo"].as_str().unwrap().to_owned()),
-            ("REF".into(), entry["ref"].as_str().unwrap().to_owned()),
-            // The plan asked the host: every entry says what it runs.
-            (
-                "RUNNING".into(),
-                entry["running"].as_str().unwrap().to_owned(),
-            ),
-            ("FORCE".into(), String::new()),
-        ]);
-        let mut deployed = None;
-        for step in deploy_steps.iter().filter(|s| s.run.is_some()) {
-            match step.id.as_str() {
-                "lookup" => {
-                    let artifact = format!("deployed-{}-{}", env["NAME"], env["HASH"]);
-                    let found = runner.artifacts.join(&artifact).exists();
-                    env.insert("ARTIFACT".into(), artifact);
-                    env.insert("FOUND".into(), if found { "1" } else { "0" }.into());
-                    continue;
-                }
-                "deploy" if env["DEPLOY"] != "true" => {
-                    deployed = Some(false);
-                    continue;
-                }
-                "marker" if deployed != Some(true) => continue,
-                "result" => {
-                    let result = match deployed {
-                        Some(true) => env["DEPLOY_RESULT"].clone(),
-                        Some(false) => "unchanged".into(),
-                        None => "failed".into(),
-                    };
-                    env.insert("RESULT".into(), result);
-                }
-                _ => {}
-            }
-            let (out, outputs) = runner.run(&job, step, &env);
-            let out = out.ok();
-            match step.id.as_str() {
-                "checkout" => {
-                    env.insert("SHA".into(), outputs["sha"].clone());
-                }
-                "hash" => {
-                    env.insert("HASH".into(), outputs["hash"].clone());
-                }
-                "decide" => {
-                    env.insert("DEPLOY".into(), outputs["deploy"].clone());
-                    env.insert("REASON".into(), outputs["reason"].clone());
-                }
-                "deploy" => {
-                    deploy_calls += 1;
-                    deployed = Some(true);
-                    assert_eq!(outputs["result"], "deployed", "{}", out.report());
-                    env.insert("DEPLOY_RESULT".into(), outputs["result"].clone());
-                }
-                "marker" => {
-                    // upload-artifact: deployed-<name>-<hash>
-                    let artifact = runner
-                        .artifacts
-                        .join(format!("deployed-{}-{}", env["NAME"], env["HASH"]));
-                    std::fs::create_dir_all(&artifact).unwrap();
-                    std::fs::copy(
-                        job.join("marker/deployed.json"),
-                        artifact.join("deployed.json"),
-                    )
-                    .unwrap();
-                }
-                "result" => {
-                    // upload-artifact result-<name>, downloaded merged by the summary job
-                    let name = &env["NAME"];
-                    std::fs::copy(
-                        job.join(format!("results/{name}.json")),
-                        results_dir.join(format!("{name}.json")),
-                    )
-                    .unwrap();
-                }
-                _ => {}
-            }
-        }
+    for entry in matrix["include"].as_array().unwrap() {
+        let name = entry["name"].as_str().unwrap().to_owned();
+        let dir = runner.job_dir(&format!("deploy-{name}"), manifest);
+        let job = runner.job(
+            &workflow,
+            "deploy",
+            &dir,
+            json!({"inputs": inputs, "needs": needs, "matrix": entry}),
+        );
+        deploy_calls += usize::from(job.ran("deploy"));
+        jobs.insert(name, job);
     }
+    let any_failed = jobs.values().any(|j| j.failed);
+    needs["deploy"] = json!({"result": if any_failed { "failure" } else { "success" }});
 
-    // summary
-    let job = runner.job_dir(manifest);
-    Run::new("cp")
-        .arg("-r")
-        .arg(&results_dir)
-        .arg(&job)
-        .run()
-        .ok();
-    let summary_steps = steps(&workflow, "summary");
-    let step = |id: &str| summary_steps.iter().find(|s| s.id == id).unwrap();
-    let env = BTreeMap::from([("MATRIX".to_owned(), matrix.clone())]);
-    let (out, _) = runner.run(&job, step("summary"), &env);
-    let summary = out.ok().stdout;
-    // The notification comes after the table, and whatever happens to it fails nothing.
-    assert!(step("notify").continue_on_error);
-    assert_eq!(step("notify").condition, None);
-    let (out, _) = runner.run(&job, step("notify"), &env);
-    let notify = out.ok().stdout;
+    // summary: runs whenever plan succeeded
+    let summary_job = &workflow["jobs"]["summary"];
+    let contexts = json!({"inputs": inputs, "needs": needs});
+    let on_needs = Contexts {
+        values: contexts.clone(),
+        failed: any_failed,
+    };
+    assert!(
+        on_needs.runs(summary_job["if"].as_str()),
+        "the summary job runs"
+    );
+    let dir = runner.job_dir("summary", manifest);
+    let summary = runner.job(&workflow, "summary", &dir, contexts);
+    assert!(!summary.failed, "the summary job failed");
+    assert!(summary.ran("notify"));
+    assert!(summary_job["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"].as_str() == Some("notify")
+            && s["continue-on-error"].as_bool() == Some(true)));
     let mut results = BTreeMap::new();
     let mut reasons = BTreeMap::new();
-    for file in std::fs::read_dir(&results_dir).unwrap() {
-        let v: serde_json::Value =
+    for file in std::fs::read_dir(dir.join("results")).unwrap() {
+        let v: Value =
             serde_json::from_slice(&std::fs::read(file.unwrap().path()).unwrap()).unwrap();
         let name = v["name"].as_str().unwrap().to_owned();
         results.insert(name.clone(), v["result"].as_str().unwrap().to_owned());
@@ -339,8 +462,9 @@ fn rehearse(runner: &Runner, manifest: &serde_json::Value) -> Outcome {
     Outcome {
         results,
         reasons,
-        summary,
-        notify,
+        jobs,
+        summary: summary.stdout["summary"].clone(),
+        notify: summary.stdout["notify"].clone(),
         deploy_calls,
     }
 }
@@ -387,6 +511,12 @@ fn deploy_workflow_rehearsal() {
         by_project(&[(&a, "new content"), (&b, "new content")])
     );
     assert_eq!(first.deploy_calls, 2);
+    for job in first.jobs.values() {
+        assert!(!job.failed);
+        for step in ["open", "deploy", "close", "result"] {
+            assert!(job.ran(step), "{step} did not run: {:?}", job.ran);
+        }
+    }
     assert!(
         first.summary.contains("2 deployed, 0 unchanged, 0 failed"),
         "{}",
@@ -451,6 +581,11 @@ fn deploy_workflow_rehearsal() {
         by_project(&[(&a, "host runs it"), (&b, "host runs it")])
     );
     assert_eq!(second.deploy_calls, 0);
+    for job in second.jobs.values() {
+        // No port opened, so none to close; the result is recorded all the same.
+        assert_eq!(job.step("open")["outcome"], "skipped");
+        assert!(!job.ran("close") && job.ran("result"), "{:?}", job.ran);
+    }
     assert_eq!((world.images(&a.name), world.images(&b.name)), images);
     assert_eq!(releases(), files);
     assert_eq!(failing.received().len(), 1);
@@ -535,7 +670,7 @@ fn rehearsal_converges_on_what_the_host_runs() {
     assert_eq!(world.page(&a.name), "a2\n");
 
     world.wipe();
-    let artifacts = std::fs::read_dir(&runner.artifacts).unwrap().count();
+    let artifacts = runner.deployed_artifacts();
     let rebuilt = rehearse(&runner, &manifest);
     assert_eq!(
         rebuilt.results,
@@ -561,9 +696,69 @@ fn rehearsal_converges_on_what_the_host_runs() {
         ("a2\n".into(), "b1\n".into())
     );
     // The record grows only by what is new: both contents were deployed before.
-    assert_eq!(
-        std::fs::read_dir(&runner.artifacts).unwrap().count(),
-        artifacts
-    );
+    assert_eq!(runner.deployed_artifacts(), artifacts);
     assert_eq!(rehearse(&runner, &manifest).deploy_calls, 0);
+}
+
+/// A deploy that fails on the host: the job fails at its deploy step, port 22 is closed all the
+/// same (`always()`), the result `failed` reaches the summary, no `deployed-*` artifact records
+/// the content, and the summary job runs. Fixed, the next run deploys it as new content.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd and lighttpd: run scripts/test (cargo test --features e2e)"
+)]
+fn rehearsal_of_a_failing_deploy() {
+    let mut world = World::new();
+    let a = world.site("a", "a1\n");
+    // `docker compose config` refuses it: the agent exits 65 with a report `failed`.
+    let compose = std::fs::read_to_string(a.work.join("compose.yaml")).unwrap();
+    a.write("compose.yaml", "services: [\n");
+    a.commit("broken compose file");
+    let manifest = world.manifest(&[world.entry(&a)]);
+    let runner = Runner::new(&world);
+
+    let failed = rehearse(&runner, &manifest);
+    assert_eq!(failed.results, by_project(&[(&a, "failed")]));
+    assert_eq!(failed.reasons, by_project(&[(&a, "new content")]));
+    let job = &failed.jobs[&a.name];
+    assert!(job.failed);
+    assert_eq!(job.step("deploy")["outcome"], "failure");
+    assert!(job.ran("close"), "port 22 left open: {:?}", job.ran);
+    assert!(job.ran("result"));
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            runner
+                .dir
+                .path()
+                .join("jobs")
+                .join(format!("deploy-{}", a.name))
+                .join("deploy.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["result"], "failed");
+    assert_eq!(report["exit_code"], 65);
+    assert!(runner.deployed_artifacts().is_empty());
+    assert!(
+        failed.summary.contains("0 deployed, 0 unchanged, 1 failed"),
+        "{}",
+        failed.summary
+    );
+    assert!(
+        failed
+            .summary
+            .contains(&format!("| {} | failed | new content | `", a.name)),
+        "{}",
+        failed.summary
+    );
+
+    a.write("compose.yaml", &compose);
+    a.commit("fixed");
+    let fixed = rehearse(&runner, &manifest);
+    assert_eq!(fixed.results, by_project(&[(&a, "deployed")]));
+    assert_eq!(fixed.reasons, by_project(&[(&a, "new content")]));
+    assert_eq!(world.page(&a.name), "a1\n");
+    assert_eq!(runner.deployed_artifacts().len(), 1);
 }

@@ -8,6 +8,7 @@
 
 mod command;
 mod engine;
+mod expr;
 mod git;
 mod host;
 mod moto;
@@ -23,6 +24,7 @@ mod world;
 
 pub use command::{assert_golden, expected, Output, Run};
 pub use engine::PrivateEngine;
+pub use expr::{truthy, Contexts};
 pub use git::{dockerfile, healthchecked, Remote};
 pub use host::{Host, Key, Login, DEPLOY_USER};
 pub use moto::{Image, Moto};
