@@ -173,6 +173,25 @@ impl<'a> Args<'a> {
         Ok(keys)
     }
 
+    /// A registry's host, as an image reference starts (`ghcr.io`, `registry.example:5000`).
+    pub(crate) fn registry(&mut self) -> Result<String, GrammarError> {
+        let word = self
+            .positionals
+            .pop_front()
+            .ok_or(GrammarError::MissingRegistry { verb: self.verb })?;
+        let host_char = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-:".contains(&b);
+        let starts = word
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+        if word.len() > 253 || !starts || !word.bytes().all(host_char) {
+            return Err(GrammarError::BadRegistry {
+                word: word.to_owned(),
+            });
+        }
+        Ok(word.to_owned())
+    }
+
     /// Refuse what is left over.
     pub(crate) fn finish(self) -> Result<(), GrammarError> {
         match self.positionals.front() {
@@ -219,6 +238,10 @@ pub(crate) enum GrammarError {
     BadSecretKey { word: String },
     #[error("`secrets-unset` needs at least one secret name")]
     MissingSecretKey,
+    #[error("`{verb}` needs a registry host (`ghcr.io`, `registry.example:5000`)")]
+    MissingRegistry { verb: &'static str },
+    #[error("`{word}` is not a registry host ([a-z0-9][a-z0-9.:-]*)")]
+    BadRegistry { word: String },
     #[error("`{verb}` does not take the extra word `{word}`")]
     ExtraWord { verb: &'static str, word: String },
 }
