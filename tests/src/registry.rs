@@ -74,6 +74,10 @@ impl Registry {
         format!("127.0.0.1:{}", self.port)
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// A Docker client configuration directory logged in to this registry as [`REGISTRY_USER`]
     /// (what CI has after `docker login`), for the test's own pushes.
     pub fn pusher(&self) -> PathBuf {
@@ -122,8 +126,21 @@ impl Registry {
 }
 
 impl Drop for Registry {
+    /// The registry stopped, its CA no longer trusted, and every image the engine pulled from
+    /// it removed (the worlds that ran them are dropped first: declare the registry before).
     fn drop(&mut self) {
         self.daemon = None;
         let _ = std::fs::remove_dir_all(&self.certs_d);
+        let listed = Run::new("docker")
+            .args(["images", "--format", "{{.Repository}} {{.ID}}"])
+            .run();
+        let prefix = format!("{}/", self.host());
+        for line in listed.stdout.lines() {
+            if let Some((repository, id)) = line.split_once(' ') {
+                if repository.starts_with(&prefix) {
+                    let _ = Run::new("docker").args(["rmi", "--force", id]).run();
+                }
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ use crate::host::layout::write_private;
 use crate::verbs::agent::Agent;
 use crate::verbs::verb::{Io, Verb};
 use crate::wire::grammar::{Args, GrammarError};
-use crate::wire::spec::{Grant, Spec};
+use crate::wire::spec::{Grant, Opt, Spec};
 
 /// The most `registry-login` reads from stdin.
 const MAX_INPUT: usize = 16 * 1024;
@@ -29,9 +29,10 @@ pub(crate) struct RegistryLogin {
 impl Verb for RegistryLogin {
     const SPEC: Spec = Spec::new(
         "registry-login",
-        "<project> <registry>",
+        "<project> <registry> [--port N]",
         "set a registry login from stdin: user, then token",
     )
+    .options(&[Opt::valued("--port")])
     .grant(Grant::Named);
 
     fn parse(args: &mut Args) -> Result<RegistryLogin, GrammarError> {
