@@ -279,3 +279,35 @@ fn a_moved_tag_is_seen_when_deployed_by_digest_or_forced() {
         format!("{repository}@{digest_c}")
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
+)]
+fn pruning_removes_pulled_images_no_longer_kept() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let (world, site) = World::with_site("prune", "first\n");
+    let name = site.name.clone();
+    world.write_config(&serde_json::json!({
+        "keep_releases": 1,
+        "keys": {"ci": {"verbs": ["*", "registry-login"], "projects": ["*"]}},
+    }));
+    login(&world, &name, &registry).ok();
+    let repository = format!("{}/{name}", registry.host());
+    let present = |commit: &str| {
+        Run::new("docker")
+            .args(["image", "inspect", &format!("{repository}:{commit}")])
+            .run()
+            .code
+            == Some(0)
+    };
+    let (a, _) = push_commit(&registry, &pusher, &site, "A\n", None);
+    world.ssh(format!("deploy {name} {a}")).run().ok();
+    assert!(present(&a));
+    let (b, _) = push_commit(&registry, &pusher, &site, "B\n", None);
+    world.ssh(format!("deploy {name} {b}")).run().ok();
+    assert!(!present(&a), "A's pulled image is pruned with its release");
+    assert!(present(&b));
+}
