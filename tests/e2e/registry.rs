@@ -311,3 +311,45 @@ fn pruning_removes_pulled_images_no_longer_kept() {
     assert!(!present(&a), "A's pulled image is pruned with its release");
     assert!(present(&b));
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
+)]
+fn the_project_workflow_template_in_ci_md_passes_actionlint() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/ci.md")).unwrap();
+    let (_, section) = docs
+        .split_once("\n## A project repository that builds its own images\n")
+        .expect("docs/ci.md has the section");
+    let section = section.split("\n## ").next().unwrap();
+    // The second YAML block: the first is the compose file.
+    let workflow = section
+        .split("```yaml\n")
+        .nth(2)
+        .and_then(|block| block.split_once("```"))
+        .map(|(yaml, _)| yaml)
+        .expect("the template's YAML block");
+    assert!(workflow.starts_with("name: image\n"), "{workflow}");
+    let repo = tempfile::tempdir().unwrap();
+    let workflows = repo.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(workflows.join("image.yml"), workflow).unwrap();
+    // Where scripts/setup installed it: the scripts directory of the python3 on PATH (the
+    // one scripts/test runs too).
+    let scripts = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .output()
+        .expect("python3 on PATH");
+    let actionlint =
+        Path::new(String::from_utf8(scripts.stdout).unwrap().trim()).join("actionlint");
+    Run::new(actionlint)
+        .arg(".github/workflows/image.yml")
+        .dir(repo.path())
+        .run()
+        .ok();
+}
