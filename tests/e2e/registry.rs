@@ -2,7 +2,7 @@
 //! pushed in the test with the real docker CLI, pulled by the agent.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use kelev_e2e::{Output, Registry, Remote, Run, World, REGISTRY_PASSWORD, REGISTRY_USER};
 
@@ -46,54 +46,90 @@ fn the_test_registry_takes_pushes_from_its_user_alone() {
         .ok();
 }
 
-/// The key `ci` may run `registry-login` too (a `"*"` does not reach it).
-fn allow_registry_login(world: &World) {
-    world.write_config(&serde_json::json!({"keys": {
-        "ci": {"verbs": ["*", "registry-login"], "projects": ["*"]},
-    }}));
+/// A world whose sites take their images from a fresh registry, the key `ci` allowed
+/// `registry-login` (a `"*"` does not reach it). Fields drop in order: the world, and the
+/// containers that run pulled images, before the registry.
+struct Prebuilt {
+    world: World,
+    sites: Vec<Remote>,
+    pusher: PathBuf,
+    registry: Registry,
 }
 
-/// `site` as a project whose CI builds its image: the compose file names `image` (written
-/// with `${KELEV_COMMIT}` for its tag, or whatever `tag` says) and builds nothing; the page
-/// says `page`. Commits, then builds and pushes the image under `tag` (the commit when
-/// `None`); returns the commit and the pushed digest.
-fn push_commit(
-    registry: &Registry,
-    pusher: &Path,
-    site: &Remote,
-    page: &str,
-    tag: Option<&str>,
-) -> (String, String) {
-    let repository = format!("{}/{}", registry.host(), site.name);
-    let named = tag.unwrap_or("${KELEV_COMMIT}");
-    site.write("www/index.html", page);
-    site.write(
-        "compose.yaml",
-        &format!("services:\n  web:\n    image: {repository}:{named}\n    init: true\n"),
-    );
-    let commit = site.commit(page);
-    let pushed = format!("{repository}:{}", tag.unwrap_or(&commit));
-    let digest = registry.build_and_push(pusher, &site.work, &pushed);
-    (commit, digest)
+impl Prebuilt {
+    /// Sites for `shorts`, the first logged in to the registry; `config` goes into agent.json.
+    fn new(shorts: &[&str], config: serde_json::Value) -> Prebuilt {
+        let registry = Registry::start();
+        let pages: Vec<(&str, &str)> = shorts.iter().map(|s| (*s, "first\n")).collect();
+        let (world, sites) = World::with_sites(&pages);
+        let mut config = config;
+        config["keys"] =
+            serde_json::json!({"ci": {"verbs": ["*", "registry-login"], "projects": ["*"]}});
+        world.write_config(&config);
+        let prebuilt = Prebuilt {
+            pusher: registry.pusher(),
+            world,
+            sites,
+            registry,
+        };
+        prebuilt.login(&prebuilt.sites[0].name).ok();
+        prebuilt
+    }
+
+    fn login(&self, project: &str) -> Output {
+        self.world
+            .ssh(format!(
+                "registry-login {project} 127.0.0.1 --port {}",
+                self.registry.port()
+            ))
+            .stdin(format!("{REGISTRY_USER}\n{REGISTRY_PASSWORD}\n"))
+            .run()
+    }
+
+    fn repository(&self, site: &Remote) -> String {
+        format!("{}/{}", self.registry.host(), site.name)
+    }
+
+    /// `site` as a project whose CI builds its image: the compose file names `image` (tagged
+    /// `${KELEV_COMMIT}`, or `tag`) and builds nothing; the page says `page`. Commits, builds
+    /// and pushes the image under `tag` (the commit when `None`); the commit and the digest.
+    fn push_commit(&self, site: &Remote, page: &str, tag: Option<&str>) -> (String, String) {
+        let repository = self.repository(site);
+        site.write("www/index.html", page);
+        let named = format!("{repository}:{}", tag.unwrap_or("${KELEV_COMMIT}"));
+        site.write("compose.yaml", &compose(&named));
+        let commit = site.commit(page);
+        let pushed = format!("{repository}:{}", tag.unwrap_or(&commit));
+        let digest = self.push(site, &pushed);
+        (commit, digest)
+    }
+
+    /// Build `site`'s working tree and push it as `reference`; the digest.
+    fn push(&self, site: &Remote, reference: &str) -> String {
+        self.registry
+            .build_and_push(&self.pusher, &site.work, reference)
+    }
+
+    fn deploy(&self, site: &Remote, commit: &str) -> Output {
+        self.world
+            .ssh(format!("deploy {} {commit}", site.name))
+            .run()
+    }
+
+    /// What `state.json` records as the image `web` runs.
+    fn recorded_image(&self, site: &Remote) -> String {
+        let state = std::fs::read(self.world.state_file(&site.name)).unwrap();
+        let state: serde_json::Value = serde_json::from_slice(&state).unwrap();
+        state["running"]["images"]["web"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
 }
 
-fn login(world: &World, project: &str, registry: &Registry) -> Output {
-    world
-        .ssh(format!(
-            "registry-login {project} 127.0.0.1 --port {}",
-            registry.port()
-        ))
-        .stdin(format!("{REGISTRY_USER}\n{REGISTRY_PASSWORD}\n"))
-        .run()
-}
-
-fn recorded_image(world: &World, project: &str) -> String {
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(world.state_file(project)).unwrap()).unwrap();
-    state["running"]["images"]["web"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+/// A compose file whose `web` runs `image` and builds nothing.
+fn compose(image: &str) -> String {
+    format!("services:\n  web:\n    image: {image}\n    init: true\n")
 }
 
 #[test]
@@ -102,64 +138,49 @@ fn recorded_image(world: &World, project: &str) -> String {
     ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
 )]
 fn deploy_pulls_and_rollback_needs_no_registry() {
-    let mut registry = Registry::start();
-    let pusher = registry.pusher();
-    let (world, site) = World::with_site("pull", "first\n");
-    let name = site.name.clone();
-    let repository = format!("{}/{name}", registry.host());
+    let mut p = Prebuilt::new(&["pull"], serde_json::json!({}));
+    let site = &p.sites[0];
+    let (name, repository) = (&site.name, p.repository(site));
 
-    // `"*"` does not reach the login; named, it is stored private and never printed.
-    login(&world, &name, &registry).code(77);
-    allow_registry_login(&world);
-    let out = login(&world, &name, &registry).ok();
+    // Named, the login is stored private and never printed; `"*"` does not reach it.
+    let out = p.login(name).ok();
     assert_eq!(
         out.stdout,
         format!(
             "registry login set for {name} at {}: its pulls use it, no other project's\n",
-            registry.host()
+            p.registry.host()
         )
     );
     assert!(!out.stderr.contains(REGISTRY_PASSWORD), "{}", out.report());
-    let logins = world.root.join("registry").join(&name);
+    let logins = p.world.root.join("registry").join(name);
     let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&logins), 0o700);
     assert_eq!(mode(&logins.join("config.json")), 0o600);
+    p.world.write_config(&serde_json::json!({}));
+    p.login(name).code(77);
 
-    let (a, digest_a) = push_commit(&registry, &pusher, &site, "A\n", None);
-    let out = world.ssh(format!("deploy {name} {a}")).run().ok();
+    let (a, digest_a) = p.push_commit(site, "A\n", None);
+    let out = p.deploy(site, &a).ok();
     assert!(
         out.stdout.contains(&format!("pulling {name} at {a}")),
         "{}",
         out.report()
     );
-    assert_eq!(world.page(&name), "A\n");
-    assert_eq!(
-        recorded_image(&world, &name),
-        format!("{repository}@{digest_a}")
-    );
-    world
-        .ssh(format!("deploy {name} {a}"))
-        .run()
-        .ok()
-        .stdout_has("unchanged");
+    assert_eq!(p.world.page(name), "A\n");
+    assert_eq!(p.recorded_image(site), format!("{repository}@{digest_a}"));
+    p.deploy(site, &a).ok().stdout_has("unchanged");
 
-    let (b, digest_b) = push_commit(&registry, &pusher, &site, "B\n", None);
-    world.ssh(format!("deploy {name} {b}")).run().ok();
-    assert_eq!(world.page(&name), "B\n");
-    assert_eq!(
-        recorded_image(&world, &name),
-        format!("{repository}@{digest_b}")
-    );
+    let (b, digest_b) = p.push_commit(site, "B\n", None);
+    p.deploy(site, &b).ok();
+    assert_eq!(p.world.page(name), "B\n");
+    assert_eq!(p.recorded_image(site), format!("{repository}@{digest_b}"));
 
     // The registry gone, the kept image of A serves again.
-    registry.stop();
-    let out = world.ssh(format!("rollback {name}")).run().ok();
+    p.registry.stop();
+    let out = p.world.ssh(format!("rollback {name}")).run().ok();
     assert!(!out.stdout.contains("pulling"), "{}", out.report());
-    assert_eq!(world.page(&name), "A\n");
-    assert_eq!(
-        recorded_image(&world, &name),
-        format!("{repository}@{digest_a}")
-    );
+    assert_eq!(p.world.page(name), "A\n");
+    assert_eq!(p.recorded_image(site), format!("{repository}@{digest_a}"));
 }
 
 #[test]
@@ -168,19 +189,16 @@ fn deploy_pulls_and_rollback_needs_no_registry() {
     ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
 )]
 fn a_failed_pull_keeps_the_old_release_serving() {
-    let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (world, site) = World::with_site("keep", "first\n");
-    let name = site.name.clone();
-    allow_registry_login(&world);
-    login(&world, &name, &registry).ok();
-    let (a, _) = push_commit(&registry, &pusher, &site, "A\n", None);
-    world.ssh(format!("deploy {name} {a}")).run().ok();
+    let p = Prebuilt::new(&["keep"], serde_json::json!({}));
+    let site = &p.sites[0];
+    let name = &site.name;
+    let (a, _) = p.push_commit(site, "A\n", None);
+    p.deploy(site, &a).ok();
 
     // B's image was never pushed: CI has not got that far.
     site.write("www/index.html", "B\n");
     let b = site.commit("B");
-    let out = world.ssh(format!("deploy {name} {b}")).run().code(1);
+    let out = p.deploy(site, &b).code(1);
     let errors: Vec<&str> = out
         .stderr
         .lines()
@@ -194,8 +212,8 @@ fn a_failed_pull_keeps_the_old_release_serving() {
         "{}",
         out.report()
     );
-    assert_eq!(world.page(&name), "A\n");
-    assert_eq!(world.status(&name)["commit"], a.as_str());
+    assert_eq!(p.world.page(name), "A\n");
+    assert_eq!(p.world.status(name)["commit"], a.as_str());
 }
 
 #[test]
@@ -204,31 +222,26 @@ fn a_failed_pull_keeps_the_old_release_serving() {
     ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
 )]
 fn a_project_cannot_pull_with_another_projects_login() {
-    let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (world, sites) = World::with_sites(&[("owner", "o\n"), ("other", "x\n")]);
-    let [owner, other] = <[_; 2]>::try_from(sites).ok().unwrap();
-    allow_registry_login(&world);
-    login(&world, &owner.name, &registry).ok();
-    let (a, _) = push_commit(&registry, &pusher, &owner, "private\n", None);
-    world.ssh(format!("deploy {} {a}", owner.name)).run().ok();
-    assert_eq!(world.page(&owner.name), "private\n");
-    world.ssh(format!("deploy {}", other.name)).run().ok();
+    let p = Prebuilt::new(&["owner", "other"], serde_json::json!({}));
+    let (owner, other) = (&p.sites[0], &p.sites[1]);
+    let (a, _) = p.push_commit(owner, "private\n", None);
+    p.deploy(owner, &a).ok();
+    assert_eq!(p.world.page(&owner.name), "private\n");
+    p.world.ssh(format!("deploy {}", other.name)).run().ok();
 
     // `other` names the owner's private image; the engine has it, so it must ask the registry
     // (`--force`), and `other` has no login there.
-    let image = format!("{}/{}:{a}", registry.host(), owner.name);
     other.write(
         "compose.yaml",
-        &format!("services:\n  web:\n    image: {image}\n    init: true\n"),
+        &compose(&format!("{}:{a}", p.repository(owner))),
     );
     let c = other.commit("the owner's image");
-    world
+    p.world
         .ssh(format!("deploy {} {c} --force", other.name))
         .run()
         .code(1)
         .stderr_has("`compose pull --ignore-buildable --policy always` failed");
-    assert_eq!(world.page(&other.name), "x\n", "{}", other.name);
+    assert_eq!(p.world.page(&other.name), "first\n");
 }
 
 #[test]
@@ -237,47 +250,33 @@ fn a_project_cannot_pull_with_another_projects_login() {
     ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
 )]
 fn a_moved_tag_is_seen_when_deployed_by_digest_or_forced() {
-    let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (world, site) = World::with_site("moved", "first\n");
-    let name = site.name.clone();
-    let repository = format!("{}/{name}", registry.host());
-    allow_registry_login(&world);
-    login(&world, &name, &registry).ok();
+    let p = Prebuilt::new(&["moved"], serde_json::json!({}));
+    let site = &p.sites[0];
+    let (name, repository) = (&site.name, p.repository(site));
 
     // A tag that CI moves: deployed as the tag, a deploy of the same commit is `unchanged`
     // and `--force` asks the registry again.
-    let (a, _) = push_commit(&registry, &pusher, &site, "A\n", Some("stable"));
-    world.ssh(format!("deploy {name} {a}")).run().ok();
-    assert_eq!(world.page(&name), "A\n");
+    let (a, _) = p.push_commit(site, "A\n", Some("stable"));
+    p.deploy(site, &a).ok();
+    assert_eq!(p.world.page(name), "A\n");
     site.write("www/index.html", "B\n");
-    let digest_b = registry.build_and_push(&pusher, &site.work, &format!("{repository}:stable"));
-    world
-        .ssh(format!("deploy {name} {a}"))
-        .run()
-        .ok()
-        .stdout_has("unchanged");
-    world.ssh(format!("deploy {name} {a} --force")).run().ok();
-    assert_eq!(world.page(&name), "B\n");
-    assert_eq!(
-        recorded_image(&world, &name),
-        format!("{repository}@{digest_b}")
-    );
+    let digest_b = p.push(site, &format!("{repository}:stable"));
+    p.deploy(site, &a).ok().stdout_has("unchanged");
+    p.world.ssh(format!("deploy {name} {a} --force")).run().ok();
+    assert_eq!(p.world.page(name), "B\n");
+    assert_eq!(p.recorded_image(site), format!("{repository}@{digest_b}"));
 
     // Named by digest, the moved tag is never guessed at: the compose file says which.
     site.write("www/index.html", "C\n");
-    let digest_c = registry.build_and_push(&pusher, &site.work, &format!("{repository}:stable"));
+    let digest_c = p.push(site, &format!("{repository}:stable"));
     site.write(
         "compose.yaml",
-        &format!("services:\n  web:\n    image: {repository}@{digest_c}\n    init: true\n"),
+        &compose(&format!("{repository}@{digest_c}")),
     );
     let c = site.commit("pinned");
-    world.ssh(format!("deploy {name} {c}")).run().ok();
-    assert_eq!(world.page(&name), "C\n");
-    assert_eq!(
-        recorded_image(&world, &name),
-        format!("{repository}@{digest_c}")
-    );
+    p.deploy(site, &c).ok();
+    assert_eq!(p.world.page(name), "C\n");
+    assert_eq!(p.recorded_image(site), format!("{repository}@{digest_c}"));
 }
 
 #[test]
@@ -286,16 +285,9 @@ fn a_moved_tag_is_seen_when_deployed_by_digest_or_forced() {
     ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
 )]
 fn pruning_removes_pulled_images_no_longer_kept() {
-    let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (world, site) = World::with_site("prune", "first\n");
-    let name = site.name.clone();
-    world.write_config(&serde_json::json!({
-        "keep_releases": 1,
-        "keys": {"ci": {"verbs": ["*", "registry-login"], "projects": ["*"]}},
-    }));
-    login(&world, &name, &registry).ok();
-    let repository = format!("{}/{name}", registry.host());
+    let p = Prebuilt::new(&["prune"], serde_json::json!({"keep_releases": 1}));
+    let site = &p.sites[0];
+    let repository = p.repository(site);
     let present = |commit: &str| {
         Run::new("docker")
             .args(["image", "inspect", &format!("{repository}:{commit}")])
@@ -303,11 +295,11 @@ fn pruning_removes_pulled_images_no_longer_kept() {
             .code
             == Some(0)
     };
-    let (a, _) = push_commit(&registry, &pusher, &site, "A\n", None);
-    world.ssh(format!("deploy {name} {a}")).run().ok();
+    let (a, _) = p.push_commit(site, "A\n", None);
+    p.deploy(site, &a).ok();
     assert!(present(&a));
-    let (b, _) = push_commit(&registry, &pusher, &site, "B\n", None);
-    world.ssh(format!("deploy {name} {b}")).run().ok();
+    let (b, _) = p.push_commit(site, "B\n", None);
+    p.deploy(site, &b).ok();
     assert!(!present(&a), "A's pulled image is pruned with its release");
     assert!(present(&b));
 }

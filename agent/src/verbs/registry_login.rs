@@ -3,7 +3,6 @@
 //! (`registry/<project>/config.json`, mode 0600, its directory 0700), which only that
 //! project's pulls use. Never printed, never on the command line.
 
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -49,18 +48,13 @@ impl Verb for RegistryLogin {
     fn run(&self, agent: &Agent, io: &mut Io) -> Result<(), Error> {
         let name = &self.project;
         agent.project(name)?;
-        let mut bytes = Vec::new();
-        (&mut *io.input)
-            .take(MAX_INPUT as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(Error::io("<stdin>"))?;
         let invalid = |problem: &str| Error::RegistryLogin {
             project: name.clone(),
             problem: problem.to_owned(),
         };
-        if bytes.len() > MAX_INPUT {
+        let Some(bytes) = io.read_input(MAX_INPUT)? else {
             return Err(invalid(&format!("more than {MAX_INPUT} bytes")));
-        }
+        };
         let (user, password) = parse(&bytes).map_err(invalid)?;
         let _lock = agent.lock(name, "registry-login", io.out)?;
         let dir = agent.layout.registry_config(name);
