@@ -50,6 +50,11 @@ pub(crate) enum Error {
         project: ProjectName,
         problem: String,
     },
+    #[error("project `{project}`: registry login on stdin: {problem}")]
+    RegistryLogin {
+        project: ProjectName,
+        problem: String,
+    },
     #[error("state of project `{project}` at `{}` is unreadable: {problem}\nhint: remove the file and run `rebuild {project}`", .path.display())]
     State {
         project: ProjectName,
@@ -218,6 +223,7 @@ impl Error {
             | Error::ComposeFile { .. }
             | Error::SecretsFile { .. }
             | Error::SecretsInput { .. }
+            | Error::RegistryLogin { .. }
             | Error::State { .. } => ExitCode::Data,
             Error::Spawn { .. } | Error::DockerUnreachable { .. } => ExitCode::Unavailable,
             Error::LockTimeout { .. } => ExitCode::TryAgain,

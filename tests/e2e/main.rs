@@ -16,6 +16,7 @@ mod manifest;
 mod private;
 mod probe;
 mod rebuild_all;
+mod registry;
 mod rehearsal;
 mod remove;
 mod resilience;

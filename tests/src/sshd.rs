@@ -130,6 +130,21 @@ pub fn sshd_with_files(etc: &Path, user: &str, prefix: &str) -> (Daemon, String)
 /// certificate for `127.0.0.1` from a CA of its own. Returns the daemon and the CA's
 /// certificate (PEM), which no system trust store holds.
 pub fn git_https(etc: &Path, root: &Path) -> (Daemon, std::path::PathBuf) {
+    let (ca, cert, key) = loopback_tls(etc);
+    let tls = format!(
+        "ssl.engine = \"enable\"\nssl.pemfile = \"{}\"\nssl.privkey = \"{}\"\n",
+        cert.display(),
+        key.display()
+    );
+    let daemon = lighttpd_git(etc, "lighttpd-tls", root, &["mod_openssl"], &tls, &["/"]);
+    (daemon, ca)
+}
+
+/// A CA of its own (`tls-ca.pem` in `etc`) and a certificate for `127.0.0.1` it signed, with
+/// its key: `(ca, certificate, key)`, PEM files that no system trust store holds.
+pub(crate) fn loopback_tls(
+    etc: &Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
     let ca_key = etc.join("tls-ca.key");
     let ca = etc.join("tls-ca.pem");
     let key = etc.join("tls-server.key");
@@ -191,13 +206,7 @@ pub fn git_https(etc: &Path, root: &Path) -> (Daemon, std::path::PathBuf) {
         "-out",
         &p(&cert),
     ]);
-    let tls = format!(
-        "ssl.engine = \"enable\"\nssl.pemfile = \"{}\"\nssl.privkey = \"{}\"\n",
-        cert.display(),
-        key.display()
-    );
-    let daemon = lighttpd_git(etc, "lighttpd-tls", root, &["mod_openssl"], &tls, &["/"]);
-    (daemon, ca)
+    (ca, cert, key)
 }
 
 /// The password `git_http` wants under `/private/`, for the user `x-access-token`.

@@ -69,6 +69,12 @@ impl Layout {
         self.root.join("secrets").join(format!("{project}.env"))
     }
 
+    /// A project's registry logins: a Docker client configuration directory (`config.json`,
+    /// mode 0600, in a directory of mode 0700) that only that project's pulls use.
+    pub(crate) fn registry_config(&self, project: &ProjectName) -> PathBuf {
+        self.root.join("registry").join(project.as_str())
+    }
+
     pub(crate) fn credentials(&self) -> PathBuf {
         self.root.join("git-credentials")
     }

@@ -1,5 +1,6 @@
 //! What the agent last brought up for a project, kept in `state.json`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,9 @@ pub(crate) struct Running {
     /// What the override was made from besides the commit (domains, service, port, Traefik
     /// settings, the secrets' digest), so a manifest change is not mistaken for "unchanged".
     pub(crate) routing: Recorded,
+    /// The images it took from a registry, by service, as digests (`registry/app@sha256:...`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) images: BTreeMap<String, String>,
 }
 
 impl State {

@@ -3,8 +3,8 @@
 //!
 //! 1. [`fetch`]: the commit from the project's mirror, resolved;
 //! 2. [`release_dir`]: `releases/<commit>`, whole or absent;
-//! 3. [`build`]: the release's images, while the old release serves (a pull and release
-//!    tasks come after it, before the start);
+//! 3. [`build`]: the release's images, while the old release serves, then [`pull`]: those
+//!    it takes from a registry (release tasks come after, before the start);
 //! 4. [`start`]: the new release up, its containers recreated or, for the routed service,
 //!    swapped in beside the old one without a gap ([`swap`]);
 //! 5. [`gate`]: up as Docker says (the health gate) and routed by Traefik;
@@ -16,6 +16,7 @@
 pub(crate) mod build;
 pub(crate) mod fetch;
 pub(crate) mod gate;
+pub(crate) mod pull;
 pub(crate) mod record;
 pub(crate) mod release_dir;
 pub(crate) mod start;

@@ -64,6 +64,7 @@ pub(crate) fn prune(
     let checkout = layout.checkout(name);
     keep.extend(checkout.as_ref());
     let mut released = false;
+    let mut pulled = Vec::new();
     for entry in std::fs::read_dir(layout.releases(name))
         .into_iter()
         .flatten()
@@ -86,13 +87,18 @@ pub(crate) fn prune(
         }
         released = true;
         let override_file = layout.override_file(name, &commit);
-        let _ = std::fs::remove_file(override_file.with_extension("config.json"));
+        let normalized = override_file.with_extension("config.json");
+        pulled.extend(crate::pipeline::pull::tagged_by(&normalized, &commit));
+        let _ = std::fs::remove_file(normalized);
         let _ = std::fs::remove_file(override_file);
     }
     // An image outlives its release only until this prune: each is tagged by its commit, and
     // a rebuild of a kept commit makes the same image again.
     if released {
         prune_images(docker, name, &keep);
+    }
+    for image in &pulled {
+        docker.best_effort(&DockerCall::remove_image(image));
     }
     // The build cache is the engine's, shared by every project and not labelled by any: what
     // no build has used for a while goes, whoever made it. BuildKit keeps what a running build

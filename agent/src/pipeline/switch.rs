@@ -17,9 +17,10 @@ use crate::host::signals;
 use crate::host::state::{Running, State};
 use crate::host::timefmt;
 use crate::pipeline::build::build;
+use crate::pipeline::pull::{digests, pull};
 use crate::pipeline::record::record_state;
 use crate::pipeline::Pipeline;
-use crate::release::compose_call::Recreate;
+use crate::release::compose_call::{PullPolicy, Recreate};
 use crate::release::network::Network;
 use crate::release::persistent;
 use crate::release::release::{Override, Release};
@@ -45,6 +46,8 @@ pub(crate) struct Switch<'r> {
     pub(crate) keep_deployed_at: bool,
     /// Recreate every container, those whose configuration did not change too.
     pub(crate) recreate_all: bool,
+    /// Which registry images a building switch pulls (`deploy --force`: all again).
+    pub(crate) pull: PullPolicy,
 }
 
 impl<'r> Switch<'r> {
@@ -57,6 +60,7 @@ impl<'r> Switch<'r> {
             forget: None,
             keep_deployed_at: false,
             recreate_all: false,
+            pull: PullPolicy::Missing,
         }
     }
 
@@ -94,8 +98,16 @@ impl Pipeline<'_> {
         };
         if switch.images == Images::Build {
             build(self.docker, release, progress)?;
+            pull(
+                self.docker,
+                self.layout,
+                release,
+                &written,
+                switch.pull,
+                progress,
+            )?;
         }
-        // Pulling images and release tasks go here: after the build, before the start.
+        // Release tasks go here: after the build and pull, before the start.
         let swap_with = swap_with.as_deref();
         let started = match self.start_or_restore(&switch, &written, state, swap_with, progress) {
             Err(error) if self.network_gone(&error) => {
@@ -121,6 +133,7 @@ impl Pipeline<'_> {
             deployed_at,
             compose_files: release.compose_files(),
             routing: Recorded::Routing(Routing::of(&self.config.traefik, project, &secrets)),
+            images: digests(self.docker, &written),
         };
         // If the record cannot be written (a full disk), put back what it still says runs, so
         // that state and containers never disagree.

@@ -24,6 +24,9 @@ const OLD: &str = "1111111111111111111111111111111111111111";
 const NEW: &str = "2222222222222222222222222222222222222222";
 /// `compose config` of a project with one service, `web`, built from the repository.
 const CONFIG: &str = r#"{"services":{"web":{"build":{"context":"."},"image":"x"}}}"#;
+/// The same project, its `web` image built by CI and pushed as `r:5000/app:${KELEV_COMMIT}`.
+const PULLED_CONFIG: &str =
+    r#"{"services":{"web":{"image":"r:5000/app:2222222222222222222222222222222222222222"}}}"#;
 
 struct Case {
     _dir: tempfile::TempDir,
@@ -73,10 +76,18 @@ fn ps_line(id: &str, commit: &str, number: u32) -> String {
 /// What Docker answers, as a deploy of `NEW` goes: `old` runs at first; a `--scale web=2`
 /// creates `new` beside it; `docker rm --force old` removes it; a recreate replaces it.
 fn engine(old_running: bool) -> Rc<Recorder> {
+    engine_of(old_running, CONFIG)
+}
+
+/// [`engine`], `compose config` answering `config`, `docker image inspect` a digest.
+fn engine_of(old_running: bool, config: &'static str) -> Rc<Recorder> {
     Rc::new(Recorder::new(move |line, before| {
         let did = |what: &str| before.iter().any(|l| l.contains(what));
         if line.contains(" config --format json") {
-            return Answer::out(CONFIG);
+            return Answer::out(config);
+        }
+        if line.starts_with("docker image inspect ") {
+            return Answer::out("[\"r:5000/app@sha256:abcd\"]\n");
         }
         if line.starts_with("docker ps ") {
             let mut ps = String::new();
@@ -97,8 +108,12 @@ fn engine(old_running: bool) -> Rc<Recorder> {
 }
 
 /// Switch `case`'s project from what `running` says runs (a commit, routed to a port) to a
-/// build of `NEW`; the calls made, the case's root written `$ROOT`.
-fn deploy(case: &Case, recorder: &Rc<Recorder>, running: Option<(&str, u16)>) -> Vec<String> {
+/// build of `NEW`; the calls made, the case's root written `$ROOT`, and the state recorded.
+fn deploy(
+    case: &Case,
+    recorder: &Rc<Recorder>,
+    running: Option<(&str, u16)>,
+) -> (Vec<String>, State) {
     let name = &case.project.name;
     let mut state = State::default();
     if let Some((commit, port)) = running {
@@ -116,6 +131,7 @@ fn deploy(case: &Case, recorder: &Rc<Recorder>, running: Option<(&str, u16)>) ->
                 &routed_as,
                 &Secrets::default(),
             )),
+            images: Default::default(),
         });
     }
     let lock = Lock::acquire(
@@ -141,11 +157,12 @@ fn deploy(case: &Case, recorder: &Rc<Recorder>, running: Option<(&str, u16)>) ->
     assert_eq!(state.running_commit(), Some(&commit_id(NEW)));
     let root = case.layout.projects();
     let root = root.parent().unwrap().display().to_string();
-    recorder
+    let calls = recorder
         .calls()
         .into_iter()
         .map(|call| call.replace(&root, "$ROOT"))
-        .collect()
+        .collect();
+    (calls, state)
 }
 
 const FILES: &str = "compose -p p --project-directory $ROOT/projects/p/releases/2222222222222222222222222222222222222222 -f $ROOT/projects/p/releases/2222222222222222222222222222222222222222/compose.yaml";
@@ -179,7 +196,7 @@ fn recreate() -> Vec<String> {
 fn assert_calls(rollout: &str, old_there: bool, running: Option<(&str, u16)>, expected: &[String]) {
     let case = case(rollout);
     let recorder = engine(old_there);
-    let made = deploy(&case, &recorder, running).join("\n");
+    let made = deploy(&case, &recorder, running).0.join("\n");
     let expected = expected.join("\n");
     assert_eq!(
         made, expected,
@@ -254,5 +271,27 @@ fn zero_downtime_across_a_port_change_recreates() {
         true,
         Some((OLD, 8080)),
         &opening_then(&recreate()),
+    );
+}
+
+#[test]
+fn a_prebuilt_image_is_pulled_after_the_build_and_recorded_by_digest() {
+    let case = case("recreate");
+    let recorder = engine_of(true, PULLED_CONFIG);
+    let (made, state) = deploy(&case, &recorder, Some((OLD, 80)));
+    let expected = opening_then(&[
+        format!("{FILES} {OVERRIDE} build"),
+        format!("{FILES} {OVERRIDE} pull --ignore-buildable --policy missing"),
+        format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
+        PS.into(),
+        "docker image inspect --format '{{json .RepoDigests}}' \
+         r:5000/app:2222222222222222222222222222222222222222"
+            .into(),
+    ]);
+    assert_eq!(made.join("\n"), expected.join("\n"));
+    let images = &state.running.unwrap().images;
+    assert_eq!(
+        images.iter().collect::<Vec<_>>(),
+        [(&"web".to_owned(), &"r:5000/app@sha256:abcd".to_owned())]
     );
 }

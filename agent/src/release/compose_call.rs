@@ -29,6 +29,15 @@ pub(crate) enum Recreate {
     All,
 }
 
+/// When a pull fetches an image a service names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PullPolicy {
+    /// Only images the engine does not have (a new commit's tag).
+    Missing,
+    /// Every one, asking the registry again (`deploy --force`).
+    Always,
+}
+
 impl ComposeProject {
     pub(crate) fn by_name(name: &ProjectName) -> ComposeProject {
         ComposeProject {
@@ -67,6 +76,21 @@ impl ComposeProject {
 
     pub(crate) fn build(&self) -> ComposeCall {
         self.call(["build"])
+    }
+
+    /// The images of the services that name one and build none, from their registries.
+    pub(crate) fn pull(&self, policy: PullPolicy) -> ComposeCall {
+        let policy = match policy {
+            PullPolicy::Missing => "missing",
+            PullPolicy::Always => "always",
+        };
+        self.call(["pull", "--ignore-buildable", "--policy", policy])
+    }
+
+    /// The same, with `key=value` added to compose's environment.
+    pub(crate) fn with_env(mut self, key: &str, value: String) -> ComposeProject {
+        self.env.push((key.to_owned(), value));
+        self
     }
 
     /// Every service up from images already there (the build is a step of its own).
@@ -196,6 +220,22 @@ mod tests {
         let r = release();
         is(r.config(), &format!("{files} config --format json"));
         is(r.build(), &format!("{files} build"));
+        is(
+            r.pull(PullPolicy::Missing),
+            &format!("{files} pull --ignore-buildable --policy missing"),
+        );
+        is(
+            r.pull(PullPolicy::Always),
+            &format!("{files} pull --ignore-buildable --policy always"),
+        );
+        let logged_in = r.clone().with_env("DOCKER_CONFIG", "/r/registry/p".into());
+        assert_eq!(
+            logged_in.pull(PullPolicy::Missing).env(),
+            [
+                ("KELEV_COMMIT".into(), "abc".into()),
+                ("DOCKER_CONFIG".into(), "/r/registry/p".into())
+            ]
+        );
         is(
             r.up(Recreate::Changed),
             &format!("{files} up -d --remove-orphans --no-build"),

@@ -71,6 +71,13 @@ impl DockerCall {
         ])
     }
 
+    /// The registry digests (`repo@sha256:...`) of each of `images`, one JSON list a line.
+    pub(crate) fn repo_digests(images: &[&str]) -> DockerCall {
+        let mut args = vec!["image", "inspect", "--format", "{{json .RepoDigests}}"];
+        args.extend(images);
+        DockerCall::new(args)
+    }
+
     pub(crate) fn start(id: &str) -> DockerCall {
         DockerCall::new(["start", id])
     }
@@ -206,6 +213,10 @@ mod tests {
         is(
             DockerCall::images("kelev-p-*"),
             "docker images --format '{{.Repository}}:{{.Tag}}' --filter 'reference=kelev-p-*'",
+        );
+        is(
+            DockerCall::repo_digests(&["r:5000/app:abc", "redis:7"]),
+            "docker image inspect --format '{{json .RepoDigests}}' r:5000/app:abc redis:7",
         );
         is(DockerCall::start("c1"), "docker start c1");
         is(DockerCall::stop("c1", 10), "docker stop --time 10 c1");

@@ -26,6 +26,9 @@ pub(crate) struct Override {
     pub(crate) persistent: Vec<(PersistentBind, Placed)>,
     /// Every service of the release.
     pub(crate) services: Vec<String>,
+    /// The services that name an image and build none, each with its image (interpolated:
+    /// `registry/app:<commit>` for `registry/app:${KELEV_COMMIT}`), in name order.
+    pub(crate) pulled: Vec<(String, String)>,
     /// Why the routed service cannot run twice at once (zero-downtime rollout), if it cannot.
     pub(crate) rolling_blocker: Option<String>,
 }
@@ -178,7 +181,16 @@ impl<'a> Release<'a> {
         } else {
             None
         };
+        let pulled = services
+            .iter()
+            .filter(|(_, definition)| definition.get("build").is_none())
+            .filter_map(|(service, definition)| {
+                let image = definition.get("image")?.as_str()?;
+                Some((service.clone(), image.to_owned()))
+            })
+            .collect();
         Ok(Override {
+            pulled,
             persistent,
             services: services.keys().cloned().collect(),
             rolling_blocker: blocker.map(|b| format!("`{routed}` cannot run twice at once: {b}")),

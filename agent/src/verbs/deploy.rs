@@ -14,6 +14,7 @@ use crate::pipeline::fetch::fetch;
 use crate::pipeline::record::{point_current, prune};
 use crate::pipeline::release_dir::make_release_dir;
 use crate::pipeline::switch::Switch;
+use crate::release::compose_call::PullPolicy;
 use crate::release::release::Release;
 use crate::release::routing::Routing;
 use crate::verbs::agent::Agent;
@@ -128,6 +129,11 @@ impl Deploy {
         let release = Release::new(&agent.layout, project, commit)?;
         let switch = Switch {
             recreate_all: self.recreate_all,
+            pull: if self.force {
+                PullPolicy::Always
+            } else {
+                PullPolicy::Missing
+            },
             ..Switch::building(&release, hash.clone())
         };
         agent

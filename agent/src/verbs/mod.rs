@@ -16,6 +16,7 @@ mod manifest;
 mod manifest_put;
 mod rebuild;
 mod rebuild_all;
+mod registry_login;
 mod remove;
 mod rollback;
 mod secrets;
@@ -44,6 +45,7 @@ use manifest::Manifest;
 use manifest_put::ManifestPut;
 use rebuild::Rebuild;
 use rebuild_all::RebuildAll;
+use registry_login::RegistryLogin;
 use remove::Remove;
 use rollback::Rollback;
 use secrets::Secrets;
@@ -104,6 +106,7 @@ verbs!(
     SecretsPut,
     Secrets,
     SecretsUnset,
+    RegistryLogin,
     Help,
     Version,
 );

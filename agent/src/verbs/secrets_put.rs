@@ -1,7 +1,7 @@
 //! secrets-put: set a project's runtime secrets from `KEY=value` lines on stdin; with
 //! `--restart`, switch the running release to them at once.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use kelev_core::ProjectName;
 
@@ -45,18 +45,13 @@ impl Verb for SecretsPut {
     fn run(&self, agent: &Agent, io: &mut Io) -> Result<(), Error> {
         let name = &self.project;
         agent.project(name)?;
-        let mut bytes = Vec::new();
-        (&mut *io.input)
-            .take(MAX_INPUT as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(Error::io("<stdin>"))?;
         let invalid = |problem: String| Error::SecretsInput {
             project: name.clone(),
             problem,
         };
-        if bytes.len() > MAX_INPUT {
+        let Some(bytes) = io.read_input(MAX_INPUT)? else {
             return Err(invalid(format!("more than {MAX_INPUT} bytes")));
-        }
+        };
         let new = Secrets::parse(&bytes).map_err(invalid)?;
         let held = agent.take(name, "secrets-put", io.out)?;
         let mut secrets = Secrets::load(&agent.layout, name)?;

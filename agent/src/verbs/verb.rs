@@ -45,6 +45,18 @@ pub(crate) struct Io<'a> {
     pub(crate) trail: &'a mut Trail,
 }
 
+impl Io<'_> {
+    /// All of stdin, if it holds at most `max` bytes (`None` if more).
+    pub(crate) fn read_input(&mut self, max: usize) -> Result<Option<Vec<u8>>, Error> {
+        let mut bytes = Vec::new();
+        (&mut *self.input)
+            .take(max as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(Error::io("<stdin>"))?;
+        Ok((bytes.len() <= max).then_some(bytes))
+    }
+}
+
 /// [`Verb`] without its constructor, so that a `Command` can hand out its verb.
 pub(super) trait VerbObject {
     fn project(&self) -> Option<&ProjectName>;

@@ -173,6 +173,34 @@ impl<'a> Args<'a> {
         Ok(keys)
     }
 
+    /// A registry's host as an image reference starts (`ghcr.io`), with `--port N` after a
+    /// `:` (`registry.example:5000`): a `:` is not in the word alphabet.
+    pub(crate) fn registry(&mut self) -> Result<String, GrammarError> {
+        let word = self
+            .positionals
+            .pop_front()
+            .ok_or(GrammarError::MissingRegistry { verb: self.verb })?;
+        let host_char = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-".contains(&b);
+        let starts = word
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+        if word.len() > 253 || !starts || !word.bytes().all(host_char) {
+            return Err(GrammarError::BadRegistry {
+                word: word.to_owned(),
+            });
+        }
+        let Some(&(_, port)) = self.values.iter().find(|(o, _)| *o == "--port") else {
+            return Ok(word.to_owned());
+        };
+        match port.parse::<u16>() {
+            Ok(n) if n > 0 && !port.starts_with('0') => Ok(format!("{word}:{n}")),
+            _ => Err(GrammarError::BadPort {
+                word: port.to_owned(),
+            }),
+        }
+    }
+
     /// Refuse what is left over.
     pub(crate) fn finish(self) -> Result<(), GrammarError> {
         match self.positionals.front() {
@@ -219,6 +247,12 @@ pub(crate) enum GrammarError {
     BadSecretKey { word: String },
     #[error("`secrets-unset` needs at least one secret name")]
     MissingSecretKey,
+    #[error("`{verb}` needs a registry host (`ghcr.io`)")]
+    MissingRegistry { verb: &'static str },
+    #[error("`{word}` is not a registry host ([a-z0-9][a-z0-9.-]*; a port goes in `--port`)")]
+    BadRegistry { word: String },
+    #[error("`--port` takes a port from 1 to 65535, not `{word}`")]
+    BadPort { word: String },
     #[error("`{verb}` does not take the extra word `{word}`")]
     ExtraWord { verb: &'static str, word: String },
 }
