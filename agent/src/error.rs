@@ -102,6 +102,14 @@ pub(crate) enum Error {
         status: String,
         tail: String,
     },
+    /// A release task ran and failed: the deploy stops before anything started.
+    #[error("project `{project}`: release task `{task}` failed ({status}){}", last_lines(.tail))]
+    ReleaseTask {
+        project: ProjectName,
+        task: String,
+        status: String,
+        tail: String,
+    },
     #[error("project `{project}`: the new release did not come up: {failed}")]
     Unhealthy {
         project: ProjectName,
@@ -176,6 +184,23 @@ pub(crate) enum ComposeProblem {
     NoSuchService { service: String, has: String },
     #[error("the compose file has {count} services; set `service` in the manifest to the one to route to")]
     WhichService { count: usize },
+    #[error("the routed service `{service}` is declared a task (`dev.kelev.task`)")]
+    RoutedTask { service: String },
+    #[error("{reason}")]
+    BadTask { reason: String },
+}
+
+/// How many of a failed release task's last lines its error shows.
+const TASK_TAIL_LINES: usize = 10;
+
+/// The last lines a release task printed, below the error's first line.
+fn last_lines(tail: &str) -> String {
+    let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let from = lines.len().saturating_sub(TASK_TAIL_LINES);
+    format!("; its last lines:\n{}", lines[from..].join("\n"))
 }
 
 fn tail_hint(tail: &str) -> String {
@@ -226,6 +251,7 @@ impl Error {
             | Error::RefMissing { .. }
             | Error::Docker { .. }
             | Error::Compose { .. }
+            | Error::ReleaseTask { .. }
             | Error::Unhealthy { .. }
             | Error::NotUp { .. }
             | Error::NotRouted { .. }

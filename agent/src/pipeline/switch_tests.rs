@@ -20,12 +20,12 @@ use crate::release::release::Release;
 use crate::release::routing::{Recorded, Routing};
 use crate::release::runner::{Answer, Recorder};
 
-const OLD: &str = "1111111111111111111111111111111111111111";
+pub(super) const OLD: &str = "1111111111111111111111111111111111111111";
 const NEW: &str = "2222222222222222222222222222222222222222";
 /// `compose config` of a project with one service, `web`, built from the repository.
 const CONFIG: &str = r#"{"services":{"web":{"build":{"context":"."},"image":"x"}}}"#;
 
-struct Case {
+pub(super) struct Case {
     _dir: tempfile::TempDir,
     config: Config,
     layout: Layout,
@@ -33,13 +33,13 @@ struct Case {
 }
 
 /// A project of `rollout`, routed to port 80, its two releases on disk.
-fn case(rollout: &str) -> Case {
+pub(super) fn case(rollout: &str) -> Case {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     let json = serde_json::json!({"root": root, "settle_secs": 0, "drain_secs": 0});
     let config = Config::parse(json.to_string().as_bytes(), crate::verbs::VERBS).unwrap();
     let manifest = serde_json::json!({"projects": [
-        {"name": "p", "repo": "file:///p.git", "rollout": rollout, "port": 80, "domains": ["p.test"]}
+        {"name": "p", "repo": "file:///p.git", "service": "web", "rollout": rollout, "port": 80, "domains": ["p.test"]}
     ]});
     let manifest = Manifest::parse(
         manifest.to_string().as_bytes(),
@@ -61,22 +61,35 @@ fn case(rollout: &str) -> Case {
     }
 }
 
-fn commit_id(commit: &str) -> CommitId {
+pub(super) fn commit_id(commit: &str) -> CommitId {
     CommitId::parse(commit).unwrap()
 }
 
 /// One line of `docker ps` (the fields of `DockerCall::ps`), a running container of `web`.
 fn ps_line(id: &str, commit: &str, number: u32) -> String {
-    format!("{id}\trunning\tUp 2 seconds\tp\tweb\t{commit}\tFalse\t{number}\n")
+    format!("{id}\trunning\tUp 2 seconds\tp\tweb\t{commit}\tFalse\t{number}\t\n")
 }
 
 /// What Docker answers, as a deploy of `NEW` goes: `old` runs at first; a `--scale web=2`
 /// creates `new` beside it; `docker rm --force old` removes it; a recreate replaces it.
 fn engine(old_running: bool) -> Rc<Recorder> {
+    engine_of(CONFIG, old_running, 0)
+}
+
+/// [`engine`] for a project whose `compose config` says `config`, its release tasks exiting
+/// with `task_code`.
+pub(super) fn engine_of(config: &'static str, old_running: bool, task_code: i32) -> Rc<Recorder> {
     Rc::new(Recorder::new(move |line, before| {
         let did = |what: &str| before.iter().any(|l| l.contains(what));
         if line.contains(" config --format json") {
-            return Answer::out(CONFIG);
+            return Answer::out(config);
+        }
+        if line.contains(" run --rm ") {
+            return Answer {
+                code: task_code,
+                stderr: "migrating\nno such table: users\n".into(),
+                ..Answer::default()
+            };
         }
         if line.starts_with("docker ps ") {
             let mut ps = String::new();
@@ -98,7 +111,23 @@ fn engine(old_running: bool) -> Rc<Recorder> {
 
 /// Switch `case`'s project from what `running` says runs (a commit, routed to a port) to a
 /// build of `NEW`; the calls made, the case's root written `$ROOT`.
-fn deploy(case: &Case, recorder: &Rc<Recorder>, running: Option<(&str, u16)>) -> Vec<String> {
+pub(super) fn deploy(
+    case: &Case,
+    recorder: &Rc<Recorder>,
+    running: Option<(&str, u16)>,
+) -> Vec<String> {
+    let (calls, result) = try_deploy(case, recorder, running);
+    result.unwrap();
+    calls
+}
+
+/// [`deploy`], its result returned: on success, `NEW` is what the state says runs; on
+/// failure, what ran before still is.
+pub(super) fn try_deploy(
+    case: &Case,
+    recorder: &Rc<Recorder>,
+    running: Option<(&str, u16)>,
+) -> (Vec<String>, Result<(), crate::error::Error>) {
     let name = &case.project.name;
     let mut state = State::default();
     if let Some((commit, port)) = running {
@@ -135,27 +164,31 @@ fn deploy(case: &Case, recorder: &Rc<Recorder>, running: Option<(&str, u16)>) ->
     };
     let release = Release::new(&case.layout, &case.project, &commit_id(NEW)).unwrap();
     let switch = Switch::building(&release, ContentHash::parse(&"0".repeat(64)).unwrap());
-    pipeline
-        .switch(&held, switch, &mut state, &mut std::io::sink())
-        .unwrap();
-    assert_eq!(state.running_commit(), Some(&commit_id(NEW)));
+    let before = state.running_commit().cloned();
+    let result = pipeline.switch(&held, switch, &mut state, &mut std::io::sink());
+    let expected = match &result {
+        Ok(()) => Some(commit_id(NEW)),
+        Err(_) => before,
+    };
+    assert_eq!(state.running_commit(), expected.as_ref());
     let root = case.layout.projects();
     let root = root.parent().unwrap().display().to_string();
-    recorder
+    let calls = recorder
         .calls()
         .into_iter()
         .map(|call| call.replace(&root, "$ROOT"))
-        .collect()
+        .collect();
+    (calls, result)
 }
 
-const FILES: &str = "compose -p p --project-directory $ROOT/projects/p/releases/2222222222222222222222222222222222222222 -f $ROOT/projects/p/releases/2222222222222222222222222222222222222222/compose.yaml";
-const OVERRIDE: &str =
+pub(super) const FILES: &str = "compose -p p --project-directory $ROOT/projects/p/releases/2222222222222222222222222222222222222222 -f $ROOT/projects/p/releases/2222222222222222222222222222222222222222/compose.yaml";
+pub(super) const OVERRIDE: &str =
     "-f $ROOT/projects/p/overrides/2222222222222222222222222222222222222222.json";
-const PS: &str = "docker ps -a --no-trunc --filter label=com.docker.compose.project=p --format '{{.ID}}\t{{.State}}\t{{.Status}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Label \"com.docker.compose.service\"}}\t{{.Label \"dev.kelev.commit\"}}\t{{.Label \"com.docker.compose.oneoff\"}}\t{{.Label \"com.docker.compose.container-number\"}}'";
+const PS: &str = "docker ps -a --no-trunc --filter label=com.docker.compose.project=p --format '{{.ID}}\t{{.State}}\t{{.Status}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Label \"com.docker.compose.service\"}}\t{{.Label \"dev.kelev.commit\"}}\t{{.Label \"com.docker.compose.oneoff\"}}\t{{.Label \"com.docker.compose.container-number\"}}\t{{.Label \"dev.kelev.task\"}}'";
 
 /// The calls every switch starts with: the compose file normalized, the network checked.
 /// Then `then`, after it.
-fn opening_then(then: &[String]) -> Vec<String> {
+pub(super) fn opening_then(then: &[String]) -> Vec<String> {
     let mut calls = vec![
         format!("{FILES} config --format json"),
         "docker network inspect web".into(),
@@ -165,9 +198,9 @@ fn opening_then(then: &[String]) -> Vec<String> {
 }
 
 /// A recreate: the build, `up` from the built images, and the gate's look at the containers.
-fn recreate() -> Vec<String> {
+pub(super) fn recreate() -> Vec<String> {
     vec![
-        format!("{FILES} {OVERRIDE} build"),
+        format!("{FILES} {OVERRIDE} --profile kelev-task build"),
         format!("{FILES} {OVERRIDE} up -d --remove-orphans --no-build"),
         PS.into(),
     ]
@@ -202,7 +235,7 @@ fn zero_downtime_builds_then_swaps_behind_the_name() {
     let swap = [
         // The old containers of the routed service, to swap with.
         PS.to_owned(),
-        format!("{FILES} {OVERRIDE} build"),
+        format!("{FILES} {OVERRIDE} --profile kelev-task build"),
         // A second `web`, created, held out of the name, started, gated.
         format!(
             "{FILES} {OVERRIDE} up --no-start --no-build --no-deps --no-recreate --scale web=2 web"

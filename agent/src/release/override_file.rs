@@ -11,6 +11,7 @@ use crate::host::config::Traefik;
 use crate::host::secret_store::Secrets;
 use crate::release::docker_call::COMMIT_LABEL;
 use crate::release::persistent::PersistentBind;
+use crate::release::task;
 
 /// The override, as JSON (which compose reads as YAML). Deterministic: same inputs, same bytes.
 ///
@@ -45,6 +46,10 @@ pub(crate) fn override_json(
             .collect();
         if !volumes.is_empty() {
             entry.insert("volumes".into(), json!(volumes));
+        }
+        if task::is_task(definition) {
+            // Out of `up`: a task runs only when asked (`compose --profile kelev-task run`).
+            entry.insert("profiles".into(), json!([task::PROFILE]));
         }
         if service == routed {
             labels.extend(
@@ -205,7 +210,8 @@ mod tests {
         let project = &manifest.projects[0];
         let commit = CommitId::parse(&"a".repeat(40)).unwrap();
         let services: Map<String, Value> = serde_json::from_str(
-            r#"{"web":{"build":{"context":"."}},"Db_1":{"image":"postgres"},"worker":{"build":{}}}"#,
+            r#"{"web":{"build":{"context":"."}},"Db_1":{"image":"postgres"},"worker":{"build":{}},
+                "migrate":{"build":{},"labels":{"dev.kelev.task":"migrate"}}}"#,
         )
         .unwrap();
         let secrets = Secrets::parse(b"DB_PASSWORD=p$w").unwrap();
@@ -275,6 +281,16 @@ mod tests {
         assert_eq!(doc["networks"]["web"]["external"], true);
         assert_eq!(web["networks"]["web"]["aliases"], json!(["fun.web"]));
         assert!(doc["services"]["worker"].get("networks").is_none());
+        // A task is out of `up`, built and run from the commit's image like the others.
+        assert_eq!(
+            doc["services"]["migrate"]["profiles"],
+            json!(["kelev-task"])
+        );
+        assert_eq!(
+            doc["services"]["migrate"]["image"],
+            format!("kelev-fun-migrate:{commit}")
+        );
+        assert!(doc["services"]["worker"].get("profiles").is_none());
         assert_eq!(web["environment"]["DB_PASSWORD"], "p$$w");
         assert_eq!(
             doc["services"]["Db_1"]["environment"]["DB_PASSWORD"],

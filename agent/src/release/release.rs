@@ -17,6 +17,7 @@ use crate::release::compose_call::{ComposeProject, Recreate};
 use crate::release::docker::Docker;
 use crate::release::override_file::override_json;
 use crate::release::persistent::{persistent_binds, prepare, PersistentBind, Placed};
+use crate::release::task::{self, Task};
 
 /// What the agent learned while writing a release's override.
 pub(crate) struct Override {
@@ -24,8 +25,10 @@ pub(crate) struct Override {
     pub(crate) routed: String,
     /// The writable binds that live outside the release, each with what was done to its place.
     pub(crate) persistent: Vec<(PersistentBind, Placed)>,
-    /// Every service of the release.
+    /// Every long-running service of the release (tasks left out).
     pub(crate) services: Vec<String>,
+    /// The release's tasks.
+    pub(crate) tasks: Vec<Task>,
     /// Why the routed service cannot run twice at once (zero-downtime rollout), if it cannot.
     pub(crate) rolling_blocker: Option<String>,
 }
@@ -147,6 +150,8 @@ impl<'a> Release<'a> {
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
+        let tasks = task::tasks(&services)
+            .map_err(|reason| self.data_error(ComposeProblem::BadTask { reason }))?;
         let routed = self.routed_service(&services)?;
         let binds = persistent_binds(&services, &self.dir, &self.data_dir, |path| {
             std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
@@ -180,23 +185,41 @@ impl<'a> Release<'a> {
         };
         Ok(Override {
             persistent,
-            services: services.keys().cloned().collect(),
+            services: services
+                .iter()
+                .filter(|(_, d)| !task::is_task(d))
+                .map(|(s, _)| s.clone())
+                .collect(),
+            tasks,
             rolling_blocker: blocker.map(|b| format!("`{routed}` cannot run twice at once: {b}")),
             routed,
         })
     }
 
+    /// The service Traefik routes to: the manifest's `service`, else the one long-running
+    /// service there is (tasks do not count).
     fn routed_service(&self, services: &Map<String, Value>) -> Result<String, Error> {
+        let serving: Vec<&String> = services
+            .iter()
+            .filter(|(_, d)| !task::is_task(d))
+            .map(|(s, _)| s)
+            .collect();
         match &self.project.service {
+            Some(service) if services.get(service).is_some_and(task::is_task) => Err(self
+                .data_error(ComposeProblem::RoutedTask {
+                    service: service.clone(),
+                })),
             Some(service) if services.contains_key(service) => Ok(service.clone()),
             Some(service) => Err(self.data_error(ComposeProblem::NoSuchService {
                 service: service.clone(),
                 has: services.keys().cloned().collect::<Vec<_>>().join(", "),
             })),
-            None if services.len() == 1 => Ok(services.keys().next().cloned().unwrap_or_default()),
-            None => Err(self.data_error(ComposeProblem::WhichService {
-                count: services.len(),
-            })),
+            None => match serving[..] {
+                [one] => Ok(one.clone()),
+                _ => Err(self.data_error(ComposeProblem::WhichService {
+                    count: serving.len(),
+                })),
+            },
         }
     }
 
