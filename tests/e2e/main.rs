@@ -25,6 +25,7 @@ mod rollout;
 mod secrets;
 mod stateful;
 mod status;
+mod tasks;
 mod terraform;
 mod traefik;
 mod userdata;

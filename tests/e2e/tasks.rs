@@ -1,0 +1,175 @@
+//! Tasks (docs/commands.md, "Tasks"): a compose service labelled `dev.kelev.task` runs only
+//! when asked, and never counts as the project's state; a release task runs from the new
+//! images after the build, before the new release takes traffic, and a failing one stops the
+//! deploy with the old release still serving.
+
+use kelev_e2e::{docker, Remote, World};
+
+/// A site and its release task `migrate`, both sharing `./data`: the migration writes the
+/// schema it brings to `data/schema` and notes the page the running release served while it
+/// ran; the web service serves, from its start on, the schema it found then and its page.
+const COMPOSE: &str = "\
+services:
+  web:
+    build: .
+    init: true
+    volumes: [\"./data:/app/data\"]
+  migrate:
+    build: .
+    command: [\"/bin/busybox\", \"sh\", \"/migrate.sh\"]
+    volumes: [\"./data:/app/data\"]
+    labels:
+      dev.kelev.task: migrate
+      dev.kelev.task.release: \"true\"
+";
+
+const DOCKERFILE: &str = "\
+FROM scratch
+COPY busybox /bin/busybox
+COPY www /www
+COPY start.sh migrate.sh /
+CMD [\"/bin/busybox\", \"sh\", \"/start.sh\"]
+";
+
+/// The web service: the schema as it is at the start, then the page.
+const START: &str = "\
+/bin/busybox mkdir -p /tmp/www
+{ /bin/busybox cat /app/data/schema; /bin/busybox cat /www/index.html; } > /tmp/www/index.html
+exec /bin/busybox httpd -f -p 80 -h /tmp/www
+";
+
+/// A migration to `schema`, which first notes what the running `web` serves (busybox's own
+/// resolver asking Docker's DNS: its libc lookup crashes in a scratch image).
+fn migration(schema: u32) -> String {
+    format!(
+        "\
+ip=$(/bin/busybox nslookup web 127.0.0.11 2>/dev/null | /bin/busybox awk '/^Address: /{{print $2; exit}}')
+if [ -n \"$ip\" ]; then
+  printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 3 \"$ip\" 80 | /bin/busybox tail -n 1 > /app/data/served-while-migrating
+fi
+echo \"migrating to schema {schema}\"
+echo \"schema {schema}\" > /app/data/schema
+"
+    )
+}
+
+/// A migration that fails, saying why.
+const FAILING: &str = "\
+echo 'migrating to schema 3'
+echo 'error: column users.email already exists' >&2
+exit 3
+";
+
+/// The site at schema 1, page 1: committed, not deployed.
+fn site(world: &mut World) -> Remote {
+    let site = world.site("tasks", "page 1\n");
+    site.write("compose.yaml", COMPOSE);
+    site.write("Dockerfile", DOCKERFILE);
+    site.write("start.sh", START);
+    site.write("migrate.sh", &migration(1));
+    site.commit("a release task");
+    site
+}
+
+/// The next release: its page and its migration.
+fn release(site: &Remote, page: u32, migrate: &str) -> String {
+    site.write("www/index.html", &format!("page {page}\n"));
+    site.write("migrate.sh", migrate);
+    site.commit(&format!("page {page}"))
+}
+
+/// The first deploy runs the migration before `web` first starts; the project is `running`
+/// (its task counts for nothing there), a second deploy is `unchanged` and runs no task.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
+)]
+fn a_task_is_not_the_projects_state_and_an_unchanged_deploy_runs_none() {
+    let mut world = World::new();
+    let site = site(&mut world);
+    let name = site.name.clone();
+    world.install_manifest(&world.manifest(&[world.entry(&site)]));
+
+    world
+        .ssh(format!("deploy {name}"))
+        .run()
+        .ok()
+        .stdout_has("running release task `migrate`")
+        .stdout_has("migrating to schema 1");
+    assert_eq!(world.page(&name), "schema 1\npage 1\n");
+    let status = world.status(&name);
+    assert_eq!(status["state"], "running", "{status}");
+    let services: Vec<&str> = status["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, ["web"], "{status}");
+
+    let out = world.ssh(format!("deploy {name}")).run().ok();
+    assert!(out.last_line().contains("unchanged"), "{}", out.report());
+    out.stdout_lacks("release task");
+    // No container of the task is left behind, running or not.
+    let tasks = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={name}"),
+        "--filter",
+        "label=dev.kelev.task",
+    ]);
+    assert_eq!(tasks.trim(), "");
+}
+
+/// A release task runs before the new release takes traffic: the old release served while it
+/// ran, the new one's first request sees the migrated data. A failing one leaves the old
+/// release serving, `current` and `state.json` as they were, and exits 1 with its output.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
+)]
+fn a_release_task_runs_before_the_switch_and_a_failing_one_stops_the_deploy() {
+    let mut world = World::new();
+    let site = site(&mut world);
+    let name = site.name.clone();
+    world.install_manifest(&world.manifest(&[world.entry(&site)]));
+    world.ssh(format!("deploy {name}")).run().ok();
+    let data = world.data_dir(&name).join("data");
+
+    let second = release(&site, 2, &migration(2));
+    world.ssh(format!("deploy {name} {second}")).run().ok();
+    assert_eq!(
+        std::fs::read_to_string(data.join("served-while-migrating")).unwrap(),
+        "page 1\n",
+        "the old release served while the migration ran"
+    );
+    assert_eq!(world.page(&name), "schema 2\npage 2\n");
+
+    let web = world.container(&name, "web");
+    let state = std::fs::read(world.state_file(&name)).unwrap();
+    let current = std::fs::read_link(world.current_link(&name)).unwrap();
+    let third = release(&site, 3, FAILING);
+    world
+        .ssh(format!("deploy {name} {third}"))
+        .run()
+        .code(1)
+        .stdout_has("migrating to schema 3")
+        .stderr_has(&format!(
+            "error: project `{name}`: release task `migrate` failed (exit code 3); its last lines:"
+        ))
+        .stderr_has("error: column users.email already exists");
+    assert_eq!(world.container(&name, "web"), web, "the old `web` runs on");
+    assert_eq!(world.page(&name), "schema 2\npage 2\n");
+    assert_eq!(std::fs::read(world.state_file(&name)).unwrap(), state);
+    assert_eq!(
+        std::fs::read_link(world.current_link(&name)).unwrap(),
+        current
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("schema")).unwrap(),
+        "schema 2\n"
+    );
+}
