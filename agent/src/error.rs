@@ -110,6 +110,21 @@ pub(crate) enum Error {
         status: String,
         tail: String,
     },
+    /// `run`: the task ran and exited non-zero (its output was streamed).
+    #[error("task `{task}` exited with {status}")]
+    TaskExited {
+        task: String,
+        /// `code 3`, or `signal 9`.
+        status: String,
+    },
+    #[error("project `{project}`: has no task `{task}` (it has: {has})")]
+    UnknownTask {
+        project: ProjectName,
+        task: String,
+        has: String,
+    },
+    #[error("project `{project}`: nothing runs, so no task can run from its release\nhint: run `deploy {project}` first")]
+    NothingRuns { project: ProjectName },
     #[error("project `{project}`: the new release did not come up: {failed}")]
     Unhealthy {
         project: ProjectName,
@@ -243,6 +258,8 @@ impl Error {
             | Error::ComposeFile { .. }
             | Error::SecretsFile { .. }
             | Error::SecretsInput { .. }
+            | Error::UnknownTask { .. }
+            | Error::NothingRuns { .. }
             | Error::State { .. } => ExitCode::Data,
             Error::Spawn { .. } | Error::DockerUnreachable { .. } => ExitCode::Unavailable,
             Error::LockTimeout { .. } => ExitCode::TryAgain,
@@ -252,6 +269,7 @@ impl Error {
             | Error::Docker { .. }
             | Error::Compose { .. }
             | Error::ReleaseTask { .. }
+            | Error::TaskExited { .. }
             | Error::Unhealthy { .. }
             | Error::NotUp { .. }
             | Error::NotRouted { .. }

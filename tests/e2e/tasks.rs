@@ -5,6 +5,18 @@
 
 use kelev_e2e::{docker, Remote, World};
 
+/// The containers of `project`'s tasks there are, running or not (`docker ps -aq`).
+fn task_containers(project: &str) -> String {
+    docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+        "--filter",
+        "label=dev.kelev.task",
+    ])
+}
+
 /// A site and its release task `migrate`, both sharing `./data`: the migration writes the
 /// schema it brings to `data/schema` and notes the page the running release served while it
 /// ran; the web service serves, from its start on, the schema it found then and its page.
@@ -21,6 +33,17 @@ services:
     labels:
       dev.kelev.task: migrate
       dev.kelev.task.release: \"true\"
+  backfill:
+    build: .
+    command: [\"/bin/busybox\", \"sh\", \"-c\", \"echo backfilling with $$GREETING; echo done > /app/data/backfilled\"]
+    volumes: [\"./data:/app/data\"]
+    labels:
+      dev.kelev.task: backfill
+  check:
+    build: .
+    command: [\"/bin/busybox\", \"sh\", \"-c\", \"echo 2 orphaned rows; exit 4\"]
+    labels:
+      dev.kelev.task: check
 ";
 
 const DOCKERFILE: &str = "\
@@ -112,15 +135,7 @@ fn a_task_is_not_the_projects_state_and_an_unchanged_deploy_runs_none() {
     assert!(out.last_line().contains("unchanged"), "{}", out.report());
     out.stdout_lacks("release task");
     // No container of the task is left behind, running or not.
-    let tasks = docker(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=com.docker.compose.project={name}"),
-        "--filter",
-        "label=dev.kelev.task",
-    ]);
-    assert_eq!(tasks.trim(), "");
+    assert_eq!(task_containers(&name).trim(), "");
 }
 
 /// A release task runs before the new release takes traffic: the old release served while it
@@ -171,5 +186,75 @@ fn a_release_task_runs_before_the_switch_and_a_failing_one_stops_the_deploy() {
     assert_eq!(
         std::fs::read_to_string(data.join("schema")).unwrap(),
         "schema 2\n"
+    );
+}
+
+/// `run` runs a task by name from the running release, with its secrets, and passes its
+/// output through; a task that fails exits 1 naming its code; both are audited with the task's
+/// name and code. `"*"` does not reach `run`.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
+)]
+fn run_runs_a_task_by_name_from_the_running_release() {
+    let mut world = World::new();
+    let site = site(&mut world);
+    let name = site.name.clone();
+    world.install_manifest(&world.manifest(&[world.entry(&site)]));
+    let run = |task: &str| format!("run {name} {task}");
+
+    // The suite's `ci` key holds `"*"`, which never covers `run`.
+    world.ssh(run("backfill")).run().code(77);
+    world.write_config(&serde_json::json!({"keys": {
+        "ci": {"verbs": ["*", "run", "secrets-put"], "projects": ["*"]},
+    }}));
+    world
+        .ssh(run("backfill"))
+        .run()
+        .code(65)
+        .stderr_has("nothing runs, so no task can run from its release");
+    world
+        .ssh(format!("secrets-put {name}"))
+        .stdin("GREETING=hello\n")
+        .run()
+        .ok();
+    world.ssh(format!("deploy {name}")).run().ok();
+    let data = world.data_dir(&name).join("data");
+
+    world
+        .ssh(run("backfill"))
+        .run()
+        .ok()
+        .stdout_has("backfilling with hello");
+    assert_eq!(
+        std::fs::read_to_string(data.join("backfilled")).unwrap(),
+        "done\n"
+    );
+    world
+        .ssh(run("check"))
+        .run()
+        .code(1)
+        .stdout_has("2 orphaned rows")
+        .stderr_is("error: task `check` exited with code 4\n");
+    world.ssh(run("nope")).run().code(65).stderr_is(&format!(
+        "error: project `{name}`: has no task `nope` (it has: backfill, check, migrate)\n"
+    ));
+    assert_eq!(task_containers(&name).trim(), "", "removed afterwards");
+
+    let audited: Vec<(String, i64)> = world
+        .audit_lines()
+        .iter()
+        .filter(|l| l["verb"] == "run" && l["task_exit_code"].is_i64())
+        .map(|l| {
+            (
+                l["task"].as_str().unwrap().to_owned(),
+                l["task_exit_code"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        audited,
+        [("backfill".to_owned(), 0), ("check".to_owned(), 4)]
     );
 }

@@ -11,13 +11,17 @@
 //! migration must stay compatible with the release still serving while it runs and with the
 //! one before (expand, then contract: add a column in one release, drop the old one in a
 //! later one).
+//!
+//! [`Pipeline::run_task`] is one run of one task, a release task's or `run`'s.
 
 use std::io::Write;
 
 use crate::error::Error;
+use crate::host::child::{self, Streamed};
 use crate::host::signals;
 use crate::pipeline::Pipeline;
 use crate::release::release::{Override, Release};
+use crate::release::task::Task;
 
 impl Pipeline<'_> {
     /// Run `written`'s release tasks, in the order of their names, each to its end.
@@ -27,31 +31,43 @@ impl Pipeline<'_> {
         written: &Override,
         progress: &mut dyn Write,
     ) -> Result<(), Error> {
-        let compose = release.compose(true);
         for task in written.tasks.iter().filter(|t| t.release) {
             let _ = writeln!(
                 progress,
                 "running release task `{}` of {} at {}",
                 task.name, release.project.name, release.commit
             );
-            if !task.depends_on.is_empty() {
-                self.docker
-                    .compose(&compose.start(&task.depends_on), progress)?;
-            }
-            let ran = self
-                .docker
-                .compose(&compose.run_task(&task.service), progress);
-            signals::check()?;
-            if let Err(Error::Compose { status, tail, .. }) = ran {
+            let ran = self.run_task(release, task, progress)?;
+            if !ran.status.success() {
                 return Err(Error::ReleaseTask {
                     project: release.project.name.clone(),
                     task: task.name.clone(),
-                    status,
-                    tail,
+                    status: child::describe(ran.status),
+                    tail: ran.tail,
                 });
             }
-            ran?;
         }
         Ok(())
+    }
+
+    /// One run of `task` from `release`'s images, its output streamed to `progress`, its
+    /// container removed afterwards; the services it depends on started first if they are not
+    /// running. How it ended, whatever its status.
+    pub(crate) fn run_task(
+        &self,
+        release: &Release,
+        task: &Task,
+        progress: &mut dyn Write,
+    ) -> Result<Streamed, Error> {
+        let compose = release.compose(true);
+        if !task.depends_on.is_empty() {
+            self.docker
+                .compose(&compose.start(&task.depends_on), progress)?;
+        }
+        let ran = self
+            .docker
+            .compose_streamed(&compose.run_task(&task.service), progress)?;
+        signals::check()?;
+        Ok(ran)
     }
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 use kelev_core::{CommitId, ContainerState, Health};
 
 use crate::error::Error;
-use crate::host::child::{self, Captured};
+use crate::host::child::{self, Captured, Streamed};
 use crate::release::compose_call::ComposeCall;
 use crate::release::docker_call::DockerCall;
 use crate::release::runner::Runner;
@@ -107,6 +107,16 @@ impl Docker {
     /// Run a compose call to its end, both streams captured, whatever its status.
     pub(crate) fn compose_capture(&self, call: &ComposeCall) -> Result<Captured, Error> {
         self.runner.compose_capture(call)
+    }
+
+    /// Run a compose call, its output copied to `out` as it comes; how it ended, whatever its
+    /// status (a task's exit code is compose's).
+    pub(crate) fn compose_streamed(
+        &self,
+        call: &ComposeCall,
+        out: &mut dyn Write,
+    ) -> Result<Streamed, Error> {
+        self.runner.compose_stream(call, out)
     }
 
     /// Run a compose call, its output copied to `out` as it comes; when it ran and failed,

@@ -50,6 +50,8 @@ pub(crate) fn override_json(
         if task::is_task(definition) {
             // Out of `up`: a task runs only when asked (`compose --profile kelev-task run`).
             entry.insert("profiles".into(), json!([task::PROFILE]));
+            // Run once, to its end: never restarted, whatever the compose file says.
+            entry.insert("restart".into(), json!("no"));
         }
         if service == routed {
             labels.extend(
@@ -286,6 +288,7 @@ mod tests {
             doc["services"]["migrate"]["profiles"],
             json!(["kelev-task"])
         );
+        assert_eq!(doc["services"]["migrate"]["restart"], "no");
         assert_eq!(
             doc["services"]["migrate"]["image"],
             format!("kelev-fun-migrate:{commit}")

@@ -136,6 +136,17 @@ impl<'a> Release<'a> {
         Ok(config)
     }
 
+    /// The release's tasks, as its compose file declares them.
+    pub(crate) fn tasks(&self, docker: &Docker) -> Result<Vec<Task>, Error> {
+        let config = self.normalized(docker)?;
+        let services = config
+            .get("services")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        task::tasks(&services).map_err(|reason| self.data_error(ComposeProblem::BadTask { reason }))
+    }
+
     /// Compute the override for this release from the project's normalized compose config and
     /// write it next to (not inside) the release directory.
     pub(crate) fn write_override(

@@ -18,6 +18,7 @@ mod rebuild;
 mod rebuild_all;
 mod remove;
 mod rollback;
+mod run;
 mod secrets;
 mod secrets_put;
 mod secrets_unset;
@@ -46,6 +47,7 @@ use rebuild::Rebuild;
 use rebuild_all::RebuildAll;
 use remove::Remove;
 use rollback::Rollback;
+use run::Run;
 use secrets::Secrets;
 use secrets_put::SecretsPut;
 use secrets_unset::SecretsUnset;
@@ -97,6 +99,7 @@ verbs!(
     RebuildAll,
     Status,
     Logs,
+    Run,
     Manifest,
     ManifestPut,
     Remove,
