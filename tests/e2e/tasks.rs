@@ -102,7 +102,8 @@ fn release(site: &Remote, page: u32, migrate: &str) -> String {
 }
 
 /// The first deploy runs the migration before `web` first starts; the project is `running`
-/// (its task counts for nothing there), a second deploy is `unchanged` and runs no task.
+/// (its task counts for nothing there), a second deploy is `unchanged` and runs no task; a
+/// rebuild runs it again.
 #[test]
 #[cfg_attr(
     not(feature = "e2e"),
@@ -136,11 +137,19 @@ fn a_task_is_not_the_projects_state_and_an_unchanged_deploy_runs_none() {
     out.stdout_lacks("release task");
     // No container of the task is left behind, running or not.
     assert_eq!(task_containers(&name).trim(), "");
+
+    // A rebuild is a new build of the release: its release tasks run again.
+    world
+        .ssh(format!("rebuild {name}"))
+        .run()
+        .ok()
+        .stdout_has("running release task `migrate`");
 }
 
 /// A release task runs before the new release takes traffic: the old release served while it
 /// ran, the new one's first request sees the migrated data. A failing one leaves the old
-/// release serving, `current` and `state.json` as they were, and exits 1 with its output.
+/// release serving, `current` and `state.json` as they were, and exits 1 with its output. A
+/// rollback runs none.
 #[test]
 #[cfg_attr(
     not(feature = "e2e"),
@@ -187,6 +196,14 @@ fn a_release_task_runs_before_the_switch_and_a_failing_one_stops_the_deploy() {
         std::fs::read_to_string(data.join("schema")).unwrap(),
         "schema 2\n"
     );
+
+    // A rollback runs no task: the release it brings back finds the data as migrated since.
+    world
+        .ssh(format!("rollback {name}"))
+        .run()
+        .ok()
+        .stdout_lacks("release task");
+    assert_eq!(world.page(&name), "schema 2\npage 1\n");
 }
 
 /// `run` runs a task by name from the running release, with its secrets, and passes its
