@@ -83,6 +83,14 @@ echo 'error: column users.email already exists' >&2
 exit 3
 ";
 
+/// A world with the site in its manifest, not deployed.
+fn world_with_site() -> (World, Remote) {
+    let mut world = World::new();
+    let site = site(&mut world);
+    world.install_manifest(&world.manifest(&[world.entry(&site)]));
+    (world, site)
+}
+
 /// The site at schema 1, page 1: committed, not deployed.
 fn site(world: &mut World) -> Remote {
     let site = world.site("tasks", "page 1\n");
@@ -110,10 +118,8 @@ fn release(site: &Remote, page: u32, migrate: &str) -> String {
     ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
 )]
 fn a_task_is_not_the_projects_state_and_an_unchanged_deploy_runs_none() {
-    let mut world = World::new();
-    let site = site(&mut world);
+    let (world, site) = world_with_site();
     let name = site.name.clone();
-    world.install_manifest(&world.manifest(&[world.entry(&site)]));
 
     world
         .ssh(format!("deploy {name}"))
@@ -156,10 +162,8 @@ fn a_task_is_not_the_projects_state_and_an_unchanged_deploy_runs_none() {
     ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
 )]
 fn a_release_task_runs_before_the_switch_and_a_failing_one_stops_the_deploy() {
-    let mut world = World::new();
-    let site = site(&mut world);
+    let (world, site) = world_with_site();
     let name = site.name.clone();
-    world.install_manifest(&world.manifest(&[world.entry(&site)]));
     world.ssh(format!("deploy {name}")).run().ok();
     let data = world.data_dir(&name).join("data");
 
@@ -215,10 +219,8 @@ fn a_release_task_runs_before_the_switch_and_a_failing_one_stops_the_deploy() {
     ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
 )]
 fn run_runs_a_task_by_name_from_the_running_release() {
-    let mut world = World::new();
-    let site = site(&mut world);
+    let (world, site) = world_with_site();
     let name = site.name.clone();
-    world.install_manifest(&world.manifest(&[world.entry(&site)]));
     let run = |task: &str| format!("run {name} {task}");
 
     // The suite's `ci` key holds `"*"`, which never covers `run`.
@@ -273,5 +275,51 @@ fn run_runs_a_task_by_name_from_the_running_release() {
     assert_eq!(
         audited,
         [("backfill".to_owned(), 0), ("check".to_owned(), 4)]
+    );
+}
+
+/// examples/migrations, as the runbook's "Migrating a database" walks through it: its two
+/// migrations change `data/guests.csv` before `web` starts; the failing one, added, stops the
+/// deploy and the guest list is served as before.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
+)]
+fn the_migrations_example_migrates_and_its_failing_migration_stops_the_deploy() {
+    let (world, site) = world_with_site();
+    crate::stateful::from_example(&site, "migrations");
+    let name = site.name.clone();
+    let guests = || {
+        let url = format!("http://{}:80/cgi-bin/guests", world.ip(&name, "web"));
+        kelev_e2e::Run::new("curl")
+            .args(["-sS", "--max-time", "10", &url])
+            .run()
+            .ok()
+            .stdout
+    };
+    world.ssh(format!("deploy {name}")).run().ok().stdout_has(
+        "applying 001-create-guests.sh\napplying 002-add-email.sh\nschema at version 2",
+    );
+    let data = world.data_dir(&name).join("data");
+    assert_eq!(
+        std::fs::read_to_string(data.join("guests.csv")).unwrap(),
+        "name,email\nAda,\nGrace,\n"
+    );
+    assert_eq!(guests(), "Ada\nGrace\n");
+
+    let failing = site.work.join("failing/003-require-email.sh");
+    std::fs::copy(&failing, site.work.join("migrations/003-require-email.sh")).unwrap();
+    let commit = site.commit("require an email");
+    world
+        .ssh(format!("deploy {name} {commit}"))
+        .run()
+        .code(1)
+        .stderr_has("release task `migrate` failed (exit code 1); its last lines:")
+        .stderr_has("error: 2 guests have no email; backfill them first");
+    assert_eq!(guests(), "Ada\nGrace\n");
+    assert_eq!(
+        std::fs::read_to_string(data.join("version")).unwrap(),
+        "2\n"
     );
 }

@@ -136,15 +136,23 @@ impl<'a> Release<'a> {
         Ok(config)
     }
 
-    /// The release's tasks, as its compose file declares them.
-    pub(crate) fn tasks(&self, docker: &Docker) -> Result<Vec<Task>, Error> {
+    /// The normalized compose file's services.
+    fn services(&self, docker: &Docker) -> Result<Map<String, Value>, Error> {
         let config = self.normalized(docker)?;
-        let services = config
+        Ok(config
             .get("services")
             .and_then(Value::as_object)
             .cloned()
-            .unwrap_or_default();
-        task::tasks(&services).map_err(|reason| self.data_error(ComposeProblem::BadTask { reason }))
+            .unwrap_or_default())
+    }
+
+    /// The release's tasks, as its compose file declares them.
+    pub(crate) fn tasks(&self, docker: &Docker) -> Result<Vec<Task>, Error> {
+        self.tasks_of(&self.services(docker)?)
+    }
+
+    fn tasks_of(&self, services: &Map<String, Value>) -> Result<Vec<Task>, Error> {
+        task::tasks(services).map_err(|reason| self.data_error(ComposeProblem::BadTask { reason }))
     }
 
     /// Compute the override for this release from the project's normalized compose config and
@@ -155,14 +163,8 @@ impl<'a> Release<'a> {
         traefik: &Traefik,
         secrets: &Secrets,
     ) -> Result<Override, Error> {
-        let config = self.normalized(docker)?;
-        let services = config
-            .get("services")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let tasks = task::tasks(&services)
-            .map_err(|reason| self.data_error(ComposeProblem::BadTask { reason }))?;
+        let services = self.services(docker)?;
+        let tasks = self.tasks_of(&services)?;
         let routed = self.routed_service(&services)?;
         let binds = persistent_binds(&services, &self.dir, &self.data_dir, |path| {
             std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
