@@ -39,6 +39,10 @@ services:
     volumes: [\"./data:/app/data\"]
     labels:
       dev.kelev.task: backfill
+  seed:
+    build: .
+    restart: \"no\"
+    command: [\"/bin/busybox\", \"true\"]
   check:
     build: .
     command: [\"/bin/busybox\", \"sh\", \"-c\", \"echo 2 orphaned rows; exit 4\"]
@@ -110,7 +114,7 @@ fn release(site: &Remote, page: u32, migrate: &str) -> String {
 }
 
 /// The first deploy runs the migration before `web` first starts; the project is `running`
-/// (its task counts for nothing there), a second deploy is `unchanged` and runs no task; a
+/// (its tasks and its one-shot `seed` count for nothing there), a second deploy is `unchanged` and runs no task; a
 /// rebuild runs it again.
 #[test]
 #[cfg_attr(
@@ -137,6 +141,18 @@ fn a_task_is_not_the_projects_state_and_an_unchanged_deploy_runs_none() {
         .map(|c| c["service"].as_str().unwrap())
         .collect();
     assert_eq!(services, ["web"], "{status}");
+    // `seed` (`restart: "no"`, not a task) ran with `up` and exited; it is not counted either.
+    let seed = docker(&[
+        "ps",
+        "-a",
+        "--format",
+        "{{.State}}",
+        "--filter",
+        &format!("label=com.docker.compose.project={name}"),
+        "--filter",
+        "label=com.docker.compose.service=seed",
+    ]);
+    assert_eq!(seed.trim(), "exited");
 
     let out = world.ssh(format!("deploy {name}")).run().ok();
     assert!(out.last_line().contains("unchanged"), "{}", out.report());

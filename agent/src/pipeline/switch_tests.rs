@@ -184,7 +184,7 @@ pub(super) fn try_deploy(
 pub(super) const FILES: &str = "compose -p p --project-directory $ROOT/projects/p/releases/2222222222222222222222222222222222222222 -f $ROOT/projects/p/releases/2222222222222222222222222222222222222222/compose.yaml";
 pub(super) const OVERRIDE: &str =
     "-f $ROOT/projects/p/overrides/2222222222222222222222222222222222222222.json";
-const PS: &str = "docker ps -a --no-trunc --filter label=com.docker.compose.project=p --format '{{.ID}}\t{{.State}}\t{{.Status}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Label \"com.docker.compose.service\"}}\t{{.Label \"dev.kelev.commit\"}}\t{{.Label \"com.docker.compose.oneoff\"}}\t{{.Label \"com.docker.compose.container-number\"}}\t{{.Label \"dev.kelev.task\"}}'";
+const PS: &str = "docker ps -a --no-trunc --filter label=com.docker.compose.project=p --format '{{.ID}}\t{{.State}}\t{{.Status}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Label \"com.docker.compose.service\"}}\t{{.Label \"dev.kelev.commit\"}}\t{{.Label \"com.docker.compose.oneoff\"}}\t{{.Label \"com.docker.compose.container-number\"}}\t{{.Label \"dev.kelev.one-shot\"}}'";
 
 /// The calls every switch starts with: the compose file normalized, the network checked.
 /// Then `then`, after it.

@@ -38,14 +38,15 @@ impl Container {
 /// One line of [`DockerCall::ps`]; `None` for what is not a
 /// container compose made (`docker run` of a compose-built image inherits the image's project
 /// and service labels, but only compose's own containers carry a container number) and for
-/// one-off containers, and for a task's (`release/task.rs`): they run to their end, and are not
-/// what the project's state is made of; and for a state Docker does not document.
+/// one-off containers, and for a one-shot service's, a task's or a `restart: "no"` one's
+/// (`release/task.rs`): they run to their end, and are not what the project's state is made
+/// of; and for a state Docker does not document.
 fn parse_ps_line(line: &str) -> Option<Container> {
     let fields: Vec<&str> = line.split('\t').collect();
-    let [id, state, status, project, service, commit, oneoff, number, task] = fields[..] else {
+    let [id, state, status, project, service, commit, oneoff, number, one_shot] = fields[..] else {
         return None;
     };
-    if number.is_empty() || oneoff == "True" || project.is_empty() || !task.is_empty() {
+    if number.is_empty() || oneoff == "True" || project.is_empty() || !one_shot.is_empty() {
         return None;
     }
     let health = if status.contains("(healthy)") {
@@ -145,7 +146,7 @@ impl Docker {
     }
 
     /// Containers of compose project `project`, or of every compose project, one-off
-    /// (`compose run`) containers and tasks' left out. One `docker ps`, its labels and status read from a
+    /// (`compose run`) containers and one-shot services' left out. One `docker ps`, its labels and status read from a
     /// template, rather than `ps` then `inspect`: this is on the path of every `status` and of
     /// every `unchanged` answer.
     pub(crate) fn containers(&self, project: Option<&str>) -> Result<Vec<Container>, Error> {
@@ -205,10 +206,10 @@ mod tests {
         // `docker run` of a compose-built image, and `compose run`, are not the project's.
         assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\t\t\t").is_none());
         assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\tTrue\t1\t").is_none());
-        assert!(parse_ps_line(
-            "abc\texited\tExited (0) 1 second ago\tp\tmigrate\t\tFalse\t1\tmigrate"
-        )
-        .is_none());
+        assert!(
+            parse_ps_line("abc\texited\tExited (0) 1 second ago\tp\tseed\t\tFalse\t1\ttrue")
+                .is_none()
+        );
         assert!(parse_ps_line("garbage").is_none());
         assert!(parse_ps_line("abc\tbogus\tUp 1 second\tp\tweb\t\tFalse\t1\t").is_none());
     }

@@ -36,6 +36,9 @@ pub(crate) fn override_json(
         if built || service == routed {
             labels.insert(COMMIT_LABEL.into(), json!(commit.as_str()));
         }
+        if task::is_one_shot(definition) {
+            labels.insert(task::ONE_SHOT_LABEL.into(), json!("true"));
+        }
         if built {
             entry.insert("image".into(), json!(image_name(name, service, commit)));
         }
@@ -289,6 +292,11 @@ mod tests {
             json!(["kelev-task"])
         );
         assert_eq!(doc["services"]["migrate"]["restart"], "no");
+        assert_eq!(
+            doc["services"]["migrate"]["labels"]["dev.kelev.one-shot"],
+            "true"
+        );
+        assert!(web["labels"].get("dev.kelev.one-shot").is_none());
         assert_eq!(
             doc["services"]["migrate"]["image"],
             format!("kelev-fun-migrate:{commit}")

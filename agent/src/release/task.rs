@@ -21,6 +21,11 @@ use serde_json::{Map, Value};
 pub(crate) const TASK_LABEL: &str = "dev.kelev.task";
 /// The label that makes a task a release task (`"true"`).
 pub(crate) const RELEASE_LABEL: &str = "dev.kelev.task.release";
+/// The label the override puts on every service that runs to its end rather than serves: each
+/// task, and each service whose compose file says `restart: "no"` (a one-shot that `up` starts,
+/// docker-orchestrate's convention). Docker's listing leaves their containers out of the
+/// project's state (`release/docker.rs`).
+pub(crate) const ONE_SHOT_LABEL: &str = "dev.kelev.one-shot";
 /// The compose profile the override puts tasks in, so that `up` never starts them.
 pub(crate) const PROFILE: &str = "kelev-task";
 
@@ -45,6 +50,12 @@ fn label<'a>(definition: &'a Value, key: &str) -> Option<&'a str> {
 /// Whether `definition` (a normalized service) declares a task.
 pub(crate) fn is_task(definition: &Value) -> bool {
     label(definition, TASK_LABEL).is_some()
+}
+
+/// Whether `definition` (a normalized service) runs to its end: a task, or a service that
+/// says `restart: "no"` in so many words.
+pub(crate) fn is_one_shot(definition: &Value) -> bool {
+    is_task(definition) || definition.get("restart").and_then(Value::as_str) == Some("no")
 }
 
 /// The tasks `services` (compose's normalized `services`) declare, in the order of their names;
@@ -137,6 +148,13 @@ mod tests {
         );
         assert!(is_task(&s["migrate"]));
         assert!(!is_task(&s["web"]));
+        assert!(is_one_shot(&s["migrate"]));
+        assert!(!is_one_shot(&s["web"]));
+        let seed = serde_json::json!({"restart": "no"});
+        assert!(is_one_shot(&seed) && !is_task(&seed));
+        assert!(!is_one_shot(
+            &serde_json::json!({"restart": "unless-stopped"})
+        ));
     }
 
     #[test]
