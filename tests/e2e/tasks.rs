@@ -339,3 +339,35 @@ fn the_migrations_example_migrates_and_its_failing_migration_stops_the_deploy() 
         "2\n"
     );
 }
+
+/// A release task that outlasts `deploy_timeout_secs` stops the deploy like a failing one, and
+/// its container does not outlive it.
+#[test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Docker, sshd, moto and terraform: run scripts/test (cargo test --features e2e)"
+)]
+fn a_release_task_that_outlasts_the_deploy_timeout_stops_the_deploy() {
+    let (world, site) = world_with_site();
+    let name = site.name.clone();
+    world.ssh(format!("deploy {name}")).run().ok();
+    world.write_config(&serde_json::json!({"deploy_timeout_secs": 5}));
+    let slow = release(
+        &site,
+        2,
+        "echo migrating slowly\nexec /bin/busybox sleep 600\n",
+    );
+    // Behaviour, not speed: ended by its 5 s timeout, far from the 600 s the task would take.
+    world
+        .ssh(format!("deploy {name} {slow}"))
+        .run_within(std::time::Duration::from_secs(120))
+        .code(1)
+        .stdout_has("migrating slowly")
+        .stderr_has("interrupted by the deploy timeout");
+    assert_eq!(world.page(&name), "schema 1\npage 1\n");
+    kelev_e2e::wait_until(
+        "the task's container is gone",
+        std::time::Duration::from_secs(30),
+        || task_containers(&name).trim().is_empty(),
+    );
+}

@@ -20,8 +20,20 @@ use crate::error::Error;
 use crate::host::child::{self, Streamed};
 use crate::host::signals;
 use crate::pipeline::Pipeline;
+use crate::release::docker_call::DockerCall;
 use crate::release::release::{Override, Release};
 use crate::release::task::Task;
+
+/// The name of `task`'s container in this agent's run: `<project>-<task>-<pid>`, so that one
+/// cut short can be removed by name.
+fn task_container(release: &Release, task: &Task) -> String {
+    format!(
+        "{}-{}-{}",
+        release.project.name,
+        task.name,
+        std::process::id()
+    )
+}
 
 impl Pipeline<'_> {
     /// Run `written`'s release tasks, in the order of their names, each to its end.
@@ -64,10 +76,17 @@ impl Pipeline<'_> {
             self.docker
                 .compose(&compose.start(&task.depends_on), progress)?;
         }
+        let container = task_container(release, task);
         let ran = self
             .docker
-            .compose_streamed(&compose.run_task(&task.service), progress)?;
-        signals::check()?;
-        Ok(ran)
+            .compose_streamed(&compose.run_task(&task.service, &container), progress);
+        let interrupted = signals::check();
+        if ran.is_err() || interrupted.is_err() {
+            // Compose stopped midway (the deploy timeout, a stop request) leaves the container
+            // running: it goes with the run.
+            self.docker.best_effort(&DockerCall::remove(&container));
+        }
+        interrupted?;
+        ran
     }
 }

@@ -18,7 +18,11 @@ const CONFIG_WITH_TASKS: &str = r#"{"services":{
 fn release_task() -> Vec<String> {
     vec![
         format!("{FILES} {OVERRIDE} up -d --no-build --no-recreate --wait db"),
-        format!("{FILES} {OVERRIDE} --profile kelev-task run --rm --no-deps -T migrate"),
+        format!(
+            "{FILES} {OVERRIDE} --profile kelev-task run --rm --no-deps -T --name p-migrate-{} \
+             migrate",
+            std::process::id()
+        ),
     ]
 }
 

@@ -88,10 +88,19 @@ impl ComposeProject {
         self.call(args)
     }
 
-    /// One run of task `service`, from the images already there, its container removed
-    /// afterwards; its dependencies are [`ComposeProject::start`]ed first, not here.
-    pub(crate) fn run_task(&self, service: &str) -> ComposeCall {
-        self.with_tasks(["run", "--rm", "--no-deps", "-T", service])
+    /// One run of task `service` in a container called `container`, from the images already
+    /// there, the container removed afterwards; its dependencies are
+    /// [`ComposeProject::start`]ed first, not here.
+    pub(crate) fn run_task(&self, service: &str, container: &str) -> ComposeCall {
+        self.with_tasks([
+            "run",
+            "--rm",
+            "--no-deps",
+            "-T",
+            "--name",
+            container,
+            service,
+        ])
     }
 
     /// Every service up from images already there (the build is a step of its own).
@@ -232,8 +241,10 @@ mod tests {
             &format!("{files} up -d --no-build --no-recreate --wait db cache"),
         );
         is(
-            r.run_task("migrate"),
-            &format!("{files} --profile kelev-task run --rm --no-deps -T migrate"),
+            r.run_task("migrate", "p-migrate-1"),
+            &format!(
+                "{files} --profile kelev-task run --rm --no-deps -T --name p-migrate-1 migrate"
+            ),
         );
         is(
             r.up(Recreate::Changed),
