@@ -107,6 +107,29 @@ pub(crate) enum Error {
         status: String,
         tail: String,
     },
+    /// A release task ran and failed: the deploy stops before anything started.
+    #[error("project `{project}`: release task `{task}` failed ({status}){}", last_lines(.tail))]
+    ReleaseTask {
+        project: ProjectName,
+        task: String,
+        status: String,
+        tail: String,
+    },
+    /// `run`: the task ran and exited non-zero (its output was streamed).
+    #[error("task `{task}` exited with {status}")]
+    TaskExited {
+        task: String,
+        /// `code 3`, or `signal 9`.
+        status: String,
+    },
+    #[error("project `{project}`: has no task `{task}` (it has: {has})")]
+    UnknownTask {
+        project: ProjectName,
+        task: String,
+        has: String,
+    },
+    #[error("project `{project}`: nothing runs, so no task can run from its release\nhint: run `deploy {project}` first")]
+    NothingRuns { project: ProjectName },
     #[error("project `{project}`: the new release did not come up: {failed}")]
     Unhealthy {
         project: ProjectName,
@@ -181,6 +204,23 @@ pub(crate) enum ComposeProblem {
     NoSuchService { service: String, has: String },
     #[error("the compose file has {count} services; set `service` in the manifest to the one to route to")]
     WhichService { count: usize },
+    #[error("the routed service `{service}` is declared a task (`dev.kelev.task`)")]
+    RoutedTask { service: String },
+    #[error("{reason}")]
+    BadTask { reason: String },
+}
+
+/// How many of a failed release task's last lines its error shows.
+const TASK_TAIL_LINES: usize = 10;
+
+/// The last lines a release task printed, below the error's first line.
+fn last_lines(tail: &str) -> String {
+    let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let from = lines.len().saturating_sub(TASK_TAIL_LINES);
+    format!("; its last lines:\n{}", lines[from..].join("\n"))
 }
 
 fn tail_hint(tail: &str) -> String {
@@ -224,6 +264,8 @@ impl Error {
             | Error::SecretsFile { .. }
             | Error::SecretsInput { .. }
             | Error::RegistryLogin { .. }
+            | Error::UnknownTask { .. }
+            | Error::NothingRuns { .. }
             | Error::State { .. } => ExitCode::Data,
             Error::Spawn { .. } | Error::DockerUnreachable { .. } => ExitCode::Unavailable,
             Error::LockTimeout { .. } => ExitCode::TryAgain,
@@ -232,6 +274,8 @@ impl Error {
             | Error::RefMissing { .. }
             | Error::Docker { .. }
             | Error::Compose { .. }
+            | Error::ReleaseTask { .. }
+            | Error::TaskExited { .. }
             | Error::Unhealthy { .. }
             | Error::NotUp { .. }
             | Error::NotRouted { .. }

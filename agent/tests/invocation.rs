@@ -188,7 +188,7 @@ fn a_docker_call_that_ran_and_failed_is_1() {
          label=com.docker.compose.project --format '{{.ID}}\t{{.State}}\t{{.Status}}\t\
          {{.Label \"com.docker.compose.project\"}}\t{{.Label \"com.docker.compose.service\"}}\t\
          {{.Label \"dev.kelev.commit\"}}\t{{.Label \"com.docker.compose.oneoff\"}}\t\
-         {{.Label \"com.docker.compose.container-number\"}}'` failed (exit code 2): /bin/ls: \
+         {{.Label \"com.docker.compose.container-number\"}}\t{{.Label \"dev.kelev.one-shot\"}}'` failed (exit code 2): /bin/ls: \
          unrecognized option '--kelev-no-such-option'; Try '/bin/ls --help' for more \
          information.\n",
     );

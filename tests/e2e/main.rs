@@ -26,6 +26,7 @@ mod rollout;
 mod secrets;
 mod stateful;
 mod status;
+mod tasks;
 mod terraform;
 mod traefik;
 mod userdata;

@@ -188,7 +188,7 @@ fn data_and_the_database_survive_deploys_rollback_prune_and_remove() {
 }
 
 /// Copy `examples/<example>` over a site's working tree, as examples/README.md tells a user to.
-fn from_example(site: &Remote, example: &str) {
+pub(crate) fn from_example(site: &Remote, example: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples")
         .join(example);

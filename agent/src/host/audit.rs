@@ -24,6 +24,9 @@ pub(crate) struct Trail {
     pub(crate) requested: Option<CommitId>,
     /// The commit actually acted on, once resolved.
     pub(crate) commit: Option<CommitId>,
+    /// `run`: the task's name, and its exit code once it ended.
+    pub(crate) task: Option<String>,
+    pub(crate) task_exit_code: Option<i32>,
 }
 
 impl Trail {
@@ -47,6 +50,8 @@ impl Trail {
             exit_code: exit_code.code(),
             duration_ms: took.as_millis(),
             command: escape_command(&self.raw),
+            task: self.task.as_deref(),
+            task_exit_code: self.task_exit_code,
         };
         write(self.log.as_deref(), &record);
     }
@@ -64,6 +69,10 @@ pub(crate) struct Record<'a> {
     pub(crate) duration_ms: u128,
     /// The raw command, bytes outside printable ASCII escaped (`\n`, `\x00`, `\xff`).
     pub(crate) command: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) task: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) task_exit_code: Option<i32>,
 }
 
 /// Escape a raw command for the log: printable ASCII stays, everything else is `\xNN`-style, and

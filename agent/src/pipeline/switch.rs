@@ -1,6 +1,6 @@
 //! The switch from the running release to another, for deploy, rebuild, rollback and a restart
 //! for new secrets: the override written, `build` (while the old
-//! release serves), `start` and `gate`, the
+//! release serves) and `release_tasks` (deploy and rebuild), `start` and `gate`, the
 //! state `record`ed; on any failure the previous release put back.
 //! How the routed service is replaced is the project's `rollout`: `recreate`, or
 //! `zero-downtime` (a second container beside the old one, `swap`).
@@ -106,8 +106,8 @@ impl Pipeline<'_> {
                 switch.pull,
                 progress,
             )?;
+            self.release_tasks(release, &written, progress)?;
         }
-        // Release tasks go here: after the build and pull, before the start.
         let swap_with = swap_with.as_deref();
         let started = match self.start_or_restore(&switch, &written, state, swap_with, progress) {
             Err(error) if self.network_gone(&error) => {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use kelev_core::ProjectName;
 
 use crate::host::child;
+use crate::release::task;
 
 /// What compose works on: a project by name alone (`logs`, `down`), or one release of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +66,16 @@ impl ComposeProject {
     fn call<S: Into<String>>(&self, args: impl IntoIterator<Item = S>) -> ComposeCall {
         ComposeCall {
             project: self.clone(),
+            tasks: false,
             args: args.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// A call that sees the tasks too: their profile on (`--profile kelev-task`).
+    fn with_tasks<S: Into<String>>(&self, args: impl IntoIterator<Item = S>) -> ComposeCall {
+        ComposeCall {
+            tasks: true,
+            ..self.call(args)
         }
     }
 
@@ -74,8 +84,32 @@ impl ComposeProject {
         self.call(["config", "--format", "json"])
     }
 
+    /// Every service's image, the tasks' too (their profile on).
     pub(crate) fn build(&self) -> ComposeCall {
-        self.call(["build"])
+        self.with_tasks(["build"])
+    }
+
+    /// `services` started if they are not running, without touching those that are, and
+    /// waited for (running, or healthy): what a task depends on, before it runs.
+    pub(crate) fn start(&self, services: &[String]) -> ComposeCall {
+        let mut args = vec!["up", "-d", "--no-build", "--no-recreate", "--wait"];
+        args.extend(services.iter().map(String::as_str));
+        self.call(args)
+    }
+
+    /// One run of task `service` in a container called `container`, from the images already
+    /// there, the container removed afterwards; its dependencies are
+    /// [`ComposeProject::start`]ed first, not here.
+    pub(crate) fn run_task(&self, service: &str, container: &str) -> ComposeCall {
+        self.with_tasks([
+            "run",
+            "--rm",
+            "--no-deps",
+            "-T",
+            "--name",
+            container,
+            service,
+        ])
     }
 
     /// The images of the services that name one and build none, from their registries.
@@ -144,6 +178,8 @@ impl ComposeProject {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ComposeCall {
     project: ComposeProject,
+    /// Whether the tasks' profile is on (`release/task.rs`).
+    tasks: bool,
     args: Vec<String>,
 }
 
@@ -158,6 +194,9 @@ impl ComposeCall {
         }
         for file in &project.files {
             argv.extend(["-f".into(), file.display().to_string()]);
+        }
+        if self.tasks {
+            argv.extend(["--profile".into(), task::PROFILE.into()]);
         }
         argv.extend(self.args.iter().cloned());
         argv
@@ -179,7 +218,8 @@ impl ComposeCall {
         &self.project.name
     }
 
-    /// What was asked, as a failure names it: `compose up -d --remove-orphans --build`.
+    /// What was asked, as a failure names it (its global options left out): `compose up -d
+    /// --remove-orphans --build`.
     pub(crate) fn command(&self) -> String {
         format!("compose {}", child::render(&self.args))
     }
@@ -219,7 +259,17 @@ mod tests {
                      /r/releases/abc/compose.yaml -f /r/overrides/abc.json";
         let r = release();
         is(r.config(), &format!("{files} config --format json"));
-        is(r.build(), &format!("{files} build"));
+        is(r.build(), &format!("{files} --profile kelev-task build"));
+        is(
+            r.start(&["db".into(), "cache".into()]),
+            &format!("{files} up -d --no-build --no-recreate --wait db cache"),
+        );
+        is(
+            r.run_task("migrate", "p-migrate-1"),
+            &format!(
+                "{files} --profile kelev-task run --rm --no-deps -T --name p-migrate-1 migrate"
+            ),
+        );
         is(
             r.pull(PullPolicy::Missing),
             &format!("{files} pull --ignore-buildable --policy missing"),

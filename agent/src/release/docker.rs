@@ -7,7 +7,7 @@ use std::io::Write;
 use kelev_core::{CommitId, ContainerState, Health};
 
 use crate::error::Error;
-use crate::host::child::{self, Captured};
+use crate::host::child::{self, Captured, Streamed};
 use crate::release::compose_call::ComposeCall;
 use crate::release::docker_call::DockerCall;
 use crate::release::runner::Runner;
@@ -38,13 +38,15 @@ impl Container {
 /// One line of [`DockerCall::ps`]; `None` for what is not a
 /// container compose made (`docker run` of a compose-built image inherits the image's project
 /// and service labels, but only compose's own containers carry a container number) and for
-/// one-off containers, and for a state Docker does not document.
+/// one-off containers, and for a one-shot service's, a task's or a `restart: "no"` one's
+/// (`release/task.rs`): they run to their end, and are not what the project's state is made
+/// of; and for a state Docker does not document.
 fn parse_ps_line(line: &str) -> Option<Container> {
     let fields: Vec<&str> = line.split('\t').collect();
-    let [id, state, status, project, service, commit, oneoff, number] = fields[..] else {
+    let [id, state, status, project, service, commit, oneoff, number, one_shot] = fields[..] else {
         return None;
     };
-    if number.is_empty() || oneoff == "True" || project.is_empty() {
+    if number.is_empty() || oneoff == "True" || project.is_empty() || !one_shot.is_empty() {
         return None;
     }
     let health = if status.contains("(healthy)") {
@@ -108,6 +110,16 @@ impl Docker {
         self.runner.compose_capture(call)
     }
 
+    /// Run a compose call, its output copied to `out` as it comes; how it ended, whatever its
+    /// status (a task's exit code is compose's).
+    pub(crate) fn compose_streamed(
+        &self,
+        call: &ComposeCall,
+        out: &mut dyn Write,
+    ) -> Result<Streamed, Error> {
+        self.runner.compose_stream(call, out)
+    }
+
     /// Run a compose call, its output copied to `out` as it comes; when it ran and failed,
     /// which call, how, and the last line it said.
     pub(crate) fn compose(&self, call: &ComposeCall, out: &mut dyn Write) -> Result<(), Error> {
@@ -134,7 +146,7 @@ impl Docker {
     }
 
     /// Containers of compose project `project`, or of every compose project, one-off
-    /// (`compose run`) containers left out. One `docker ps`, its labels and status read from a
+    /// (`compose run`) containers and one-shot services' left out. One `docker ps`, its labels and status read from a
     /// template, rather than `ps` then `inspect`: this is on the path of every `status` and of
     /// every `unchanged` answer.
     pub(crate) fn containers(&self, project: Option<&str>) -> Result<Vec<Container>, Error> {
@@ -171,7 +183,7 @@ mod tests {
 
     #[test]
     fn ps_lines() {
-        let c = parse_ps_line("abc\trunning\tUp 3 minutes (healthy)\tp\tweb\tdeadbeef\tFalse\t1")
+        let c = parse_ps_line("abc\trunning\tUp 3 minutes (healthy)\tp\tweb\tdeadbeef\tFalse\t1\t")
             .unwrap();
         assert_eq!(
             (c.state, c.health, c.commit.as_deref()),
@@ -182,18 +194,23 @@ mod tests {
             )
         );
         let c =
-            parse_ps_line("abc\texited\tExited (137) 2 seconds ago\tp\tweb\t\tFalse\t2").unwrap();
+            parse_ps_line("abc\texited\tExited (137) 2 seconds ago\tp\tweb\t\tFalse\t2\t").unwrap();
         assert_eq!((c.exit_code, c.health, c.commit), (137, None, None));
-        let c = parse_ps_line("abc\trunning\tUp 1 second (health: starting)\tp\tweb\tx\tFalse\t1")
-            .unwrap();
+        let c =
+            parse_ps_line("abc\trunning\tUp 1 second (health: starting)\tp\tweb\tx\tFalse\t1\t")
+                .unwrap();
         assert_eq!(c.health, Some(Health::Starting));
         let c =
-            parse_ps_line("abc\trunning\tUp 1 second (unhealthy)\tp\tweb\tx\tFalse\t1").unwrap();
+            parse_ps_line("abc\trunning\tUp 1 second (unhealthy)\tp\tweb\tx\tFalse\t1\t").unwrap();
         assert_eq!(c.health, Some(Health::Unhealthy));
         // `docker run` of a compose-built image, and `compose run`, are not the project's.
-        assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\t\t").is_none());
-        assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\tTrue\t1").is_none());
+        assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\t\t\t").is_none());
+        assert!(parse_ps_line("abc\trunning\tUp 1 second\tp\tweb\t\tTrue\t1\t").is_none());
+        assert!(
+            parse_ps_line("abc\texited\tExited (0) 1 second ago\tp\tseed\t\tFalse\t1\ttrue")
+                .is_none()
+        );
         assert!(parse_ps_line("garbage").is_none());
-        assert!(parse_ps_line("abc\tbogus\tUp 1 second\tp\tweb\t\tFalse\t1").is_none());
+        assert!(parse_ps_line("abc\tbogus\tUp 1 second\tp\tweb\t\tFalse\t1\t").is_none());
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::host::child;
+use crate::release::task::ONE_SHOT_LABEL;
 
 /// The label a release's containers and images carry its commit in.
 pub(crate) const COMMIT_LABEL: &str = "dev.kelev.commit";
@@ -42,6 +43,7 @@ impl DockerCall {
             &format!("{{{{.Label \"{COMMIT_LABEL}\"}}}}"),
             "{{.Label \"com.docker.compose.oneoff\"}}",
             "{{.Label \"com.docker.compose.container-number\"}}",
+            &format!("{{{{.Label \"{ONE_SHOT_LABEL}\"}}}}"),
         ]
         .join("\t");
         DockerCall::new([
@@ -204,7 +206,7 @@ mod tests {
              '{{.ID}}\t{{.State}}\t{{.Status}}\t{{.Label \"com.docker.compose.project\"}}\t\
              {{.Label \"com.docker.compose.service\"}}\t{{.Label \"dev.kelev.commit\"}}\t\
              {{.Label \"com.docker.compose.oneoff\"}}\t\
-             {{.Label \"com.docker.compose.container-number\"}}'",
+             {{.Label \"com.docker.compose.container-number\"}}\t{{.Label \"dev.kelev.one-shot\"}}'",
         );
         assert!(DockerCall::ps(None)
             .to_string()

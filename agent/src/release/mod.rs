@@ -15,5 +15,6 @@ pub(crate) mod persistent;
 pub(crate) mod release;
 pub(crate) mod routing;
 pub(crate) mod runner;
+pub(crate) mod task;
 pub(crate) mod traefik;
 pub(crate) mod trust;

@@ -11,6 +11,7 @@ use crate::host::config::Traefik;
 use crate::host::secret_store::Secrets;
 use crate::release::docker_call::COMMIT_LABEL;
 use crate::release::persistent::PersistentBind;
+use crate::release::task;
 
 /// The override, as JSON (which compose reads as YAML). Deterministic: same inputs, same bytes.
 ///
@@ -35,6 +36,9 @@ pub(crate) fn override_json(
         if built || service == routed {
             labels.insert(COMMIT_LABEL.into(), json!(commit.as_str()));
         }
+        if task::is_one_shot(definition) {
+            labels.insert(task::ONE_SHOT_LABEL.into(), json!("true"));
+        }
         if built {
             entry.insert("image".into(), json!(image_name(name, service, commit)));
         }
@@ -45,6 +49,12 @@ pub(crate) fn override_json(
             .collect();
         if !volumes.is_empty() {
             entry.insert("volumes".into(), json!(volumes));
+        }
+        if task::is_task(definition) {
+            // Out of `up`: a task runs only when asked (`compose --profile kelev-task run`).
+            entry.insert("profiles".into(), json!([task::PROFILE]));
+            // Run once, to its end: never restarted, whatever the compose file says.
+            entry.insert("restart".into(), json!("no"));
         }
         if service == routed {
             labels.extend(
@@ -205,7 +215,8 @@ mod tests {
         let project = &manifest.projects[0];
         let commit = CommitId::parse(&"a".repeat(40)).unwrap();
         let services: Map<String, Value> = serde_json::from_str(
-            r#"{"web":{"build":{"context":"."}},"Db_1":{"image":"postgres"},"worker":{"build":{}}}"#,
+            r#"{"web":{"build":{"context":"."}},"Db_1":{"image":"postgres"},"worker":{"build":{}},
+                "migrate":{"build":{},"labels":{"dev.kelev.task":"migrate"}}}"#,
         )
         .unwrap();
         let secrets = Secrets::parse(b"DB_PASSWORD=p$w").unwrap();
@@ -275,6 +286,22 @@ mod tests {
         assert_eq!(doc["networks"]["web"]["external"], true);
         assert_eq!(web["networks"]["web"]["aliases"], json!(["fun.web"]));
         assert!(doc["services"]["worker"].get("networks").is_none());
+        // A task is out of `up`, built and run from the commit's image like the others.
+        assert_eq!(
+            doc["services"]["migrate"]["profiles"],
+            json!(["kelev-task"])
+        );
+        assert_eq!(doc["services"]["migrate"]["restart"], "no");
+        assert_eq!(
+            doc["services"]["migrate"]["labels"]["dev.kelev.one-shot"],
+            "true"
+        );
+        assert!(web["labels"].get("dev.kelev.one-shot").is_none());
+        assert_eq!(
+            doc["services"]["migrate"]["image"],
+            format!("kelev-fun-migrate:{commit}")
+        );
+        assert!(doc["services"]["worker"].get("profiles").is_none());
         assert_eq!(web["environment"]["DB_PASSWORD"], "p$$w");
         assert_eq!(
             doc["services"]["Db_1"]["environment"]["DB_PASSWORD"],

@@ -17,6 +17,7 @@ use crate::release::compose_call::{ComposeProject, Recreate};
 use crate::release::docker::Docker;
 use crate::release::override_file::override_json;
 use crate::release::persistent::{persistent_binds, prepare, PersistentBind, Placed};
+use crate::release::task::{self, Task};
 
 /// What the agent learned while writing a release's override.
 pub(crate) struct Override {
@@ -24,11 +25,13 @@ pub(crate) struct Override {
     pub(crate) routed: String,
     /// The writable binds that live outside the release, each with what was done to its place.
     pub(crate) persistent: Vec<(PersistentBind, Placed)>,
-    /// Every service of the release.
+    /// Every long-running service of the release (tasks left out).
     pub(crate) services: Vec<String>,
     /// The services that name an image and build none, each with its image (interpolated:
     /// `registry/app:<commit>` for `registry/app:${KELEV_COMMIT}`), in name order.
     pub(crate) pulled: Vec<(String, String)>,
+    /// The release's tasks.
+    pub(crate) tasks: Vec<Task>,
     /// Why the routed service cannot run twice at once (zero-downtime rollout), if it cannot.
     pub(crate) rolling_blocker: Option<String>,
 }
@@ -136,6 +139,25 @@ impl<'a> Release<'a> {
         Ok(config)
     }
 
+    /// The normalized compose file's services.
+    fn services(&self, docker: &Docker) -> Result<Map<String, Value>, Error> {
+        let config = self.normalized(docker)?;
+        Ok(config
+            .get("services")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// The release's tasks, as its compose file declares them.
+    pub(crate) fn tasks(&self, docker: &Docker) -> Result<Vec<Task>, Error> {
+        self.tasks_of(&self.services(docker)?)
+    }
+
+    fn tasks_of(&self, services: &Map<String, Value>) -> Result<Vec<Task>, Error> {
+        task::tasks(services).map_err(|reason| self.data_error(ComposeProblem::BadTask { reason }))
+    }
+
     /// Compute the override for this release from the project's normalized compose config and
     /// write it next to (not inside) the release directory.
     pub(crate) fn write_override(
@@ -144,12 +166,8 @@ impl<'a> Release<'a> {
         traefik: &Traefik,
         secrets: &Secrets,
     ) -> Result<Override, Error> {
-        let config = self.normalized(docker)?;
-        let services = config
-            .get("services")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let services = self.services(docker)?;
+        let tasks = self.tasks_of(&services)?;
         let routed = self.routed_service(&services)?;
         let binds = persistent_binds(&services, &self.dir, &self.data_dir, |path| {
             std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
@@ -192,23 +210,41 @@ impl<'a> Release<'a> {
         Ok(Override {
             pulled,
             persistent,
-            services: services.keys().cloned().collect(),
+            services: services
+                .iter()
+                .filter(|(_, d)| !task::is_task(d))
+                .map(|(s, _)| s.clone())
+                .collect(),
+            tasks,
             rolling_blocker: blocker.map(|b| format!("`{routed}` cannot run twice at once: {b}")),
             routed,
         })
     }
 
+    /// The service Traefik routes to: the manifest's `service`, else the one long-running
+    /// service there is (tasks do not count).
     fn routed_service(&self, services: &Map<String, Value>) -> Result<String, Error> {
+        let serving: Vec<&String> = services
+            .iter()
+            .filter(|(_, d)| !task::is_task(d))
+            .map(|(s, _)| s)
+            .collect();
         match &self.project.service {
+            Some(service) if services.get(service).is_some_and(task::is_task) => Err(self
+                .data_error(ComposeProblem::RoutedTask {
+                    service: service.clone(),
+                })),
             Some(service) if services.contains_key(service) => Ok(service.clone()),
             Some(service) => Err(self.data_error(ComposeProblem::NoSuchService {
                 service: service.clone(),
                 has: services.keys().cloned().collect::<Vec<_>>().join(", "),
             })),
-            None if services.len() == 1 => Ok(services.keys().next().cloned().unwrap_or_default()),
-            None => Err(self.data_error(ComposeProblem::WhichService {
-                count: services.len(),
-            })),
+            None => match serving[..] {
+                [one] => Ok(one.clone()),
+                _ => Err(self.data_error(ComposeProblem::WhichService {
+                    count: serving.len(),
+                })),
+            },
         }
     }
 

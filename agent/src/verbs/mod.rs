@@ -19,6 +19,7 @@ mod rebuild_all;
 mod registry_login;
 mod remove;
 mod rollback;
+mod run;
 mod secrets;
 mod secrets_put;
 mod secrets_unset;
@@ -48,6 +49,7 @@ use rebuild_all::RebuildAll;
 use registry_login::RegistryLogin;
 use remove::Remove;
 use rollback::Rollback;
+use run::Run;
 use secrets::Secrets;
 use secrets_put::SecretsPut;
 use secrets_unset::SecretsUnset;
@@ -99,6 +101,7 @@ verbs!(
     RebuildAll,
     Status,
     Logs,
+    Run,
     Manifest,
     ManifestPut,
     Remove,

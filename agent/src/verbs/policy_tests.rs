@@ -78,7 +78,13 @@ fn star_covers_exactly_the_star_verbs() {
         .collect();
     assert_eq!(
         named,
-        ["secrets-put", "secrets", "secrets-unset", "registry-login"]
+        [
+            "run",
+            "secrets-put",
+            "secrets",
+            "secrets-unset",
+            "registry-login"
+        ]
     );
     let star = policy(&["*"], &["*"]);
     for spec in VERBS {

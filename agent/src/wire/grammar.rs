@@ -156,6 +156,21 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A task's name (`release/task.rs`): a word, never a command line.
+    pub(crate) fn task(&mut self) -> Result<String, GrammarError> {
+        let word = self
+            .positionals
+            .pop_front()
+            .ok_or(GrammarError::MissingTask)?;
+        if crate::release::task::valid_name(word) {
+            Ok(word.to_owned())
+        } else {
+            Err(GrammarError::BadTask {
+                word: word.to_owned(),
+            })
+        }
+    }
+
     /// One or more secret names: the rest of the positionals.
     pub(crate) fn secret_keys(&mut self) -> Result<Vec<SecretKey>, GrammarError> {
         let keys = self
@@ -243,6 +258,10 @@ pub(crate) enum GrammarError {
     BadCommit { word: String },
     #[error("`--tail` takes a whole number from 1 to {MAX_TAIL}, not `{word}`")]
     BadTail { word: String },
+    #[error("`run` needs a task name")]
+    MissingTask,
+    #[error("`{word}` is not a task name ([a-z0-9][a-z0-9-]{{0,62}})")]
+    BadTask { word: String },
     #[error("`{word}` is not a secret name ([A-Z_][A-Z0-9_]*)")]
     BadSecretKey { word: String },
     #[error("`secrets-unset` needs at least one secret name")]
