@@ -43,6 +43,27 @@ pub fn run(config: PathBuf, key: Option<String>, words: Vec<String>) -> ExitCode
     code
 }
 
+/// `--check-config`: read `config` as every run does and say whether it holds; no root, no audit
+/// line, no lock. init.sh asks this of the agent.json it is about to install.
+pub fn check_config(config: &std::path::Path) -> ExitCode {
+    match host::config::Config::load(config, verbs::VERBS) {
+        Ok(loaded) => {
+            let keys: Vec<&str> = loaded.keys.keys().map(String::as_str).collect();
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}: valid; keys: {}",
+                config.display(),
+                keys.join(", ")
+            );
+            ExitCode::Ok
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
 /// The default `--config`.
 pub const DEFAULT_CONFIG: &str = host::config::DEFAULT_CONFIG;
 

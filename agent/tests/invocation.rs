@@ -240,3 +240,45 @@ fn manifest_verb_without_a_manifest_is_65() {
         .code(65)
         .stderr_has("I/O error at");
 }
+
+/// `--check-config`: the check init.sh runs on the agent.json it is about to install (issue 20,
+/// finding 1). A mistyped verb is the one error line the agent would give on every later run.
+#[test]
+fn check_config_names_the_problem_and_touches_nothing() {
+    let test = Test::new();
+    std::fs::remove_dir_all(test.root()).unwrap();
+    let config = test.config_path();
+    test.args(&["--check-config"])
+        .run()
+        .ok()
+        .stdout_is(&format!("{}: valid; keys: ci, fun-ci\n", config.display()))
+        .stderr_is("");
+    test.config(&serde_json::json!({
+        "root": test.root(),
+        "keys": {"ci": {"verbs": ["depoy", "status"], "projects": ["Fun N Games"]}},
+    }));
+    test.args(&["--check-config"])
+        .run()
+        .code(65)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: config `{}`: key `ci`: `verbs`: unknown verb `depoy` (known: deploy, clone, \
+             rebuild, rebuild-all, status, logs, manifest, manifest-put, remove, rollback, \
+             secrets-put, secrets, secrets-unset, help, version)\n",
+            config.display()
+        ));
+    test.config(&serde_json::json!({
+        "root": test.root(),
+        "keys": {"ci": {"verbs": ["status"], "projects": ["Fun N Games"]}},
+    }));
+    test.args(&["--check-config"])
+        .run()
+        .code(65)
+        .stderr_is(&format!(
+            "error: config `{}`: key `ci`: `projects`: `Fun N Games` is not a project name \
+         (^[a-z0-9][a-z0-9-]{{0,62}}$)\n",
+            config.display()
+        ));
+    assert!(!test.root().exists(), "the check created the root");
+    test.args(&["--check-config", "status"]).run().code(64);
+}

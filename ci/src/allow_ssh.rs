@@ -121,6 +121,20 @@ pub(crate) fn parse_cidr(s: &str) -> Result<(), String> {
     if len == 0 {
         return Err(format!("`{s}` opens SSH to the whole internet"));
     }
+    // AWS refuses a CIDR whose address has bits past the prefix.
+    let network = match addr {
+        IpAddr::V4(a) => IpAddr::V4(std::net::Ipv4Addr::from(
+            u32::from(a) & (u32::MAX << (32 - u32::from(len))),
+        )),
+        IpAddr::V6(a) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(a) & (u128::MAX << (128 - u32::from(len))),
+        )),
+    };
+    if network != addr {
+        return Err(format!(
+            "`{s}` has bits set past its prefix: the network is `{network}/{len}`"
+        ));
+    }
     Ok(())
 }
 
