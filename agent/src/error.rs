@@ -19,6 +19,16 @@ pub(crate) enum Error {
     WordsAndOriginalCommand,
     #[error("not permitted: {0}")]
     Denied(#[from] Denied),
+    #[error(
+        "not permitted: kelev-agent runs as `{owner}`, the owner of `{}`, not as `{user}`: \
+         what it made would lock `{owner}` out\nhint: sudo -u {owner} kelev-agent ...",
+        .root.display()
+    )]
+    NotOwner {
+        root: PathBuf,
+        owner: String,
+        user: String,
+    },
     #[error("cannot read config `{path}`: {source}")]
     ConfigRead {
         path: PathBuf,
@@ -208,7 +218,7 @@ impl Error {
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             Error::Grammar(_) | Error::WordsAndOriginalCommand => ExitCode::Usage,
-            Error::Denied(_) => ExitCode::NotPermitted,
+            Error::Denied(_) | Error::NotOwner { .. } => ExitCode::NotPermitted,
             Error::ConfigRead { .. }
             | Error::Config { .. }
             | Error::Manifest(_)

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::error::Error;
 use crate::host::audit::Trail;
 use crate::host::config::Config;
-use crate::host::layout::{create_dir, Layout};
+use crate::host::layout::{create_root, Layout};
 use crate::verbs::{Agent, Command, Io, VERBS};
 use crate::wire::policy::Denied;
 
@@ -40,8 +40,9 @@ pub(crate) fn run(invocation: &Invocation, trail: &mut Trail) -> Result<(), Erro
         }
     }
     let config = Config::load(&invocation.config, VERBS)?;
+    run_as_owner(&config.root)?;
     trail.log = Some(Layout::new(&config.root).audit_log());
-    create_dir(&config.root)?;
+    create_root(&config.root)?;
 
     // Over SSH, who is speaking is settled before what they said is read: an unknown key
     // learns nothing, not even whether its command would parse.
@@ -78,6 +79,29 @@ pub(crate) fn run(invocation: &Invocation, trail: &mut Trail) -> Result<(), Erro
         trail,
     };
     command.run(&agent, &mut io)
+}
+
+/// Files the agent makes belong to whoever runs it: root-owned lock files, secrets or project
+/// directories would lock the deploy user out. So only the owner of `root` may run it (root too,
+/// for a root it owns); a `root` not made yet is made by whoever runs first.
+fn run_as_owner(root: &std::path::Path) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(root) else {
+        return Ok(());
+    };
+    let user = nix::unistd::Uid::effective();
+    if meta.uid() == user.as_raw() {
+        return Ok(());
+    }
+    let name = |uid: u32| match nix::unistd::User::from_uid(uid.into()) {
+        Ok(Some(user)) => user.name,
+        _ => format!("uid {uid}"),
+    };
+    Err(Error::NotOwner {
+        root: root.to_owned(),
+        owner: name(meta.uid()),
+        user: name(user.as_raw()),
+    })
 }
 
 fn note(trail: &mut Trail, command: &Command) {

@@ -282,3 +282,48 @@ fn check_config_names_the_problem_and_touches_nothing() {
     assert!(!test.root().exists(), "the check created the root");
     test.args(&["--check-config", "status"]).run().code(64);
 }
+
+/// Run by another user than the owner of `root` (here root, on a root owned by `nobody`: a
+/// `sudo` without `-u deploy`), the agent stops before it makes a file there, locally and over
+/// SSH (issue 20, finding 2).
+#[test]
+fn only_the_owner_of_root_may_run_the_agent() {
+    use std::os::unix::fs::MetadataExt;
+    let test = Test::new();
+    let me = std::fs::metadata(test.root()).unwrap().uid();
+    assert_eq!(
+        me, 0,
+        "this test runs as root, as scripts/test does (it chowns the root)"
+    );
+    std::os::unix::fs::chown(test.root(), Some(65534), Some(65534)).unwrap();
+    let refusal = format!(
+        "error: not permitted: kelev-agent runs as `nobody`, the owner of `{}`, not as `root`: \
+         what it made would lock `nobody` out\nhint: sudo -u nobody kelev-agent ...\n",
+        test.root().display()
+    );
+    for run in [
+        test.args(&["secrets-put", "fun-n-games"]),
+        test.ssh(Some("ci"), b"status"),
+    ] {
+        run.run().code(77).stdout_is("").stderr_is(&refusal);
+    }
+    let made: Vec<_> = std::fs::read_dir(test.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(made, ["projects.json"], "the refused runs made files");
+    // The owner itself (root, once it owns the root again) runs.
+    std::os::unix::fs::chown(test.root(), Some(0), Some(0)).unwrap();
+    test.ssh(Some("ci"), b"manifest").run().ok();
+}
+
+/// A missing root is made 0750, as docs/security.md relies on (issue 20, finding 10).
+#[test]
+fn a_missing_root_is_made_0750() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = Test::new();
+    std::fs::remove_dir_all(test.root()).unwrap();
+    test.ssh(Some("ci"), b"manifest").run().code(65);
+    let mode = std::fs::metadata(test.root()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o750);
+}
