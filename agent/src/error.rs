@@ -19,6 +19,8 @@ pub(crate) enum Error {
     WordsAndOriginalCommand,
     #[error("not permitted: {0}")]
     Denied(#[from] Denied),
+    #[error("cannot write the output: {source}")]
+    Output { source: std::io::Error },
     #[error(
         "not permitted: kelev-agent runs as `{owner}`, the owner of `{}`, not as `{user}`: \
          what it made would lock `{owner}` out\nhint: sudo -u {owner} kelev-agent ...",
@@ -219,6 +221,7 @@ impl Error {
         match self {
             Error::Grammar(_) | Error::WordsAndOriginalCommand => ExitCode::Usage,
             Error::Denied(_) | Error::NotOwner { .. } => ExitCode::NotPermitted,
+            Error::Output { .. } => ExitCode::Output,
             Error::ConfigRead { .. }
             | Error::Config { .. }
             | Error::Manifest(_)

@@ -20,7 +20,11 @@ pub(crate) struct Invocation {
     pub(crate) words: Vec<String>,
 }
 
-pub(crate) fn run(invocation: &Invocation, trail: &mut Trail) -> Result<(), Error> {
+pub(crate) fn run(
+    invocation: &Invocation,
+    trail: &mut Trail,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
     let original = std::env::var_os("SSH_ORIGINAL_COMMAND");
     let remote = original.is_some() || std::env::var_os("SSH_CONNECTION").is_some();
     let words: Vec<&str> = invocation.words.iter().map(String::as_str).collect();
@@ -33,7 +37,7 @@ pub(crate) fn run(invocation: &Invocation, trail: &mut Trail) -> Result<(), Erro
     // Locally, `help` and `version` answer even on a host without a config.
     if !remote {
         if let Ok(command) = Command::parse_words(&words) {
-            if command.answer(&mut std::io::stdout()) {
+            if command.answer(out) {
                 note(trail, &command);
                 return Ok(());
             }
@@ -67,13 +71,13 @@ pub(crate) fn run(invocation: &Invocation, trail: &mut Trail) -> Result<(), Erro
     if let Some(policy) = &policy {
         policy.check(command.spec(), command.project())?;
     }
-    if command.answer(&mut std::io::stdout()) {
+    if command.answer(out) {
         return Ok(());
     }
     let agent = Agent::new(config, invocation.key.clone(), policy);
     let mut io = Io {
         verbs: VERBS,
-        out: &mut std::io::stdout(),
+        out,
         err: &mut std::io::stderr(),
         input: &mut std::io::stdin().lock(),
         trail,

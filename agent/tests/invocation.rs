@@ -1,5 +1,7 @@
 //! Where commands come from and who may run them.
 
+use kelev_e2e::Run;
+
 use crate::Test;
 
 const NO_KEY_ID: &str = "\
@@ -326,4 +328,23 @@ fn a_missing_root_is_made_0750() {
     test.ssh(Some("ci"), b"manifest").run().code(65);
     let mode = std::fs::metadata(test.root()).unwrap().permissions().mode();
     assert_eq!(mode & 0o7777, 0o750);
+}
+
+/// What the agent prints must arrive: stdout on a full disk is exit 74, not 0 (issue 20,
+/// finding 6). `manifest` is what a CI job reads, `--check-config` what init.sh trusts.
+#[test]
+fn output_that_cannot_be_written_is_exit_74() {
+    let test = Test::new();
+    for words in [&["manifest"][..], &["help"], &["--check-config"]] {
+        let run = Run::new("sh")
+            .args(["-c", "exec \"$0\" \"$@\" >/dev/full"])
+            .arg(env!("CARGO_BIN_EXE_kelev-agent"))
+            .arg("--config")
+            .arg(test.config_path())
+            .args(words)
+            .env("HOME", "/");
+        run.run()
+            .code(74)
+            .stderr_is("error: cannot write the output: No space left on device (os error 28)\n");
+    }
 }

@@ -122,7 +122,15 @@ pub(crate) enum Command {
 impl Command {
     /// Run the subcommand; Ok carries the exit code (a `--check` can fail without an error).
     pub(crate) fn execute(self) -> Result<i32, Error> {
-        let stdout = &mut std::io::stdout();
+        let mut checked = kelev_core::CheckedOutput::new(std::io::stdout());
+        let code = self.run(&mut checked)?;
+        checked
+            .finish()
+            .map_err(|source| Error::Output { source })?;
+        Ok(code)
+    }
+
+    fn run(self, stdout: &mut dyn std::io::Write) -> Result<i32, Error> {
         match self {
             Command::Hash {
                 repo,
@@ -167,7 +175,10 @@ impl Command {
             } => crate::summary::run(&matrix, &results, format, run_url.as_deref(), stdout),
             Command::Completions { shell } => {
                 use clap::CommandFactory;
-                clap_complete::generate(shell, &mut Cli::command(), "kelev", stdout);
+                // Into memory first: clap_complete panics on a write error.
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "kelev", &mut script);
+                let _ = stdout.write_all(&script);
                 Ok(0)
             }
         }

@@ -6,6 +6,7 @@ mod decide;
 mod gen_config;
 mod hash;
 mod infra;
+mod output;
 mod plan;
 mod summary;
 

@@ -3,6 +3,7 @@
 //! say. One
 //! implementation, used by both.
 
+mod checked_output;
 mod commit_id;
 mod content_hash;
 mod deploy_report;
@@ -19,6 +20,7 @@ mod repo_url;
 mod status;
 mod strict_json;
 
+pub use checked_output::CheckedOutput;
 pub use commit_id::CommitId;
 pub use content_hash::{content_hash, ContentHash, HashIgnore};
 pub use deploy_report::{DeployReport, DeployResult};
