@@ -348,3 +348,51 @@ fn output_that_cannot_be_written_is_exit_74() {
             .stderr_is("error: cannot write the output: No space left on device (os error 28)\n");
     }
 }
+
+/// A secret typed on the command line instead of stdin is refused without echoing its value,
+/// on stderr or in the audit log (issue 20, finding 7); one input naming a key twice, or none,
+/// is refused too (finding 10).
+#[test]
+fn a_secret_on_the_command_line_is_never_echoed() {
+    let test = Test::new();
+    for (words, line) in [
+        (
+            &["secrets-put", "fun-n-games", "DB_PASSWORD=hunter2"][..],
+            "error: `secrets-put` does not take the extra word `DB_PASSWORD=<value not shown>`\n",
+        ),
+        (
+            &["secrets-put", "DB_PASSWORD=hunter2"],
+            "error: `DB_PASSWORD=<value not shown>` is not a project name (^[a-z0-9][a-z0-9-]{0,62}$)\n",
+        ),
+        (
+            &["secrets-put", "fun-n-games", "--restart=hunter2"],
+            "error: `secrets-put` takes no option `--restart=<value not shown>`\n",
+        ),
+        (
+            &["DB_PASSWORD=hunter2"],
+            "error: unknown verb `DB_PASSWORD=<value not shown>`\nhint: try `help`\n",
+        ),
+    ] {
+        test.args(words).run().code(64).stdout_is("").stderr_is(line);
+    }
+    let log = std::fs::read_to_string(test.root().join("audit.log")).unwrap();
+    assert!(!log.contains("hunter2"), "{log}");
+    assert!(log.contains("DB_PASSWORD=<value not shown>"), "{log}");
+
+    for (stdin, line) in [
+        (
+            "A=1\nB=2\nA=3\n",
+            "error: project `fun-n-games`: secrets on stdin: line 3: `A` is given twice (first on line 1)\n",
+        ),
+        (
+            "",
+            "error: project `fun-n-games`: secrets on stdin: no `KEY=value` line\nhint: `secrets-put` reads the secrets from stdin, one `KEY=value` a line\n",
+        ),
+    ] {
+        test.args(&["secrets-put", "fun-n-games"])
+            .stdin(stdin)
+            .run()
+            .code(65)
+            .stderr_is(line);
+    }
+}

@@ -50,6 +50,15 @@ pub(crate) fn check_words(words: &[&str]) -> Result<(), GrammarError> {
     Ok(())
 }
 
+/// A word as an error message may show it: a `NAME=value` word is most likely a secret typed
+/// on the command line instead of stdin, so its value is never echoed (nor logged).
+pub(crate) fn shown(word: &str) -> String {
+    match word.split_once('=') {
+        Some((name, _)) => format!("{name}=<value not shown>"),
+        None => word.to_owned(),
+    }
+}
+
 fn check_word(word: &str) -> Result<(), GrammarError> {
     if word.is_empty() {
         return Err(GrammarError::EmptyWord);
@@ -90,11 +99,11 @@ impl<'a> Args<'a> {
                 .option(word)
                 .ok_or_else(|| GrammarError::UnknownOption {
                     verb: spec.name,
-                    option: word.to_owned(),
+                    option: shown(word),
                 })?;
             if args.flags.contains(&word) {
                 return Err(GrammarError::RepeatedOption {
-                    option: word.to_owned(),
+                    option: shown(word),
                 });
             }
             args.flags.push(word);
@@ -121,9 +130,8 @@ impl<'a> Args<'a> {
         self.positionals
             .pop_front()
             .map(|word| {
-                ProjectName::parse(word).ok_or_else(|| GrammarError::BadProject {
-                    word: word.to_owned(),
-                })
+                ProjectName::parse(word)
+                    .ok_or_else(|| GrammarError::BadProject { word: shown(word) })
             })
             .transpose()
     }
@@ -132,9 +140,7 @@ impl<'a> Args<'a> {
         self.positionals
             .pop_front()
             .map(|word| {
-                CommitId::parse(word).ok_or_else(|| GrammarError::BadCommit {
-                    word: word.to_owned(),
-                })
+                CommitId::parse(word).ok_or_else(|| GrammarError::BadCommit { word: shown(word) })
             })
             .transpose()
     }
@@ -150,9 +156,7 @@ impl<'a> Args<'a> {
             && !value.starts_with('0');
         match value.parse::<u32>() {
             Ok(n) if digits && (1..=MAX_TAIL).contains(&n) => Ok(n),
-            _ => Err(GrammarError::BadTail {
-                word: value.to_owned(),
-            }),
+            _ => Err(GrammarError::BadTail { word: shown(value) }),
         }
     }
 
@@ -162,9 +166,8 @@ impl<'a> Args<'a> {
             .positionals
             .drain(..)
             .map(|word| {
-                SecretKey::parse(word).ok_or_else(|| GrammarError::BadSecretKey {
-                    word: word.to_owned(),
-                })
+                SecretKey::parse(word)
+                    .ok_or_else(|| GrammarError::BadSecretKey { word: shown(word) })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if keys.is_empty() {
@@ -178,7 +181,7 @@ impl<'a> Args<'a> {
         match self.positionals.front() {
             Some(extra) => Err(GrammarError::ExtraWord {
                 verb: self.verb,
-                word: (*extra).to_owned(),
+                word: shown(extra),
             }),
             None => Ok(()),
         }
