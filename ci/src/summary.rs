@@ -69,7 +69,12 @@ impl Summary {
             message: e.to_string(),
         })?;
         let mut outcomes = Vec::new();
-        for entry in std::fs::read_dir(results).into_iter().flatten().flatten() {
+        // A mistyped directory would report every project failed, and exit 0.
+        let entries = std::fs::read_dir(results).map_err(|e| Error::Data {
+            what: results.display().to_string(),
+            message: format!("cannot read the `--results` directory: {e}"),
+        })?;
+        for entry in entries.flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "json") {
                 outcomes.push(crate::error::read_json::<Outcome>(&path)?);

@@ -130,3 +130,15 @@ fn webhook_message_stays_within_discords_limit() {
     assert!(content.contains(&format!("{} ", names[0])));
     assert!(content.contains(" more (see the run)\n```"), "{content}");
 }
+
+/// A mistyped `--results` directory is an error, not every project "failed" and exit 0 (issue 20,
+/// finding 9).
+#[test]
+fn a_missing_results_directory_is_an_error() {
+    kelev(&["summary", "--matrix", MATRIX, "--results", "/nonexistent/reslts"])
+        .code(65)
+        .stdout_is("")
+        .stderr_is(
+            "error: `/nonexistent/reslts`: cannot read the `--results` directory: No such file or directory (os error 2)\n",
+        );
+}

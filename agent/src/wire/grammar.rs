@@ -95,6 +95,13 @@ impl<'a> Args<'a> {
                 args.positionals.push_back(word);
                 continue;
             }
+            let own = ["--config", "--key", "--check-config"];
+            if let Some(option) = own.into_iter().find(|o| word.split('=').next() == Some(*o)) {
+                return Err(GrammarError::AgentOption {
+                    verb: spec.name,
+                    option,
+                });
+            }
             let option = spec
                 .option(word)
                 .ok_or_else(|| GrammarError::UnknownOption {
@@ -206,6 +213,14 @@ pub(crate) enum GrammarError {
     UnknownVerb { verb: String },
     #[error("`{verb}` takes no option `{option}`")]
     UnknownOption { verb: &'static str, option: String },
+    #[error(
+        "`{option}` is an option of kelev-agent itself, not of `{verb}`\n\
+         hint: put it before the command: `kelev-agent {option} ... {verb} ...`"
+    )]
+    AgentOption {
+        verb: &'static str,
+        option: &'static str,
+    },
     #[error("option `{option}` is given twice")]
     RepeatedOption { option: String },
     #[error("option `{option}` needs a value")]
