@@ -264,10 +264,10 @@ fn the_examples_placeholder_pin_is_named() {
     changed["agent"]["sha256"] = "0".repeat(64).into();
     std::fs::write(&config, serde_json::to_string_pretty(&changed).unwrap()).unwrap();
     let out = gen(tmp.path(), &[]).ok();
-    assert_eq!(
-        out.stdout.lines().next(),
-        Some(format!("warning: {}: `agent.sha256` is the example's placeholder, which `terragrunt plan` refuses: pin a published release first (docs/runbook.md, \"Pin the agent\")", config.display()).as_str())
-    );
+    // A warning goes to stderr: stdout is what the command did (issue 20, finding 10).
+    assert!(!out.stdout.contains("warning"), "{}", out.stdout);
+    let warning = format!("warning: {}: `agent.sha256` is the example's placeholder, which `terragrunt plan` refuses: pin a published release first (docs/runbook.md, \"Pin the agent\")", config.display());
+    assert!(out.stderr.lines().any(|l| l == warning), "{}", out.stderr);
     let variables = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../terraform/modules/host/variables.tf"),
     )
