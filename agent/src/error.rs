@@ -68,7 +68,14 @@ pub(crate) enum Error {
         path: PathBuf,
         problem: String,
     },
-    #[error("could not start `{program}`: {source}")]
+    #[error(
+        "could not start `{program}`: {source}{}",
+        if .source.kind() == std::io::ErrorKind::NotFound {
+            "\nhint: install it; for Docker and compose, agent.json (`docker`, `compose`) may name its path"
+        } else {
+            ""
+        }
+    )]
     Spawn {
         program: String,
         source: std::io::Error,

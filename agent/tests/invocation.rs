@@ -172,7 +172,11 @@ fn unknown_project_is_65_and_missing_docker_is_69() {
     test.args(&["status"])
         .run()
         .code(69)
-        .stderr_has("could not start `/nonexistent/docker");
+        // The program, not its whole `ps --format` template (issue 20, finding 10).
+        .stderr_is(
+            "error: could not start `/nonexistent/docker`: No such file or directory (os error 2)\n\
+             hint: install it; for Docker and compose, agent.json (`docker`, `compose`) may name its path\n",
+        );
 }
 
 /// A call that ran and failed is 1, and says which call, how it ended and the end of its
