@@ -9,7 +9,7 @@ use crate::error::Error;
 #[derive(Parser)]
 #[command(
     name = "kelev",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("KELEV_GIT_COMMIT"), ")"),
     about = "Content hash, deploy plan and config generation for kelev"
 )]
 pub(crate) struct Cli {

@@ -25,3 +25,18 @@ fn output_that_cannot_be_written_is_exit_74() {
             .stderr_is("error: cannot write the output: No space left on device (os error 28)\n");
     }
 }
+
+/// `kelev --version` names the commit, as `kelev-agent version` does (issue 20, finding 10).
+#[test]
+fn version_names_the_commit() {
+    let out = crate::kelev(&["--version"]).ok();
+    let version = out.stdout.trim_end();
+    let commit = version
+        .strip_prefix(&format!("kelev {} (commit ", env!("CARGO_PKG_VERSION")))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{version}"));
+    assert!(
+        commit == "unknown" || commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{version}"
+    );
+}
