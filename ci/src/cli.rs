@@ -98,8 +98,8 @@ pub(crate) enum Command {
     },
     /// Print the deploy run's summary table (Markdown) from the matrix jobs' result files
     Summary {
-        /// The matrix `kelev plan` printed
-        #[arg(long)]
+        /// The matrix `kelev plan` printed: its JSON text, or a file holding it
+        #[arg(long, value_name = "JSON|FILE")]
         matrix: String,
         /// A directory of `<project>.json` results: {"name","result","reason","commit","hash"}
         #[arg(long)]

@@ -55,9 +55,35 @@ fn table_counts_deployed_unchanged_and_failed_and_says_why() {
 | three | failed | - | - | - |
 "
     );
+    // The matrix from a file reads the same; a file that is not there is named (issue 20,
+    // finding 9: `--matrix` took text alone where `plan --host-status` takes a file).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("matrix.json");
+    std::fs::write(&file, MATRIX).unwrap();
+    assert_eq!(
+        summary(tmp.path(), &[]),
+        kelev(&[
+            "summary",
+            "--matrix",
+            file.to_str().unwrap(),
+            "--results",
+            tmp.path().to_str().unwrap()
+        ])
+        .ok()
+        .stdout
+    );
     kelev(&["summary", "--matrix", "nope", "--results", "/nonexistent"])
         .code(65)
-        .stderr_has("`--matrix`");
+        .stderr_is("error: `nope`: No such file or directory (os error 2)\n");
+    kelev(&[
+        "summary",
+        "--matrix",
+        "{\"x\": 1}",
+        "--results",
+        "/nonexistent",
+    ])
+    .code(65)
+    .stderr_has("error: `--matrix`: ");
 }
 
 #[test]
