@@ -369,10 +369,6 @@ fn a_secret_on_the_command_line_is_never_echoed() {
             "error: `DB_PASSWORD=<value not shown>` is not a project name (^[a-z0-9][a-z0-9-]{0,62}$)\n",
         ),
         (
-            &["secrets-put", "fun-n-games", "--restart=hunter2"],
-            "error: `secrets-put` takes no option `--restart=<value not shown>`\n",
-        ),
-        (
             &["DB_PASSWORD=hunter2"],
             "error: unknown verb `DB_PASSWORD=<value not shown>`\nhint: try `help`\n",
         ),

@@ -73,9 +73,9 @@ pub(crate) fn escape_command(raw: &[u8]) -> String {
     // the command line) reaches the log.
     let redacted: Vec<Vec<u8>> = raw
         .split(|b| *b == b' ')
-        .map(|word| match word.iter().position(|b| *b == b'=') {
-            Some(at) => [&word[..=at], b"<value not shown>"].concat(),
-            None => word.to_vec(),
+        .map(|word| match std::str::from_utf8(word) {
+            Ok(word) => crate::wire::grammar::shown(word).into_bytes(),
+            Err(_) => word.to_vec(),
         })
         .collect();
     let redacted = redacted.join(&b' ');

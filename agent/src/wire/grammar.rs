@@ -50,12 +50,14 @@ pub(crate) fn check_words(words: &[&str]) -> Result<(), GrammarError> {
     Ok(())
 }
 
-/// A word as an error message may show it: a `NAME=value` word is most likely a secret typed
-/// on the command line instead of stdin, so its value is never echoed (nor logged).
+/// A word as an error message may show it: a `NAME=value` word (NAME a secret's name) is a
+/// secret typed on the command line instead of stdin, so its value is never echoed (nor logged).
 pub(crate) fn shown(word: &str) -> String {
     match word.split_once('=') {
-        Some((name, _)) => format!("{name}=<value not shown>"),
-        None => word.to_owned(),
+        Some((name, _)) if SecretKey::parse(name).is_some() => {
+            format!("{name}=<value not shown>")
+        }
+        _ => word.to_owned(),
     }
 }
 
