@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-fn main() {
+pub fn main() {
     println!("cargo:rerun-if-env-changed=KELEV_GIT_COMMIT");
     let commit = std::env::var("KELEV_GIT_COMMIT").ok().or_else(|| {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

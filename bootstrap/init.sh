@@ -510,24 +510,14 @@ install_kelev_agent_release() {
         die "kelev-agent ${version} was not installed (see the line above)"
 }
 
-# Replaced in the test harness: asks the installed agent whether it accepts agent.json.
-check_agent_config() {
-    local agent=/usr/local/bin/kelev-agent key
-    [[ -x ${agent} ]] || return 0
-    # As sshd would run it for each key: the config must load (else 65) and every key must be
-    # in it (else 77). Locally `version` would not read the config at all.
-    for key in $(jq -r '.keys | keys[]' "$(path /etc/kelev/agent.json)"); do
-        runuser -u "${DEPLOY_USER}" -- env SSH_CONNECTION="init.sh check" SSH_ORIGINAL_COMMAND=version \
-            "${agent}" --config /etc/kelev/agent.json --key "${key}" >/dev/null ||
-            die "kelev-agent refused /etc/kelev/agent.json for key ${key} (see the error above)"
-    done
-}
-
 step_agent() {
     put_dir "$(path /etc/kelev)" 0755 root root
-    render_to "$(path /etc/kelev/agent.json)" 0644 root root render_agent_json
     install_kelev_agent_release
-    check_agent_config
+    # The agent just installed checks the agent.json it is about to be given, with the rules it
+    # reads it by, before it replaces the one that works.
+    render_agent_json | "$(path /usr/local/bin/kelev-agent)" --config /dev/stdin --check-config >/dev/null ||
+        die "kelev-agent refused the new agent.json (see the line above); the previous one is kept"
+    render_to "$(path /etc/kelev/agent.json)" 0644 root root render_agent_json
 }
 
 # --- step 7: logs ----------------------------------------------------------------------------

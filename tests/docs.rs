@@ -287,7 +287,14 @@ fn agent_verbs() -> Vec<(String, BTreeSet<String>)> {
 }
 
 /// The agent's own flags, before the command (docs/commands.md's first table).
-const AGENT_FLAGS: &[&str] = &["--config", "--key", "--init-groups", "--help", "--version"];
+const AGENT_FLAGS: &[&str] = &[
+    "--config",
+    "--key",
+    "--check-config",
+    "--init-groups",
+    "--help",
+    "--version",
+];
 
 /// What `kelev --help` lists, each subcommand with the flags of its own `--help`.
 fn cli_subcommands() -> Vec<(String, BTreeSet<String>)> {

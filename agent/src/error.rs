@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use kelev_core::{CommitId, ExitCode, ManifestError, ProjectName};
 
+pub(crate) use crate::compose_problem::ComposeProblem;
 use crate::wire::grammar::GrammarError;
 use crate::wire::policy::Denied;
 
@@ -19,6 +20,18 @@ pub(crate) enum Error {
     WordsAndOriginalCommand,
     #[error("not permitted: {0}")]
     Denied(#[from] Denied),
+    #[error("cannot write the output: {source}")]
+    Output { source: std::io::Error },
+    #[error(
+        "not permitted: kelev-agent runs as `{owner}`, the owner of `{}`, not as `{user}`: \
+         what it made would lock `{owner}` out\nhint: sudo -u {owner} kelev-agent ...",
+        .root.display()
+    )]
+    NotOwner {
+        root: PathBuf,
+        owner: String,
+        user: String,
+    },
     #[error("cannot read config `{path}`: {source}")]
     ConfigRead {
         path: PathBuf,
@@ -61,7 +74,14 @@ pub(crate) enum Error {
         path: PathBuf,
         problem: String,
     },
-    #[error("could not start `{program}`: {source}")]
+    #[error(
+        "could not start `{program}`: {source}{}",
+        if .source.kind() == std::io::ErrorKind::NotFound {
+            "\nhint: install it; for Docker and compose, agent.json (`docker`, `compose`) may name its path"
+        } else {
+            ""
+        }
+    )]
     Spawn {
         program: String,
         source: std::io::Error,
@@ -189,27 +209,6 @@ impl std::fmt::Display for Locked {
     }
 }
 
-/// What is wrong with a release's compose file, as the agent reads it.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum ComposeProblem {
-    #[error("no compose file in the repository (looked for {looked_for})")]
-    Missing { looked_for: String },
-    #[error("`{name}` is not a regular file")]
-    NotRegular { name: String },
-    #[error("`compose config` refused the compose file: {reason}")]
-    Refused { reason: String },
-    #[error("cannot read `compose config` output: {reason}")]
-    Unreadable { reason: String },
-    #[error("the compose file has no service `{service}` (it has: {has})")]
-    NoSuchService { service: String, has: String },
-    #[error("the compose file has {count} services; set `service` in the manifest to the one to route to")]
-    WhichService { count: usize },
-    #[error("the routed service `{service}` is declared a task (`dev.kelev.task`)")]
-    RoutedTask { service: String },
-    #[error("{reason}")]
-    BadTask { reason: String },
-}
-
 /// How many of a failed release task's last lines its error shows.
 const TASK_TAIL_LINES: usize = 10;
 
@@ -253,7 +252,8 @@ impl Error {
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             Error::Grammar(_) | Error::WordsAndOriginalCommand => ExitCode::Usage,
-            Error::Denied(_) => ExitCode::NotPermitted,
+            Error::Denied(_) | Error::NotOwner { .. } => ExitCode::NotPermitted,
+            Error::Output { .. } => ExitCode::Output,
             Error::ConfigRead { .. }
             | Error::Config { .. }
             | Error::Manifest(_)

@@ -7,6 +7,7 @@
 //! `host/` is the files, locks, state and children underneath.
 //! The library exists for the binary (`main.rs`) and the fuzz target (`agent/fuzz`).
 
+mod compose_problem;
 mod error;
 mod host;
 mod invocation;
@@ -31,7 +32,13 @@ pub fn run(config: PathBuf, key: Option<String>, words: Vec<String>) -> ExitCode
     let started = Instant::now();
     let mut trail = host::audit::Trail::default();
     let invocation = invocation::Invocation { config, key, words };
-    let result = invocation::run(&invocation, &mut trail);
+    let mut out = kelev_core::CheckedOutput::new(std::io::stdout());
+    let result = invocation::run(&invocation, &mut trail, &mut out);
+    // What was printed must have arrived: a failed write is the run's error if it had none.
+    let written = out
+        .finish()
+        .map_err(|source| error::Error::Output { source });
+    let result = result.and(written);
     let code = match &result {
         Ok(()) => ExitCode::Ok,
         Err(e) => {
@@ -41,6 +48,30 @@ pub fn run(config: PathBuf, key: Option<String>, words: Vec<String>) -> ExitCode
     };
     trail.finish(result.as_ref().err(), code, started.elapsed());
     code
+}
+
+/// `--check-config`: read `config` as every run does and say whether it holds; no root, no audit
+/// line, no lock. init.sh asks this of the agent.json it is about to install.
+pub fn check_config(config: &std::path::Path) -> ExitCode {
+    let checked = host::config::Config::load(config, verbs::VERBS).and_then(|loaded| {
+        let keys: Vec<&str> = loaded.keys.keys().map(String::as_str).collect();
+        let mut out = kelev_core::CheckedOutput::new(std::io::stdout());
+        let _ = writeln!(
+            out,
+            "{}: valid; keys: {}",
+            config.display(),
+            keys.join(", ")
+        );
+        out.finish()
+            .map_err(|source| error::Error::Output { source })
+    });
+    match checked {
+        Ok(()) => ExitCode::Ok,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            e.exit_code()
+        }
+    }
 }
 
 /// The default `--config`.

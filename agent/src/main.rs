@@ -12,6 +12,9 @@ struct Cli {
     /// The id of the SSH key this runs for (set in authorized_keys); its policy applies
     #[arg(long, value_name = "ID")]
     key: Option<String>,
+    /// Only check the agent.json at --config as every run reads it, and touch nothing (0 or 65)
+    #[arg(long, conflicts_with_all = ["key", "words"])]
+    check_config: bool,
     /// The command, when run locally (over SSH it comes from SSH_ORIGINAL_COMMAND)
     #[arg(
         value_name = "WORDS",
@@ -33,6 +36,9 @@ fn main() {
             std::process::exit(kelev_core::ExitCode::Usage.code());
         }
     };
-    let code = kelev_agent::run(cli.config, cli.key, cli.words);
+    let code = match cli.check_config {
+        true => kelev_agent::check_config(&cli.config),
+        false => kelev_agent::run(cli.config, cli.key, cli.words),
+    };
     std::process::exit(code.code());
 }

@@ -42,6 +42,8 @@ const REFUSED: &[&[u8]] = &[
     b"secrets-unset fun-n-games lower",
     b"secrets-unset fun-n-games",
     b"rebuild fun-n-games extra",
+    b"status --config agent.json",
+    b"secrets-put fun-n-games DB_PASSWORD=hunter2",
 ];
 
 /// `$ <command>`, the exit code and stderr of each of [`REFUSED`] sent over ssh, as one text.

@@ -1,5 +1,7 @@
 //! Where commands come from and who may run them.
 
+use kelev_e2e::Run;
+
 use crate::Test;
 
 const NO_KEY_ID: &str = "\
@@ -170,7 +172,11 @@ fn unknown_project_is_65_and_missing_docker_is_69() {
     test.args(&["status"])
         .run()
         .code(69)
-        .stderr_has("could not start `/nonexistent/docker");
+        // The program, not its whole `ps --format` template (issue 20, finding 10).
+        .stderr_is(
+            "error: could not start `/nonexistent/docker`: No such file or directory (os error 2)\n\
+             hint: install it; for Docker and compose, agent.json (`docker`, `compose`) may name its path\n",
+        );
 }
 
 /// A call that ran and failed is 1, and says which call, how it ended and the end of its
@@ -239,4 +245,154 @@ fn manifest_verb_without_a_manifest_is_65() {
         .run()
         .code(65)
         .stderr_has("I/O error at");
+}
+
+/// `--check-config`: the check init.sh runs on the agent.json it is about to install (issue 20,
+/// finding 1). A mistyped verb is the one error line the agent would give on every later run.
+#[test]
+fn check_config_names_the_problem_and_touches_nothing() {
+    let test = Test::new();
+    std::fs::remove_dir_all(test.root()).unwrap();
+    let config = test.config_path();
+    test.args(&["--check-config"])
+        .run()
+        .ok()
+        .stdout_is(&format!("{}: valid; keys: ci, fun-ci\n", config.display()))
+        .stderr_is("");
+    test.config(&serde_json::json!({
+        "root": test.root(),
+        "keys": {"ci": {"verbs": ["depoy", "status"], "projects": ["Fun N Games"]}},
+    }));
+    test.args(&["--check-config"])
+        .run()
+        .code(65)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: config `{}`: key `ci`: `verbs`: unknown verb `depoy` (known: deploy, clone, \
+             rebuild, rebuild-all, status, logs, run, manifest, manifest-put, remove, rollback, \
+             secrets-put, secrets, secrets-unset, registry-login, help, version)\n",
+            config.display()
+        ));
+    test.config(&serde_json::json!({
+        "root": test.root(),
+        "keys": {"ci": {"verbs": ["status"], "projects": ["Fun N Games"]}},
+    }));
+    test.args(&["--check-config"])
+        .run()
+        .code(65)
+        .stderr_is(&format!(
+            "error: config `{}`: key `ci`: `projects`: `Fun N Games` is not a project name \
+         (^[a-z0-9][a-z0-9-]{{0,62}}$)\n",
+            config.display()
+        ));
+    assert!(!test.root().exists(), "the check created the root");
+    test.args(&["--check-config", "status"]).run().code(64);
+}
+
+/// Run by another user than the owner of `root` (here root, on a root owned by `nobody`: a
+/// `sudo` without `-u deploy`), the agent stops before it makes a file there, locally and over
+/// SSH (issue 20, finding 2).
+#[test]
+fn only_the_owner_of_root_may_run_the_agent() {
+    use std::os::unix::fs::MetadataExt;
+    let test = Test::new();
+    let me = std::fs::metadata(test.root()).unwrap().uid();
+    assert_eq!(
+        me, 0,
+        "this test runs as root, as scripts/test does (it chowns the root)"
+    );
+    std::os::unix::fs::chown(test.root(), Some(65534), Some(65534)).unwrap();
+    let refusal = format!(
+        "error: not permitted: kelev-agent runs as `nobody`, the owner of `{}`, not as `root`: \
+         what it made would lock `nobody` out\nhint: sudo -u nobody kelev-agent ...\n",
+        test.root().display()
+    );
+    for run in [
+        test.args(&["secrets-put", "fun-n-games"]),
+        test.ssh(Some("ci"), b"status"),
+    ] {
+        run.run().code(77).stdout_is("").stderr_is(&refusal);
+    }
+    let made: Vec<_> = std::fs::read_dir(test.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(made, ["projects.json"], "the refused runs made files");
+    // The owner itself (root, once it owns the root again) runs.
+    std::os::unix::fs::chown(test.root(), Some(0), Some(0)).unwrap();
+    test.ssh(Some("ci"), b"manifest").run().ok();
+}
+
+/// A missing root is made 0750, as docs/security.md relies on (issue 20, finding 10).
+#[test]
+fn a_missing_root_is_made_0750() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = Test::new();
+    std::fs::remove_dir_all(test.root()).unwrap();
+    test.ssh(Some("ci"), b"manifest").run().code(65);
+    let mode = std::fs::metadata(test.root()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o750);
+}
+
+/// What the agent prints must arrive: stdout on a full disk is exit 74, not 0 (issue 20,
+/// finding 6). `manifest` is what a CI job reads, `--check-config` what init.sh trusts.
+#[test]
+fn output_that_cannot_be_written_is_exit_74() {
+    let test = Test::new();
+    for words in [&["manifest"][..], &["help"], &["--check-config"]] {
+        let run = Run::new("sh")
+            .args(["-c", "exec \"$0\" \"$@\" >/dev/full"])
+            .arg(env!("CARGO_BIN_EXE_kelev-agent"))
+            .arg("--config")
+            .arg(test.config_path())
+            .args(words)
+            .env("HOME", "/");
+        run.run()
+            .code(74)
+            .stderr_is("error: cannot write the output: No space left on device (os error 28)\n");
+    }
+}
+
+/// A secret typed on the command line instead of stdin is refused without echoing its value,
+/// on stderr or in the audit log (issue 20, finding 7); one input naming a key twice, or none,
+/// is refused too (finding 10).
+#[test]
+fn a_secret_on_the_command_line_is_never_echoed() {
+    let test = Test::new();
+    for (words, line) in [
+        (
+            &["secrets-put", "fun-n-games", "DB_PASSWORD=hunter2"][..],
+            "error: `secrets-put` does not take the extra word `DB_PASSWORD=<value not shown>`\n",
+        ),
+        (
+            &["secrets-put", "DB_PASSWORD=hunter2"],
+            "error: `DB_PASSWORD=<value not shown>` is not a project name (^[a-z0-9][a-z0-9-]{0,62}$)\n",
+        ),
+        (
+            &["DB_PASSWORD=hunter2"],
+            "error: unknown verb `DB_PASSWORD=<value not shown>`\nhint: try `help`\n",
+        ),
+    ] {
+        test.args(words).run().code(64).stdout_is("").stderr_is(line);
+    }
+    let log = std::fs::read_to_string(test.root().join("audit.log")).unwrap();
+    assert!(!log.contains("hunter2"), "{log}");
+    assert!(log.contains("DB_PASSWORD=<value not shown>"), "{log}");
+
+    for (stdin, line) in [
+        (
+            "A=1\nB=2\nA=3\n",
+            "error: project `fun-n-games`: secrets on stdin: line 3: `A` is given twice (first on line 1)\n",
+        ),
+        (
+            "",
+            "error: project `fun-n-games`: secrets on stdin: no `KEY=value` line\nhint: `secrets-put` reads the secrets from stdin, one `KEY=value` a line\n",
+        ),
+    ] {
+        test.args(&["secrets-put", "fun-n-games"])
+            .stdin(stdin)
+            .run()
+            .code(65)
+            .stderr_is(line);
+    }
 }

@@ -12,7 +12,7 @@ pub(crate) const IP_SERVICE: &str = "https://checkip.amazonaws.com";
 
 pub(crate) fn run(config: &Path, ip: Option<IpAddr>, out: &mut dyn Write) -> Result<i32, Error> {
     let ip = match ip {
-        Some(ip) => ip,
+        Some(ip) => public(ip)?,
         None => {
             let ip = discover()?;
             let _ = writeln!(
@@ -66,14 +66,53 @@ fn discover() -> Result<IpAddr, Error> {
     }
     };
     let output = duct::cmd("curl", ["-fsS", "--max-time", "10", IP_SERVICE])
+        .stdout_capture()
         .stderr_capture()
         .unchecked()
-        .read()
-        .map_err(|e| unavailable(e.to_string()))?;
-    output
+        .run()
+        .map_err(|e| unavailable(format!("cannot run curl: {e}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(unavailable(format!(
+            "curl failed ({}): {}",
+            output.status,
+            stderr.trim()
+        )));
+    }
+    let answer = String::from_utf8_lossy(&output.stdout);
+    answer
         .trim()
         .parse()
-        .map_err(|_| unavailable(format!("it answered `{}`", output.trim().escape_default())))
+        .map_err(|_| unavailable(format!("it answered `{}`", answer.trim().escape_default())))
+}
+
+/// An address AWS could see this machine by: not loopback, unspecified, link-local, multicast
+/// or broadcast (a security group rule for one of those lets no one in).
+fn public(ip: IpAddr) -> Result<IpAddr, Error> {
+    let local = match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_unspecified()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    };
+    match local {
+        false => Ok(ip),
+        true => Err(Error::Data {
+            what: "--ip".into(),
+            message: format!(
+                "`{ip}` is not a public address: AWS sees this machine by its public one\nhint: leave out --ip to ask {IP_SERVICE}"
+            ),
+        }),
+    }
 }
 
 /// Insert `"cidr"` as the last element of the `allowed_ssh_cidrs` array, in the style of the
@@ -120,6 +159,20 @@ pub(crate) fn parse_cidr(s: &str) -> Result<(), String> {
     }
     if len == 0 {
         return Err(format!("`{s}` opens SSH to the whole internet"));
+    }
+    // AWS refuses a CIDR whose address has bits past the prefix.
+    let network = match addr {
+        IpAddr::V4(a) => IpAddr::V4(std::net::Ipv4Addr::from(
+            u32::from(a) & (u32::MAX << (32 - u32::from(len))),
+        )),
+        IpAddr::V6(a) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(a) & (u128::MAX << (128 - u32::from(len))),
+        )),
+    };
+    if network != addr {
+        return Err(format!(
+            "`{s}` has bits set past its prefix: the network is `{network}/{len}`"
+        ));
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::error::Error;
 #[derive(Parser)]
 #[command(
     name = "kelev",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("KELEV_GIT_COMMIT"), ")"),
     about = "Content hash, deploy plan and config generation for kelev"
 )]
 pub(crate) struct Cli {
@@ -129,8 +129,8 @@ pub(crate) enum Command {
     },
     /// Print the deploy run's summary table (Markdown) from the matrix jobs' result files
     Summary {
-        /// The matrix `kelev plan` printed
-        #[arg(long)]
+        /// The matrix `kelev plan` printed: its JSON text, or a file holding it
+        #[arg(long, value_name = "JSON|FILE")]
         matrix: String,
         /// A directory of `<project>.json` results, as `kelev record` writes them
         #[arg(long)]
@@ -153,7 +153,15 @@ pub(crate) enum Command {
 impl Command {
     /// Run the subcommand; Ok carries the exit code (a `--check` can fail without an error).
     pub(crate) fn execute(self) -> Result<i32, Error> {
-        let stdout = &mut std::io::stdout();
+        let mut checked = kelev_core::CheckedOutput::new(std::io::stdout());
+        let code = self.run(&mut checked)?;
+        checked
+            .finish()
+            .map_err(|source| Error::Output { source })?;
+        Ok(code)
+    }
+
+    fn run(self, stdout: &mut dyn std::io::Write) -> Result<i32, Error> {
         match self {
             Command::Hash {
                 repo,
@@ -221,7 +229,10 @@ impl Command {
             } => crate::summary::run(&matrix, &results, format, run_url.as_deref(), stdout),
             Command::Completions { shell } => {
                 use clap::CommandFactory;
-                clap_complete::generate(shell, &mut Cli::command(), "kelev", stdout);
+                // Into memory first: clap_complete panics on a write error.
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "kelev", &mut script);
+                let _ = stdout.write_all(&script);
                 Ok(0)
             }
         }

@@ -18,6 +18,8 @@ pub(crate) enum Error {
     Data { what: String, message: String },
     #[error("{message}")]
     Unavailable { message: String },
+    #[error("cannot write the output: {source}")]
+    Output { source: std::io::Error },
 }
 
 impl Error {
@@ -36,6 +38,7 @@ impl Error {
             }
             Error::Repo { .. } | Error::Rev { .. } => ExitCode::Failed,
             Error::Unavailable { .. } => ExitCode::Unavailable,
+            Error::Output { .. } => ExitCode::Output,
         }
     }
 }

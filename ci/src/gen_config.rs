@@ -31,7 +31,7 @@ pub(crate) fn run(paths: &Paths, check: bool, out: &mut dyn Write) -> Result<i32
     let files = render(&config, &projects, &mapping)?;
     if config.agent.sha256 == crate::infra_config::PLACEHOLDER_SHA256 {
         let _ = writeln!(
-            out,
+            std::io::stderr(),
             "warning: {}: `agent.sha256` is the example's placeholder, which `terragrunt plan` refuses: pin a published release first (docs/runbook.md, \"Pin the agent\")",
             paths.config.display()
         );
@@ -60,7 +60,10 @@ pub(crate) fn run(paths: &Paths, check: bool, out: &mut dyn Write) -> Result<i32
         for path in &stale {
             let _ = writeln!(out, "stale: {path}");
         }
-        let _ = writeln!(out, "run `kelev gen-config` and commit the result");
+        let _ = writeln!(
+            std::io::stderr(),
+            "hint: run `kelev gen-config` and commit the result"
+        );
         return Ok(1);
     }
     for (path, text) in &files {
@@ -77,7 +80,7 @@ pub(crate) fn run(paths: &Paths, check: bool, out: &mut dyn Write) -> Result<i32
     }
     for dir in &stale_regions {
         let _ = writeln!(
-            out,
+            std::io::stderr(),
             "warning: {} is no longer in config.json; `terragrunt destroy` there before deleting it",
             dir.display()
         );

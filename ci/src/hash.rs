@@ -26,6 +26,22 @@ pub(crate) fn run(
         rev: rev.to_owned(),
         message: e.message().to_owned(),
     };
+    if repo.is_empty().unwrap_or(false) {
+        return Err(Error::Rev {
+            rev: rev.to_owned(),
+            message: format!(
+                "`{}` has no commit yet: the content hash is of a commit",
+                repo_path.display()
+            ),
+        });
+    }
+    if rev == "HEAD" && has_changes(&repo) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: `{}` has uncommitted changes; this is the hash of HEAD, without them",
+            repo_path.display()
+        );
+    }
     let commit = repo
         .revparse_single(rev)
         .and_then(|object| object.peel_to_commit())
@@ -33,6 +49,17 @@ pub(crate) fn run(
     let hash = content_hash(&repo, commit.id(), &ignore).map_err(rev_error)?;
     let _ = writeln!(out, "{hash}");
     Ok(0)
+}
+
+/// Whether tracked files differ from HEAD (staged or not); untracked files are not counted.
+fn has_changes(repo: &git2::Repository) -> bool {
+    if repo.is_bare() {
+        return false;
+    }
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(false).include_ignored(false);
+    repo.statuses(Some(&mut options))
+        .is_ok_and(|statuses| !statuses.is_empty())
 }
 
 fn hash_ignore(manifest: &Path, project: &str) -> Result<HashIgnore, Error> {

@@ -50,12 +50,21 @@ pub(crate) struct Summary {
 
 impl Summary {
     fn load(matrix: &str, results: &Path) -> Result<Summary, Error> {
-        let matrix: Matrix = serde_json::from_str(matrix).map_err(|e| Error::Data {
-            what: "--matrix".into(),
-            message: e.to_string(),
-        })?;
+        // JSON text as the workflow passes it, or a file holding it, as `plan --host-status`.
+        let matrix: Matrix = match matrix.trim_start().starts_with('{') {
+            true => serde_json::from_str(matrix).map_err(|e| Error::Data {
+                what: "--matrix".into(),
+                message: e.to_string(),
+            })?,
+            false => crate::error::read_json(Path::new(matrix))?,
+        };
         let mut outcomes = Vec::new();
-        for entry in std::fs::read_dir(results).into_iter().flatten().flatten() {
+        // A mistyped directory would report every project failed, and exit 0.
+        let entries = std::fs::read_dir(results).map_err(|e| Error::Data {
+            what: results.display().to_string(),
+            message: format!("cannot read the `--results` directory: {e}"),
+        })?;
+        for entry in entries.flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "json") {
                 outcomes.push(crate::error::read_json::<JobResult>(&path)?);

@@ -77,3 +77,38 @@ fn the_script_adds_and_regenerates_the_tree() {
         .code(64)
         .stderr_has("invalid value");
 }
+
+/// An address no one could come from is refused; a failed lookup says what curl said (issue 20,
+/// finding 9).
+#[test]
+fn local_addresses_are_refused_and_a_failed_lookup_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config.json");
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/config.json");
+    std::fs::copy(golden, &config).unwrap();
+    let path = config.to_str().unwrap();
+    for ip in ["127.0.0.1", "0.0.0.0", "::1", "169.254.169.254"] {
+        kelev(&["allow-ssh", "--ip", ip, "--config", path])
+            .code(65)
+            .stdout_is("")
+            .stderr_is(&format!(
+                "error: `--ip`: `{ip}` is not a public address: AWS sees this machine by its public one\n\
+                 hint: leave out --ip to ask https://checkip.amazonaws.com\n"
+            ));
+    }
+    // A proxy that is not there makes the lookup fail the same way on any machine.
+    let out = crate::Run::new(env!("CARGO_BIN_EXE_kelev"))
+        .args(["allow-ssh", "--config", path])
+        .env("https_proxy", "http://127.0.0.1:9")
+        .run()
+        .code(69);
+    assert!(
+        out.stderr.starts_with(
+            "error: cannot learn this machine's address from https://checkip.amazonaws.com: \
+             curl failed (exit status: "
+        ) && out.stderr.contains("127.0.0.1")
+            && out.stderr.ends_with("\nhint: pass --ip ADDR\n"),
+        "{}",
+        out.stderr
+    );
+}

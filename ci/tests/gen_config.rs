@@ -126,14 +126,10 @@ fn unknown_region_and_bad_config_are_clear_errors() {
     let tmp = copy_golden(false);
     let config = tmp.path().join("config.json");
     let original = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        original.replace("\"us-east-1\"", "\"mars-north-1\""),
-    )
-    .unwrap();
+    std::fs::write(&config, original.replace("\"us-east-1\"", "\"zz-north-1\"")).unwrap();
     gen(tmp.path(), &[])
         .code(65)
-        .stderr_has("region `mars-north-1` has no Ubuntu 22.04 AMI in the region mapping");
+        .stderr_has("region `zz-north-1` has no Ubuntu 22.04 AMI in the region mapping");
     assert!(
         !tmp.path().join("terraform").exists(),
         "nothing written on error"
@@ -174,11 +170,6 @@ type Edit = fn(&mut serde_json::Value);
 /// laptop with one line naming the file and the field, and writes nothing.
 #[test]
 fn a_missing_or_malformed_pin_or_repository_is_one_error_line() {
-    let tmp = copy_golden(false);
-    let config = tmp.path().join("config.json");
-    let original: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
-    let at = format!("error: `{}`: ", config.display());
     let table: &[(&str, Edit, String)] = &[
         (
             "no pin",
@@ -236,6 +227,18 @@ fn a_missing_or_malformed_pin_or_repository_is_one_error_line() {
             "`github_repository` `o/ke lev` is not a GitHub repository `owner/name`".into(),
         ),
     ];
+    assert_each_refused(table);
+}
+
+/// Each edit of the golden config.json stops gen-config with exit 65 and exactly
+/// `error: `<config.json>`: LINE`, and nothing is written.
+#[track_caller]
+fn assert_each_refused(table: &[(&str, Edit, String)]) {
+    let tmp = copy_golden(false);
+    let config = tmp.path().join("config.json");
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let at = format!("error: `{}`: ", config.display());
     let mut wrong = Vec::new();
     for (case, edit, line) in table {
         let mut changed = original.clone();
@@ -261,10 +264,10 @@ fn the_examples_placeholder_pin_is_named() {
     changed["agent"]["sha256"] = "0".repeat(64).into();
     std::fs::write(&config, serde_json::to_string_pretty(&changed).unwrap()).unwrap();
     let out = gen(tmp.path(), &[]).ok();
-    assert_eq!(
-        out.stdout.lines().next(),
-        Some(format!("warning: {}: `agent.sha256` is the example's placeholder, which `terragrunt plan` refuses: pin a published release first (docs/runbook.md, \"Pin the agent\")", config.display()).as_str())
-    );
+    // A warning goes to stderr: stdout is what the command did (issue 20, finding 10).
+    assert!(!out.stdout.contains("warning"), "{}", out.stdout);
+    let warning = format!("warning: {}: `agent.sha256` is the example's placeholder, which `terragrunt plan` refuses: pin a published release first (docs/runbook.md, \"Pin the agent\")", config.display());
+    assert!(out.stderr.lines().any(|l| l == warning), "{}", out.stderr);
     let variables = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../terraform/modules/host/variables.tf"),
     )
@@ -330,4 +333,99 @@ fn the_runbooks_pin_commands_write_a_pin_gen_config_takes() {
     let hcl = std::fs::read_to_string(tmp.path().join("terraform/region/us-east-1/terragrunt.hcl"))
         .unwrap();
     assert!(hcl.contains(&format!("    version = \"0.2.0\"\n    sha256  = \"{sum}\"\n    url     = \"https://github.com/example/kelev-golden/releases/download/v0.2.0/kelev-agent-0.2.0-x86_64-linux-musl\"\n")), "{hcl}");
+}
+
+/// What the agent, AWS or init.sh would refuse later (after the instance was replaced) is
+/// refused on the laptop, with the field and the file named (issue 20, findings 1 and 8).
+#[test]
+fn what_the_host_or_aws_would_refuse_is_one_error_line() {
+    let verbs = kelev_core::AGENT_VERBS.join(", ");
+    let table: &[(&str, Edit, String)] = &[
+        (
+            "a mistyped verb",
+            |c| c["deploy_keys"]["ci"]["verbs"] = serde_json::json!(["depoy", "status"]),
+            format!("deploy key `ci`: `verbs`: unknown verb `depoy` (known: {verbs})"),
+        ),
+        (
+            "a project's title for its name",
+            |c| c["deploy_keys"]["ci"]["projects"] = serde_json::json!(["Fun N Games"]),
+            "deploy key `ci`: `projects`: `Fun N Games` is not a project name (^[a-z0-9][a-z0-9-]{0,62}$)".into(),
+        ),
+        (
+            "no verbs",
+            |c| c["deploy_keys"]["ci"]["verbs"] = serde_json::json!([]),
+            "deploy key `ci`: `verbs` is empty".into(),
+        ),
+        (
+            "a verb twice",
+            |c| c["deploy_keys"]["ci"]["verbs"] = serde_json::json!(["deploy", "deploy"]),
+            "deploy key `ci`: `verbs` lists `deploy` twice".into(),
+        ),
+        (
+            "a Xen instance type",
+            |c| c["instance_type"] = "t2.micro".into(),
+            "`instance_type` `t2.micro` is not a Nitro instance type: init.sh finds the data volume by its NVMe name (pick t3, m5 or newer)".into(),
+        ),
+        (
+            "a Graviton instance type",
+            |c| c["instance_type"] = "t4g.small".into(),
+            "`instance_type` `t4g.small` is arm64 (Graviton); the AMIs in the region mapping are amd64 (pick an x86_64 type like t3.small)".into(),
+        ),
+        (
+            "a Graviton type with local disks",
+            |c| c["instance_type"] = "m6gd.large".into(),
+            "`instance_type` `m6gd.large` is arm64 (Graviton); the AMIs in the region mapping are amd64 (pick an x86_64 type like t3.small)".into(),
+        ),
+        (
+            "no instance type",
+            |c| c["instance_type"] = "x;y".into(),
+            "`instance_type` `x;y` is not an EC2 instance type like t3.small".into(),
+        ),
+        (
+            "a CIDR with host bits",
+            |c| c["allowed_ssh_cidrs"] = serde_json::json!(["1.2.3.4/8"]),
+            "`allowed_ssh_cidrs`: `1.2.3.4/8` has bits set past its prefix: the network is `1.0.0.0/8`".into(),
+        ),
+        (
+            "a CIDR twice",
+            |c| c["allowed_ssh_cidrs"] = serde_json::json!(["203.0.113.7/32", "203.0.113.7/32"]),
+            "`allowed_ssh_cidrs` lists `203.0.113.7/32` twice".into(),
+        ),
+        (
+            "no regions",
+            |c| c["regions"] = serde_json::json!([]),
+            "`regions` is empty".into(),
+        ),
+        (
+            "a region twice",
+            |c| c["regions"] = serde_json::json!(["us-east-1", "us-east-1"]),
+            "`regions` lists `us-east-1` twice".into(),
+        ),
+        (
+            "a region that is no region",
+            |c| c["regions"] = serde_json::json!(["us-east"]),
+            "`regions`: `us-east` is not an AWS region name like eu-central-1".into(),
+        ),
+        (
+            "a state region that is no region",
+            |c| c["state_region"] = "frankfurt".into(),
+            "`state_region`: `frankfurt` is not an AWS region name like eu-central-1".into(),
+        ),
+        (
+            "a bucket with capitals",
+            |c| c["state_bucket"] = "Golden_State".into(),
+            "`state_bucket` `Golden_State` is not a name S3 accepts (3 to 63 of [a-z0-9.-], a letter or digit at each end, no `..`, not an IP address)".into(),
+        ),
+        (
+            "a bucket named like an IP address",
+            |c| c["state_bucket"] = "192.168.5.4".into(),
+            "`state_bucket` `192.168.5.4` is not a name S3 accepts (3 to 63 of [a-z0-9.-], a letter or digit at each end, no `..`, not an IP address)".into(),
+        ),
+        (
+            "a bucket of two letters",
+            |c| c["state_bucket"] = "ab".into(),
+            "`state_bucket` `ab` is not a name S3 accepts (3 to 63 of [a-z0-9.-], a letter or digit at each end, no `..`, not an IP address)".into(),
+        ),
+    ];
+    assert_each_refused(table);
 }

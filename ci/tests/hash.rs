@@ -135,3 +135,31 @@ fn errors() {
     .code(65)
     .stderr_has("unknown field `x`");
 }
+
+/// `kelev hash` of HEAD with uncommitted changes says that they are not in it, on stderr; an
+/// empty repository is one line in the tool's words, not libgit2's (issue 20, finding 10).
+#[test]
+fn uncommitted_changes_are_named_and_an_empty_repository_is_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("a");
+    repo(&dir);
+    let clean = kelev(&["hash", dir.to_str().unwrap()]).ok().stderr_is("");
+    std::fs::write(dir.join("src/app"), "v2, not committed\n").unwrap();
+    let dirty = kelev(&["hash", dir.to_str().unwrap()])
+        .ok()
+        .stderr_is(&format!(
+            "warning: `{}` has uncommitted changes; this is the hash of HEAD, without them\n",
+            dir.display()
+        ));
+    assert_eq!(dirty.stdout, clean.stdout);
+
+    let empty = tmp.path().join("empty");
+    git(tmp.path(), &["init", "-q", empty.to_str().unwrap()]);
+    kelev(&["hash", empty.to_str().unwrap()])
+        .code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: revision `HEAD`: `{}` has no commit yet: the content hash is of a commit\n",
+            empty.display()
+        ));
+}

@@ -6,6 +6,7 @@ mod decide;
 mod gen_config;
 mod hash;
 mod infra;
+mod output;
 mod plan;
 mod record;
 mod summary;
@@ -23,7 +24,14 @@ pub fn kelev(args: &[&str]) -> Output {
 /// Run one of the repository's entry-point scripts (a copy in a scratch tree, so that it works
 /// on that tree) from `/`, sealed, with `KELEV_BIN` pointing at the built `kelev`.
 pub fn script(path: &Path, args: &[&str]) -> Output {
-    Run::new(path)
+    // Through its interpreter, not exec'd: the copy was just written, and a child another test
+    // thread forks meanwhile may still hold it open for writing (exec would fail, ETXTBSY).
+    let interpreter = match path.extension().and_then(|e| e.to_str()) {
+        Some("py") => "python3",
+        _ => "bash",
+    };
+    Run::new(interpreter)
+        .arg(path)
         .args(args)
         .dir("/")
         .env("KELEV_BIN", env!("CARGO_BIN_EXE_kelev"))

@@ -55,9 +55,35 @@ fn table_counts_deployed_unchanged_and_failed_and_says_why() {
 | three | failed | - | - | - |
 "
     );
+    // The matrix from a file reads the same; a file that is not there is named (issue 20,
+    // finding 9: `--matrix` took text alone where `plan --host-status` takes a file).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("matrix.json");
+    std::fs::write(&file, MATRIX).unwrap();
+    assert_eq!(
+        summary(tmp.path(), &[]),
+        kelev(&[
+            "summary",
+            "--matrix",
+            file.to_str().unwrap(),
+            "--results",
+            tmp.path().to_str().unwrap()
+        ])
+        .ok()
+        .stdout
+    );
     kelev(&["summary", "--matrix", "nope", "--results", "/nonexistent"])
         .code(65)
-        .stderr_has("`--matrix`");
+        .stderr_is("error: `nope`: No such file or directory (os error 2)\n");
+    kelev(&[
+        "summary",
+        "--matrix",
+        "{\"x\": 1}",
+        "--results",
+        "/nonexistent",
+    ])
+    .code(65)
+    .stderr_has("error: `--matrix`: ");
 }
 
 #[test]
@@ -129,4 +155,16 @@ fn webhook_message_stays_within_discords_limit() {
     assert!(content.starts_with("kelev deploy: 0 deployed, 0 unchanged, 60 failed\n"));
     assert!(content.contains(&format!("{} ", names[0])));
     assert!(content.contains(" more (see the run)\n```"), "{content}");
+}
+
+/// A mistyped `--results` directory is an error, not every project "failed" and exit 0 (issue 20,
+/// finding 9).
+#[test]
+fn a_missing_results_directory_is_an_error() {
+    kelev(&["summary", "--matrix", MATRIX, "--results", "/nonexistent/reslts"])
+        .code(65)
+        .stdout_is("")
+        .stderr_is(
+            "error: `/nonexistent/reslts`: cannot read the `--results` directory: No such file or directory (os error 2)\n",
+        );
 }

@@ -13,6 +13,8 @@ pub enum ExitCode {
     Data = 65,
     /// Docker or another service is not there (EX_UNAVAILABLE).
     Unavailable = 69,
+    /// The output could not be written: a full disk, a closed pipe (EX_IOERR).
+    Output = 74,
     /// Busy: a lock is held; the same call may work later (EX_TEMPFAIL).
     TryAgain = 75,
     /// This key may not do that (EX_NOPERM).
@@ -32,6 +34,7 @@ impl ExitCode {
             ExitCode::Usage => "refused",
             ExitCode::Data => "bad-data",
             ExitCode::Unavailable => "unavailable",
+            ExitCode::Output => "output-failed",
             ExitCode::TryAgain => "locked",
             ExitCode::NotPermitted => "denied",
         }

@@ -78,7 +78,17 @@ pub(crate) struct Record<'a> {
 /// Escape a raw command for the log: printable ASCII stays, everything else is `\xNN`-style, and
 /// an oversize command is cut with its full length noted.
 pub(crate) fn escape_command(raw: &[u8]) -> String {
-    let shown = &raw[..raw.len().min(MAX_RAW_COMMAND)];
+    // As the grammar's errors show a word: no value of a `NAME=value` word (a secret typed on
+    // the command line) reaches the log.
+    let redacted: Vec<Vec<u8>> = raw
+        .split(|b| *b == b' ')
+        .map(|word| match std::str::from_utf8(word) {
+            Ok(word) => crate::wire::grammar::shown(word).into_bytes(),
+            Err(_) => word.to_vec(),
+        })
+        .collect();
+    let redacted = redacted.join(&b' ');
+    let shown = &redacted[..redacted.len().min(MAX_RAW_COMMAND)];
     let mut escaped = shown.escape_ascii().to_string();
     if raw.len() > MAX_RAW_COMMAND {
         escaped.push_str(&format!("...({} bytes)", raw.len()));

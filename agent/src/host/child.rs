@@ -56,8 +56,9 @@ fn expression(argv: &[String], env: &[(String, String)], dir: Option<&Path>) -> 
 }
 
 fn spawn_error(argv: &[String]) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    // The program alone: its arguments (a whole `--format` template) would bury the cause.
     move |source| Error::Spawn {
-        program: argv.join(" "),
+        program: argv.first().cloned().unwrap_or_default(),
         source,
     }
 }

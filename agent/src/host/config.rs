@@ -243,11 +243,13 @@ mod tests {
             (r#"{"root":"/r","keep_releases":0}"#, "at least 1"),
             (
                 r#"{"root":"/r","keys":{"ci":{"verbs":["deploy","sh"],"projects":["*"]}}}"#,
-                "key `ci`: unknown verb `sh`",
+                "key `ci`: `verbs`: unknown verb `sh` (known: deploy, clone, rebuild, rebuild-all, \
+                 status, logs, run, manifest, manifest-put, remove, rollback, secrets-put, secrets, \
+                 secrets-unset, registry-login, help, version)",
             ),
             (
                 r#"{"root":"/r","keys":{"ci":{"verbs":["*"],"projects":["../x"]}}}"#,
-                "key `ci`: `../x` is not a project name",
+                "key `ci`: `projects`: `../x` is not a project name (^[a-z0-9][a-z0-9-]{0,62}$)",
             ),
         ] {
             let err = Config::parse(json.as_bytes(), crate::verbs::VERBS).expect_err(json);

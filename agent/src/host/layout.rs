@@ -156,6 +156,20 @@ pub(crate) fn create_dir(path: &Path) -> Result<(), Error> {
     std::fs::create_dir_all(path).map_err(Error::io(path))
 }
 
+/// The agent's root, made 0750 if missing: secrets and releases under it are the deploy
+/// user's (and its group's) alone (docs/security.md).
+pub(crate) fn create_root(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(parent) = path.parent() {
+        create_dir(parent)?;
+    }
+    match std::fs::DirBuilder::new().mode(0o750).create(path) {
+        Ok(()) => Ok(()),
+        Err(e) if path.is_dir() && e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io(path)(e)),
+    }
+}
+
 /// Write `bytes` to `path` so that readers see the old or the new content, never a part.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     write_atomic_mode(path, bytes, 0o644)

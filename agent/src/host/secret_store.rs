@@ -24,6 +24,7 @@ impl Secrets {
     /// Parse `KEY=value` lines. Errors name the line and key, never the value.
     pub(crate) fn parse(bytes: &[u8]) -> Result<Secrets, String> {
         let mut entries = BTreeMap::new();
+        let mut lines = BTreeMap::new();
         for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() {
@@ -47,6 +48,12 @@ impl Secrets {
             }
             let value = String::from_utf8(value.to_vec())
                 .map_err(|_| at(&format!("the value of `{}` is not UTF-8", key.as_str())))?;
+            if let Some(first) = lines.insert(key.as_str().to_owned(), n + 1) {
+                return Err(at(&format!(
+                    "`{}` is given twice (first on line {first})",
+                    key.as_str()
+                )));
+            }
             entries.insert(key.as_str().to_owned(), value);
         }
         if entries.len() > MAX_KEYS {

@@ -58,7 +58,7 @@ pub(crate) fn text(verbs: &[Spec]) -> String {
     text.push_str(&format!("  {}\n", bare.join(", ")));
     text.push_str(
         "\na commit is a full 40- or 64-digit lowercase hex id; exit codes: 0 ok, 1 failed, \
-         64 bad command,\n65 bad data, 69 docker unreachable, 75 locked, 77 not permitted\n",
+         64 bad command,\n65 bad data, 69 docker unreachable, 74 output failed, 75 locked, 77 not permitted\n",
     );
     text
 }

@@ -153,7 +153,7 @@ impl Command {
         let (verb, rest) = words.split_first().ok_or(GrammarError::Empty)?;
         Command::parse_verb(verb, rest).unwrap_or_else(|| {
             Err(GrammarError::UnknownVerb {
-                verb: verb.to_string(),
+                verb: grammar::shown(verb),
             })
         })
     }

@@ -53,6 +53,11 @@ impl Verb for SecretsPut {
             return Err(invalid(format!("more than {MAX_INPUT} bytes")));
         };
         let new = Secrets::parse(&bytes).map_err(invalid)?;
+        if new.entries().is_empty() {
+            return Err(invalid(
+                "no `KEY=value` line\nhint: `secrets-put` reads the secrets from stdin, one `KEY=value` a line".into(),
+            ));
+        }
         let held = agent.take(name, "secrets-put", io.out)?;
         let mut secrets = Secrets::load(&agent.layout, name)?;
         let changed = secrets.merge(new);
@@ -60,15 +65,14 @@ impl Verb for SecretsPut {
             return Err(invalid(format!("more than {MAX_KEYS} keys in all")));
         }
         secrets.save(&agent.layout, name)?;
-        let verdict = if changed.is_empty() {
-            "no change"
-        } else {
-            "set"
-        };
-        let _ = writeln!(io.out, "{verdict} for {name}: {}", changed.join(", "));
         if changed.is_empty() {
+            let _ = writeln!(
+                io.out,
+                "no change for {name}: every value was already stored"
+            );
             return Ok(());
         }
+        let _ = writeln!(io.out, "set for {name}: {}", changed.join(", "));
         if self.restart {
             restart(agent, &held, io.out)
         } else {

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use kelev_core::{CommitId, ProjectName};
 
 use crate::host::secret_key::SecretKey;
+pub(crate) use crate::wire::grammar_error::GrammarError;
 use crate::wire::spec::Spec;
 
 pub(crate) const MAX_COMMAND_BYTES: usize = 1024;
@@ -50,6 +51,17 @@ pub(crate) fn check_words(words: &[&str]) -> Result<(), GrammarError> {
     Ok(())
 }
 
+/// A word as an error message may show it: a `NAME=value` word (NAME a secret's name) is a
+/// secret typed on the command line instead of stdin, so its value is never echoed (nor logged).
+pub(crate) fn shown(word: &str) -> String {
+    match word.split_once('=') {
+        Some((name, _)) if SecretKey::parse(name).is_some() => {
+            format!("{name}=<value not shown>")
+        }
+        _ => word.to_owned(),
+    }
+}
+
 fn check_word(word: &str) -> Result<(), GrammarError> {
     if word.is_empty() {
         return Err(GrammarError::EmptyWord);
@@ -86,15 +98,22 @@ impl<'a> Args<'a> {
                 args.positionals.push_back(word);
                 continue;
             }
+            let own = ["--config", "--key", "--check-config"];
+            if let Some(option) = own.into_iter().find(|o| word.split('=').next() == Some(*o)) {
+                return Err(GrammarError::AgentOption {
+                    verb: spec.name,
+                    option,
+                });
+            }
             let option = spec
                 .option(word)
                 .ok_or_else(|| GrammarError::UnknownOption {
                     verb: spec.name,
-                    option: word.to_owned(),
+                    option: shown(word),
                 })?;
             if args.flags.contains(&word) {
                 return Err(GrammarError::RepeatedOption {
-                    option: word.to_owned(),
+                    option: shown(word),
                 });
             }
             args.flags.push(word);
@@ -121,9 +140,8 @@ impl<'a> Args<'a> {
         self.positionals
             .pop_front()
             .map(|word| {
-                ProjectName::parse(word).ok_or_else(|| GrammarError::BadProject {
-                    word: word.to_owned(),
-                })
+                ProjectName::parse(word)
+                    .ok_or_else(|| GrammarError::BadProject { word: shown(word) })
             })
             .transpose()
     }
@@ -132,9 +150,7 @@ impl<'a> Args<'a> {
         self.positionals
             .pop_front()
             .map(|word| {
-                CommitId::parse(word).ok_or_else(|| GrammarError::BadCommit {
-                    word: word.to_owned(),
-                })
+                CommitId::parse(word).ok_or_else(|| GrammarError::BadCommit { word: shown(word) })
             })
             .transpose()
     }
@@ -150,9 +166,7 @@ impl<'a> Args<'a> {
             && !value.starts_with('0');
         match value.parse::<u32>() {
             Ok(n) if digits && (1..=MAX_TAIL).contains(&n) => Ok(n),
-            _ => Err(GrammarError::BadTail {
-                word: value.to_owned(),
-            }),
+            _ => Err(GrammarError::BadTail { word: shown(value) }),
         }
     }
 
@@ -177,9 +191,8 @@ impl<'a> Args<'a> {
             .positionals
             .drain(..)
             .map(|word| {
-                SecretKey::parse(word).ok_or_else(|| GrammarError::BadSecretKey {
-                    word: word.to_owned(),
-                })
+                SecretKey::parse(word)
+                    .ok_or_else(|| GrammarError::BadSecretKey { word: shown(word) })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if keys.is_empty() {
@@ -221,65 +234,9 @@ impl<'a> Args<'a> {
         match self.positionals.front() {
             Some(extra) => Err(GrammarError::ExtraWord {
                 verb: self.verb,
-                word: (*extra).to_owned(),
+                word: shown(extra),
             }),
             None => Ok(()),
         }
-    }
-}
-
-/// Why a command was refused (exit 64). Messages quote what was sent only once it is known to be
-/// printable ASCII from the word alphabet.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum GrammarError {
-    #[error("no command given\nhint: try `help`")]
-    Empty,
-    #[error("command is {len} bytes; at most {MAX_COMMAND_BYTES} are accepted")]
-    TooLong { len: usize },
-    #[error("command holds the non-ASCII byte 0x{byte:02x}")]
-    NotAscii { byte: u8 },
-    #[error("command holds an empty word: words are separated by single spaces")]
-    EmptyWord,
-    #[error("command holds the byte {} that no word may contain", describe(*byte))]
-    BadCharacter { byte: u8 },
-    #[error("unknown verb `{verb}`\nhint: try `help`")]
-    UnknownVerb { verb: String },
-    #[error("`{verb}` takes no option `{option}`")]
-    UnknownOption { verb: &'static str, option: String },
-    #[error("option `{option}` is given twice")]
-    RepeatedOption { option: String },
-    #[error("option `{option}` needs a value")]
-    MissingValue { option: &'static str },
-    #[error("`{verb}` needs a project name")]
-    MissingProject { verb: &'static str },
-    #[error("`{word}` is not a project name (^[a-z0-9][a-z0-9-]{{0,62}}$)")]
-    BadProject { word: String },
-    #[error("`{word}` is not a full commit id (40 or 64 lowercase hex digits)")]
-    BadCommit { word: String },
-    #[error("`--tail` takes a whole number from 1 to {MAX_TAIL}, not `{word}`")]
-    BadTail { word: String },
-    #[error("`run` needs a task name")]
-    MissingTask,
-    #[error("`{word}` is not a task name ([a-z0-9][a-z0-9-]{{0,62}})")]
-    BadTask { word: String },
-    #[error("`{word}` is not a secret name ([A-Z_][A-Z0-9_]*)")]
-    BadSecretKey { word: String },
-    #[error("`secrets-unset` needs at least one secret name")]
-    MissingSecretKey,
-    #[error("`{verb}` needs a registry host (`ghcr.io`)")]
-    MissingRegistry { verb: &'static str },
-    #[error("`{word}` is not a registry host ([a-z0-9][a-z0-9.-]*; a port goes in `--port`)")]
-    BadRegistry { word: String },
-    #[error("`--port` takes a port from 1 to 65535, not `{word}`")]
-    BadPort { word: String },
-    #[error("`{verb}` does not take the extra word `{word}`")]
-    ExtraWord { verb: &'static str, word: String },
-}
-
-fn describe(byte: u8) -> String {
-    if byte.is_ascii_graphic() {
-        format!("`{}`", byte as char)
-    } else {
-        format!("0x{byte:02x}")
     }
 }

@@ -2,5 +2,6 @@
 //! declares, and the policy that says whether a key may run it.
 
 pub(crate) mod grammar;
+pub(crate) mod grammar_error;
 pub(crate) mod policy;
 pub(crate) mod spec;

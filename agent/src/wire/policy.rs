@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use kelev_core::ProjectName;
+use kelev_core::{KeyPolicyError, ProjectName};
 
 use crate::wire::spec::{Grant, Spec};
 
@@ -58,36 +58,25 @@ pub(crate) enum Denied {
     NotAllProjects { verb: &'static str },
 }
 
-/// What is wrong with a key's entry in `agent.json`.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum PolicyError {
-    #[error("unknown verb `{}`", .verb.escape_default())]
-    UnknownVerb { verb: String },
-    #[error("`{}` is not a project name", .project.escape_default())]
-    BadProject { project: String },
+impl Entry {
+    fn text(&self) -> &str {
+        match self {
+            Entry::Any => "*",
+            Entry::Named(name) => name,
+        }
+    }
 }
 
 impl KeyPolicy {
-    /// Every verb it names must be one of `verbs`, every project a valid name.
-    pub(crate) fn validate(&self, verbs: &[Spec]) -> Result<(), PolicyError> {
-        for entry in &self.verbs {
-            if let Entry::Named(verb) = entry {
-                if !verbs.iter().any(|spec| spec.name == verb) {
-                    return Err(PolicyError::UnknownVerb { verb: verb.clone() });
-                }
-            }
-        }
-        for entry in &self.projects {
-            let Entry::Named(project) = entry else {
-                continue;
-            };
-            if ProjectName::parse(project).is_none() {
-                return Err(PolicyError::BadProject {
-                    project: project.clone(),
-                });
-            }
-        }
-        Ok(())
+    /// Every verb it names must be one of `verbs`, every project a valid name: the rule
+    /// `kelev gen-config` applies to config.json's `deploy_keys` too.
+    pub(crate) fn validate(&self, verbs: &[Spec]) -> Result<(), KeyPolicyError> {
+        let known: Vec<&str> = verbs.iter().map(|spec| spec.name).collect();
+        kelev_core::check_key_policy(
+            self.verbs.iter().map(Entry::text),
+            self.projects.iter().map(Entry::text),
+            &known,
+        )
     }
 
     fn allows_verb(&self, spec: &Spec) -> bool {
@@ -140,5 +129,15 @@ pub(crate) fn policy(verbs: &[&str], projects: &[&str]) -> KeyPolicy {
             .iter()
             .map(|s| Entry::from(s.to_string()))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// core's list, which `kelev gen-config` checks config.json against, is this agent's.
+    #[test]
+    fn verb_names_are_cores() {
+        let names: Vec<&str> = crate::verbs::VERBS.iter().map(|spec| spec.name).collect();
+        assert_eq!(names, kelev_core::AGENT_VERBS);
     }
 }
