@@ -13,6 +13,7 @@ use kelev_core::{content_hash, CommitId, ContentHash, Project};
 
 use crate::error::Error;
 use crate::host::signals;
+use crate::release::git_credential::credential;
 use crate::release::trust;
 
 #[derive(Clone, Copy)]
@@ -88,17 +89,20 @@ impl<'a> Mirror<'a> {
             if self.has_commit(oid) {
                 return Ok(commit.clone());
             }
+            self.say_fetching(progress);
             // The cheapest first: the tips only, then the object itself (servers that allow
             // it), then the whole history. A remote that cannot be fetched shallowly gets the
             // whole history at once.
             if self.shallow_capable() {
-                let _ = self.fetch(&[], Depth::Tips, progress);
+                let tips = self.fetch(&[], Depth::Tips);
+                self.say_fallback(tips, progress)?;
                 if !self.has_commit(oid) {
-                    let _ = self.fetch(&[commit.as_str()], Depth::Tips, progress);
+                    let object = self.fetch(&[commit.as_str()], Depth::Tips);
+                    self.say_fallback(object, progress)?;
                 }
             }
             if !self.has_commit(oid) {
-                self.fetch(&[], Depth::Full, progress)?;
+                self.fetch(&[], Depth::Full)?;
             }
             if !self.has_commit(oid) {
                 return Err(Error::CommitMissing {
@@ -109,8 +113,15 @@ impl<'a> Mirror<'a> {
             }
             return Ok(commit.clone());
         }
-        if !self.shallow_capable() || self.fetch(&[], Depth::Tips, progress).is_err() {
-            self.fetch(&[], Depth::Full, progress)?;
+        self.say_fetching(progress);
+        let fetched_tips = self.shallow_capable() && {
+            let tips = self.fetch(&[], Depth::Tips);
+            let fetched = tips.is_ok();
+            self.say_fallback(tips, progress)?;
+            fetched
+        };
+        if !fetched_tips {
+            self.fetch(&[], Depth::Full)?;
         }
         let git_ref = &self.project.git_ref;
         let oid = [
@@ -139,15 +150,36 @@ impl<'a> Mirror<'a> {
         self.repo.find_commit(oid).is_ok()
     }
 
-    /// Fetch all branches and tags (or just `wanted` object ids) into the mirror: only their
-    /// tips' commits (a deploy needs one tree, not the history), or everything.
-    fn fetch(&self, wanted: &[&str], depth: Depth, progress: &mut dyn Write) -> Result<(), Error> {
-        signals::check()?;
+    /// One line per resolve, whatever the fallbacks below it take.
+    fn say_fetching(&self, progress: &mut dyn Write) {
         let _ = writeln!(
             progress,
             "fetching {} from {}",
             self.project.name, self.project.repo
         );
+    }
+
+    /// A shallow fetch that failed is not the end (the whole history comes next), but its
+    /// reason is said, not dropped; an interruption ends the resolve.
+    fn say_fallback(
+        &self,
+        attempt: Result<(), Error>,
+        progress: &mut dyn Write,
+    ) -> Result<(), Error> {
+        match attempt {
+            Err(error @ Error::Interrupted { .. }) => Err(error),
+            Err(error) => {
+                let _ = writeln!(progress, "shallow fetch failed ({error}); trying further");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Fetch all branches and tags (or just `wanted` object ids) into the mirror: only their
+    /// tips' commits (a deploy needs one tree, not the history), or everything.
+    fn fetch(&self, wanted: &[&str], depth: Depth) -> Result<(), Error> {
+        signals::check()?;
         let mut remote = self
             .repo
             .remote_anonymous(&self.project.repo)
@@ -214,64 +246,6 @@ impl<'a> Mirror<'a> {
     }
 }
 
-/// Credentials for private repositories: `git-credentials/<project>.token` (https, sent as the
-/// password of user `x-access-token`) or `git-credentials/<project>.key` (ssh), each falling
-/// back to `default.token` / `default.key`.
-fn credential(
-    dir: &Path,
-    project: &str,
-    username: Option<&str>,
-    allowed: git2::CredentialType,
-) -> Result<git2::Cred, git2::Error> {
-    let find = |ext: &str| {
-        [format!("{project}.{ext}"), format!("default.{ext}")]
-            .into_iter()
-            .map(|name| dir.join(name))
-            .find(|path| path.is_file())
-    };
-    if allowed.contains(git2::CredentialType::USERNAME) {
-        // `ssh://host/repo` names no user; GitHub, GitLab and Gitea all take `git`.
-        return git2::Cred::username(username.unwrap_or("git"));
-    }
-    if allowed.contains(git2::CredentialType::SSH_KEY) {
-        if let Some(key) = find("key") {
-            private(&key)?;
-            return git2::Cred::ssh_key(username.unwrap_or("git"), None, &key, None);
-        }
-    }
-    if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
-        if let Some(path) = find("token") {
-            private(&path)?;
-            let token = std::fs::read_to_string(&path).map_err(|e| {
-                git2::Error::from_str(&format!("cannot read `{}`: {e}", path.display()))
-            })?;
-            return git2::Cred::userpass_plaintext("x-access-token", token.trim());
-        }
-    }
-    Err(git2::Error::from_str(&format!(
-        "the repository needs credentials; put a token or deploy key in `{}` (see docs/security.md)",
-        dir.display()
-    )))
-}
-
-/// A credential file that others can read is refused, as ssh refuses such a key: it has
-/// probably leaked to the other users of the host already, and it is not sent.
-fn private(path: &Path) -> Result<(), git2::Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .map_err(|e| git2::Error::from_str(&format!("cannot read `{}`: {e}", path.display())))?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(git2::Error::from_str(&format!(
-            "`{}` is open to other users (mode {:04o}); `chmod 600` it",
-            path.display(),
-            mode & 0o7777
-        )));
-    }
-    Ok(())
-}
-
 fn git_error<'p>(
     project: &'p Project,
     action: &'static str,
@@ -280,5 +254,45 @@ fn git_error<'p>(
         project: project.name.clone(),
         action,
         message: e.message().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A remote that refuses every connection: the `fetching` line comes once, the shallow
+    /// fetch's reason is said rather than dropped, and the resolve fails with the last error.
+    #[test]
+    fn a_failed_shallow_fetch_is_said_once_with_its_reason() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let repo = format!("http://127.0.0.1:{port}/x.git");
+        let manifest = kelev_core::Manifest::parse(
+            format!(r#"{{"domain":"d.dev","projects":[{{"name":"p","repo":"{repo}"}}]}}"#)
+                .as_bytes(),
+            &kelev_core::ManifestOrigin::Stdin,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = Mirror::open(
+            &dir.path().join("mirror"),
+            &manifest.projects[0],
+            dir.path().join("credentials"),
+        )
+        .unwrap();
+        let mut progress = Vec::new();
+        let error = mirror.resolve(None, &mut progress).unwrap_err();
+        let progress = String::from_utf8(progress).unwrap();
+        let lines: Vec<&str> = progress.lines().collect();
+        assert_eq!(lines.len(), 2, "{progress}");
+        assert_eq!(lines[0], format!("fetching p from {repo}"));
+        assert!(
+            lines[1].starts_with("shallow fetch failed (")
+                && lines[1].ends_with("); trying further"),
+            "{progress}"
+        );
+        assert!(error.to_string().contains("fetch"), "{error}");
     }
 }

@@ -7,6 +7,7 @@ pub(crate) mod compose;
 pub(crate) mod compose_call;
 pub(crate) mod docker;
 pub(crate) mod docker_call;
+pub(crate) mod git_credential;
 pub(crate) mod mirror;
 pub(crate) mod network;
 pub(crate) mod override_file;
