@@ -2,6 +2,7 @@
 
 mod allow_ssh;
 mod amis;
+mod aws_names;
 mod cli;
 mod decision;
 mod error;
