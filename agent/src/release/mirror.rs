@@ -94,11 +94,9 @@ impl<'a> Mirror<'a> {
             // it), then the whole history. A remote that cannot be fetched shallowly gets the
             // whole history at once.
             if self.shallow_capable() {
-                let tips = self.fetch(&[], Depth::Tips);
-                self.say_fallback(tips, progress)?;
+                self.try_shallow(&[], progress)?;
                 if !self.has_commit(oid) {
-                    let object = self.fetch(&[commit.as_str()], Depth::Tips);
-                    self.say_fallback(object, progress)?;
+                    self.try_shallow(&[commit.as_str()], progress)?;
                 }
             }
             if !self.has_commit(oid) {
@@ -114,13 +112,7 @@ impl<'a> Mirror<'a> {
             return Ok(commit.clone());
         }
         self.say_fetching(progress);
-        let fetched_tips = self.shallow_capable() && {
-            let tips = self.fetch(&[], Depth::Tips);
-            let fetched = tips.is_ok();
-            self.say_fallback(tips, progress)?;
-            fetched
-        };
-        if !fetched_tips {
+        if !(self.shallow_capable() && self.try_shallow(&[], progress)?) {
             self.fetch(&[], Depth::Full)?;
         }
         let git_ref = &self.project.git_ref;
@@ -159,20 +151,16 @@ impl<'a> Mirror<'a> {
         );
     }
 
-    /// A shallow fetch that failed is not the end (the whole history comes next), but its
-    /// reason is said, not dropped; an interruption ends the resolve.
-    fn say_fallback(
-        &self,
-        attempt: Result<(), Error>,
-        progress: &mut dyn Write,
-    ) -> Result<(), Error> {
-        match attempt {
+    /// A shallow fetch, and whether it went through. One that failed is not the end (more
+    /// comes next), but its reason is said, not dropped; an interruption ends the resolve.
+    fn try_shallow(&self, wanted: &[&str], progress: &mut dyn Write) -> Result<bool, Error> {
+        match self.fetch(wanted, Depth::Tips) {
+            Ok(()) => Ok(true),
             Err(error @ Error::Interrupted { .. }) => Err(error),
             Err(error) => {
                 let _ = writeln!(progress, "shallow fetch failed ({error}); trying further");
-                Ok(())
+                Ok(false)
             }
-            Ok(()) => Ok(()),
         }
     }
 
